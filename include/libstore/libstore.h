@@ -1,0 +1,9 @@
+/* libstore.h - include everything a server author needs. */
+#ifndef LIBSTORE_H
+#define LIBSTORE_H
+#include "libstore/common.h"
+#include "libstore/imap.h"
+#include "libstore/store.h"
+#include "libstore/mailbox.h"
+#include "libstore/message.h"
+#endif

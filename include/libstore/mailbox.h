@@ -1,0 +1,120 @@
+/*
+ * libstore/mailbox.h - the mailbox list: create, delete, rename, list,
+ * status, names; and opening a mailbox to work on its messages.
+ *
+ * Mailbox names given to these functions are internal names ("user.bovik.work"
+ * with the configured separator). ls_mailbox_name_to_user() and
+ * ls_mailbox_name_from_user() convert to and from what a user sees ("INBOX.work").
+ */
+#ifndef LIBSTORE_MAILBOX_H
+#define LIBSTORE_MAILBOX_H
+
+#include "libstore/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ls_mailbox ls_mailbox;
+
+/**
+ * Create mailbox `name` on `partition` (NULL: the one of its nearest existing
+ * ancestor, else `defaultpartition`). It gets a new unique id, UIDVALIDITY,
+ * and the ACL of its nearest existing ancestor (a new INBOX "user.NAME": the
+ * owner with all rights). Needs the `k` right on the parent (admins: always).
+ * Errors: LS_EBADNAME, LS_EEXIST, LS_ENOTFOUND (unknown partition),
+ * LS_EPERM, LS_EOVERQUOTA (MAILBOX limit), LS_EIO, LS_ENOSPC.
+ */
+LS_EXTERN int ls_mailbox_create(ls_session *s, const char *name, const char *partition);
+
+/**
+ * Delete mailbox `name` and its messages (files are removed after the commit,
+ * or by cleanup). Deleting a user's INBOX (admins only) deletes the whole
+ * account: all of the user's mailboxes, subscriptions, seen state, and ACL
+ * entries naming the user. Errors: LS_ENOTFOUND, LS_EPERM.
+ */
+LS_EXTERN int ls_mailbox_delete(ls_session *s, const char *name);
+
+/**
+ * Rename `oldname` and all its children to `newname`, keeping UIDs and
+ * UIDVALIDITY. Renaming INBOX moves its messages to a new mailbox and leaves
+ * INBOX empty (RFC 3501); renaming "user.A" to "user.B" (admins) moves the
+ * whole account. Errors: LS_ENOTFOUND, LS_EEXIST, LS_EBADNAME, LS_EPERM.
+ */
+LS_EXTERN int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname);
+
+/** LIST attributes. */
+enum ls_list_attr {
+    LS_LIST_NOSELECT = 1u << 0,      /**< \Noselect: a name between mailboxes */
+    LS_LIST_HASCHILDREN = 1u << 1,
+    LS_LIST_HASNOCHILDREN = 1u << 2,
+};
+/** Called once per listed name, in sorted order; return non-zero to stop. */
+typedef int (*ls_list_cb)(const char *name, unsigned attrs, void *arg);
+/**
+ * List the mailboxes matching the IMAP pattern (`*` any characters, `%` any
+ * but the separator; NULL = "*") that the session may see (`l` right), with
+ * \Noselect names for levels between mailboxes.
+ */
+LS_EXTERN int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg);
+
+/** What STATUS returns; constant time. */
+typedef struct ls_status {
+    uint32_t messages, recent, uidnext, uidvalidity, unseen, deleted, flagged, answered;
+    uint64_t highestmodseq, size;
+} ls_status;
+/** STATUS of mailbox `name` (needs `r`). Errors: LS_ENOTFOUND, LS_EPERM. */
+LS_EXTERN int ls_mailbox_status(ls_session *s, const char *name, ls_status *out);
+
+/** Fixed facts about a mailbox. */
+typedef struct ls_mailbox_info {
+    char uniqueid[37];     /**< UUID, lower-case, with dashes */
+    char partition[64];
+    uint32_t uidvalidity;
+} ls_mailbox_info;
+LS_EXTERN int ls_mailbox_get_info(ls_session *s, const char *name, ls_mailbox_info *out);
+
+/** The directory holding the mailbox's files (as Cyrus mbpath), malloc'd. */
+LS_EXTERN int ls_mailbox_path(ls_session *s, const char *name, char **out);
+
+/** Open flags. */
+enum ls_mailbox_open_flags {
+    LS_MAILBOX_RDWR = 0,
+    LS_MAILBOX_RDONLY = 1u << 0,  /**< EXAMINE */
+};
+/**
+ * Open mailbox `name` to work on its messages (SELECT/EXAMINE; needs `r`).
+ * The handle follows the mailbox across renames by its unique id.
+ * Errors: LS_ENOTFOUND, LS_ENOSELECT, LS_EPERM.
+ */
+LS_EXTERN int ls_mailbox_open(ls_session *s, const char *name, unsigned flags, ls_mailbox **out);
+LS_EXTERN void ls_mailbox_close(ls_mailbox *mb);
+/** The current name of an open mailbox (owned by the handle). */
+LS_EXTERN const char *ls_mailbox_name(ls_mailbox *mb);
+LS_EXTERN ls_session *ls_mailbox_session(ls_mailbox *mb);
+/** Status of an open mailbox. */
+LS_EXTERN int ls_mailbox_status_open(ls_mailbox *mb, ls_status *out);
+
+/**
+ * Wait until the mailbox changes (its HIGHESTMODSEQ passes `modseq`, for
+ * IDLE), or timeout_ms passes (-1: forever). Does not poll the disk: writers
+ * signal a per-mailbox file watched with inotify. *changed is 1 on a change,
+ * 0 on time-out.
+ */
+LS_EXTERN int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, int *changed);
+
+/* Names. */
+/** Validate an internal mailbox name. Errors: LS_EBADNAME (message says why). */
+LS_EXTERN int ls_name_validate(const char *name, char sep);
+/** Internal -> the name `user` sees ("user.bovik.x" -> "INBOX.x"), malloc'd. */
+LS_EXTERN int ls_name_to_user(const char *internal, const char *user, char sep, char **out);
+/** What `user` typed -> internal ("INBOX.x" -> "user.bovik.x"), malloc'd, validated. */
+LS_EXTERN int ls_name_from_user(const char *external, const char *user, char sep, char **out);
+/** IMAP modified UTF-7 <-> UTF-8, malloc'd. Errors: LS_EBADNAME. */
+LS_EXTERN int ls_mutf7_encode(const char *utf8, char **out);
+LS_EXTERN int ls_mutf7_decode(const char *mutf7, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

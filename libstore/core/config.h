@@ -1,0 +1,56 @@
+/*
+ * Store configuration (SPEC §1): a "key: value" file in the syntax of Cyrus
+ * imapd.conf. '#' starts a comment (at line start or after whitespace), blank
+ * lines are ignored, keys are case-sensitive, values are trimmed.
+ *
+ * Errors are LS_ECONFIG with a message naming the file and line, e.g.
+ *   "/etc/store.conf:7: unknown key 'partiton-default'".
+ */
+#ifndef LS_CORE_CONFIG_H
+#define LS_CORE_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+enum ls_fsync_mode { LS_FSYNC_ALL = 0, LS_FSYNC_MESSAGES = 1 };
+
+typedef struct ls_partition_conf {
+    char *name;   /* "default" for partition-default */
+    char *path;   /* absolute directory, no trailing '/' */
+} ls_partition_conf;
+
+typedef struct ls_config {
+    char *path;                  /* the file it was read from ("<string>" if parsed from memory) */
+    char *configdirectory;       /* required; absolute */
+    ls_partition_conf *partitions;
+    size_t npartitions;          /* at least one is required */
+    char *defaultpartition;      /* default "default"; must name a configured partition */
+    int singleinstancestore;     /* yes/no/on/off/true/false/1/0; default 1 */
+    char sep;                    /* hierarchy_separator: '.' (default) or '/' */
+    char **admins;               /* space-separated identifiers; may be empty */
+    size_t nadmins;
+    int64_t quota_default_storage; /* KiB; -1 when absent */
+    char *groupsfile;            /* NULL when absent; absolute */
+    int64_t maxmessagesize;      /* bytes; -1 when absent */
+    int fsync_mode;              /* enum ls_fsync_mode; default LS_FSYNC_ALL */
+    int64_t annotation_size_limit; /* annotation_size_limit: bytes per mailbox; default 65536 */
+} ls_config;
+
+/* Read and validate the file at path. On success *out is owned by the caller
+ * (ls_config_free). Errors: LS_ECONFIG (missing file, syntax error, unknown
+ * key, bad value, relative directory, missing required key), LS_ENOMEM. */
+int ls_config_load(const char *path, ls_config **out);
+
+/* Same from a buffer (not NUL-terminated; may contain NULs, which are an
+ * error). name is used in messages. Used by ls_config_load and the fuzzer. */
+int ls_config_parse(const char *text, size_t len, const char *name, ls_config **out);
+
+void ls_config_free(ls_config *cfg);
+
+/* The directory of partition `name`, or NULL if not configured. */
+const char *ls_config_partition_path(const ls_config *cfg, const char *name);
+
+/* 1 if id is listed in admins. */
+int ls_config_is_admin(const ls_config *cfg, const char *id);
+
+#endif

@@ -1,0 +1,536 @@
+/*
+ * The default layout: one file per message (SPEC §1).
+ *
+ *   PARTITION/uuid/X/Y/UUID/        one directory per mailbox (X, Y: the
+ *                                   first two hex digits of the unique id)
+ *   PARTITION/uuid/X/Y/UUID/17.     message with UID 17; mtime = internal date
+ *   PARTITION/uuid/X/Y/UUID/17.expunged   an expunged message awaiting cleanup
+ *   PARTITION/uuid/X/Y/UUID/store.header  the mailbox's backup header
+ *   PARTITION/tmp/                  staged messages (same file system, so that
+ *                                   link(2) and rename(2) work)
+ *   PARTITION/deleted/UUID/         a deleted mailbox being removed
+ *
+ * Single instance: place() and share() hard-link; on EMLINK or EXDEV they
+ * copy (to a temporary file, fsync'd, then renamed), as SPEC §1 requires.
+ */
+#include "layout/layout.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct ls_staged {
+    char *path;
+    const char *partition;
+};
+
+static unsigned long tmp_counter;
+
+static const char *part_dir(ls_layout *ly, const char *partition)
+{
+    return ls_config_partition_path(ly->cfg, partition);
+}
+
+static char *mbdir(ls_layout *ly, const ls_mbref *mb)
+{
+    const char *p = part_dir(ly, mb->partition);
+    if (!p) {
+        ls_err(LS_ENOTFOUND, "partition '%s' is not configured", mb->partition);
+        return NULL;
+    }
+    char *s = ls_strprintf("%s/uuid/%c/%c/%s", p, mb->uuidstr[0], mb->uuidstr[1], mb->uuidstr);
+    if (!s)
+        ls_err(LS_ENOMEM, "out of memory");
+    return s;
+}
+
+static char *msgpath(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int expunged)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return NULL;
+    char *s = ls_strprintf("%s/%u.%s", d, uid, expunged ? "expunged" : "");
+    free(d);
+    if (!s)
+        ls_err(LS_ENOMEM, "out of memory");
+    return s;
+}
+
+static int files_open(ls_layout *ly)
+{
+    for (size_t i = 0; i < ly->cfg->npartitions; i++) {
+        char *t = ls_strprintf("%s/tmp", ly->cfg->partitions[i].path);
+        int rc = t ? ls_mkdirs(t) : ls_err(LS_ENOMEM, "out of memory");
+        free(t);
+        if (rc)
+            return rc;
+    }
+    return LS_OK;
+}
+
+static void files_close(ls_layout *ly) { (void)ly; }
+
+static int files_mailbox_init(ls_layout *ly, const ls_mbref *mb)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    int rc = ls_mkdirs(d);
+    if (!rc)
+        rc = ls_fsync_parent(d);
+    free(d);
+    return rc;
+}
+
+static int files_mailbox_path(ls_layout *ly, const ls_mbref *mb, char **out)
+{
+    *out = mbdir(ly, mb);
+    return *out ? LS_OK : ls_error_last_code();
+}
+
+static int files_mailbox_destroy(ls_layout *ly, const ls_mbref *mb)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    /* Move it out of the uuid tree first, so a rebuild from files never
+     * finds a half-removed mailbox. */
+    char *gone = ls_strprintf("%s/deleted/%s", part_dir(ly, mb->partition), mb->uuidstr);
+    int rc = LS_OK;
+    char *deldir = ls_strprintf("%s/deleted", part_dir(ly, mb->partition));
+    if (!gone || !deldir) {
+        rc = ls_err(LS_ENOMEM, "out of memory");
+    } else {
+        rc = ls_mkdirs(deldir);
+        if (!rc && rename(d, gone) != 0 && errno != ENOENT)
+            rc = ls_err_errno(errno, "rename", d);
+        if (!rc)
+            rc = ls_remove_tree(gone);
+    }
+    free(d);
+    free(gone);
+    free(deldir);
+    return rc;
+}
+
+static int files_header_write(ls_layout *ly, const ls_mbref *mb, const void *data, size_t len)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    char *p = ls_strprintf("%s/store.header", d);
+    free(d);
+    if (!p)
+        return ls_err(LS_ENOMEM, "out of memory");
+    int rc = ls_write_file_atomic(p, data, len);
+    free(p);
+    return rc;
+}
+
+static int files_header_read(ls_layout *ly, const ls_mbref *mb, char **data, size_t *len)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    char *p = ls_strprintf("%s/store.header", d);
+    free(d);
+    if (!p)
+        return ls_err(LS_ENOMEM, "out of memory");
+    int rc = ls_read_file(p, data, len);
+    free(p);
+    return rc;
+}
+
+static int set_mtime_fd(int fd, int64_t mtime)
+{
+    struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)mtime, .tv_nsec = 0 } };
+    return futimens(fd, ts) == 0 ? 0 : errno;
+}
+
+static int write_new_file(const char *path, const void *data, size_t len, int64_t mtime, int sync)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return ls_err_errno(errno, "create", path);
+    int e = ls_write_all(fd, data, len);
+    if (!e)
+        e = set_mtime_fd(fd, mtime);
+    if (!e && sync && fdatasync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
+        unlink(path);
+        return ls_err_errno(e, "write", path);
+    }
+    return LS_OK;
+}
+
+static int files_stage(ls_layout *ly, const char *partition, const void *data, size_t len,
+                       int64_t mtime, int sync, ls_staged **out)
+{
+    const char *p = part_dir(ly, partition);
+    if (!p)
+        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    ls_staged *st = calloc(1, sizeof *st);
+    if (!st)
+        return ls_err(LS_ENOMEM, "out of memory");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long n = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
+    st->path = ls_strprintf("%s/tmp/%ld.%ld.%lu.%ld", p, (long)getpid(), (long)now.tv_sec, n, (long)now.tv_nsec);
+    st->partition = partition;
+    if (!st->path) {
+        free(st);
+        return ls_err(LS_ENOMEM, "out of memory");
+    }
+    int rc = write_new_file(st->path, data, len, mtime, sync);
+    if (rc) {
+        free(st->path);
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return LS_OK;
+}
+
+/* Copy src to dst through a temporary file (used when a link is impossible). */
+static int copy_file(const char *src, const char *dst)
+{
+    char *buf;
+    size_t len;
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return ls_err_errno(errno, "stat", src);
+    int rc = ls_read_file(src, &buf, &len);
+    if (rc)
+        return rc;
+    char *tmp = ls_strprintf("%s.copy.%ld", dst, (long)getpid());
+    rc = tmp ? write_new_file(tmp, buf, len, st.st_mtime, 1) : ls_err(LS_ENOMEM, "out of memory");
+    free(buf);
+    if (!rc && rename(tmp, dst) != 0) {
+        rc = ls_err_errno(errno, "rename", dst);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* link(2) with the copy fallback of SPEC §1. An existing destination (a
+ * leftover of a crash that the caller decided to replace) is an error. */
+static int link_or_copy(const char *src, const char *dst)
+{
+    if (link(src, dst) == 0)
+        return LS_OK;
+    int e = errno;
+    if (e == ENOENT && access(src, F_OK) == 0) {
+        /* the mailbox directory is gone (damage): recreate it, never lose mail */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", dst);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = 0;
+            if (ls_mkdirs(dir) == LS_OK && link(src, dst) == 0)
+                return LS_OK;
+            e = errno;
+        }
+    }
+    if (e == EMLINK || e == EXDEV || e == EPERM || e == ENOTSUP)
+        return copy_file(src, dst);
+    if (e == ENOENT && access(src, F_OK) != 0)
+        return ls_err(LS_ENOTFOUND, "%s: source is gone", src);
+    return ls_err_errno(e, "link", dst);
+}
+
+static int files_place(ls_layout *ly, ls_staged *st, const ls_mbref *mb, uint32_t uid)
+{
+    char *dst = msgpath(ly, mb, uid, 0);
+    if (!dst)
+        return ls_error_last_code();
+    int rc = link_or_copy(st->path, dst);
+    free(dst);
+    return rc;
+}
+
+static void files_unstage(ls_layout *ly, ls_staged *st)
+{
+    (void)ly;
+    if (!st)
+        return;
+    unlink(st->path);
+    free(st->path);
+    free(st);
+}
+
+static int files_share(ls_layout *ly, const ls_mbref *src, uint32_t srcuid, const ls_mbref *dst, uint32_t dstuid)
+{
+    char *s = msgpath(ly, src, srcuid, 0), *d = msgpath(ly, dst, dstuid, 0);
+    int rc = s && d ? link_or_copy(s, d) : ls_error_last_code();
+    if (rc == LS_ENOTFOUND && s) {
+        /* the source may be mid-expunge (renamed before its commit) */
+        free(s);
+        s = msgpath(ly, src, srcuid, 1);
+        rc = s ? link_or_copy(s, d) : ls_error_last_code();
+    }
+    free(s);
+    free(d);
+    return rc;
+}
+
+static int files_unplace(ls_layout *ly, const ls_mbref *mb, uint32_t uid)
+{
+    char *p = msgpath(ly, mb, uid, 0);
+    if (!p)
+        return ls_error_last_code();
+    int rc = unlink(p) == 0 || errno == ENOENT ? LS_OK : ls_err_errno(errno, "unlink", p);
+    free(p);
+    return rc;
+}
+
+static int files_sync_mailbox(ls_layout *ly, const ls_mbref *mb)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    int rc = ls_fsync_dir(d);
+    free(d);
+    return rc;
+}
+
+static int files_sync_partition(ls_layout *ly, const char *partition)
+{
+    const char *p = part_dir(ly, partition);
+    if (!p)
+        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ls_err_errno(errno, "open", p);
+    int rc = syncfs(fd) == 0 ? LS_OK : ls_err_errno(errno, "syncfs", p);
+    close(fd);
+    return rc;
+}
+
+static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int expunged = 0; expunged < 2; expunged++) {
+        char *p = msgpath(ly, mb, uid, expunged);
+        if (!p)
+            return ls_error_last_code();
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            int rc = e == ENOENT && !expunged ? LS_OK : ls_err_errno(e, "open message file", p);
+            free(p);
+            if (rc)
+                return rc == LS_ENOTFOUND ? ls_err(LS_EIO, "message file of uid %u is missing (run reconstruct)", uid) : rc;
+            continue;
+        }
+        struct stat st;
+        int rc = LS_OK;
+        if (fstat(fd, &st) != 0) {
+            rc = ls_err_errno(errno, "stat", p);
+        } else if (st.st_size == 0) {
+            out->data = "";
+        } else {
+            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) {
+                rc = ls_err_errno(errno, "mmap", p);
+            } else {
+                out->data = m;
+                out->len = (size_t)st.st_size;
+                out->priv = m;
+            }
+        }
+        close(fd);
+        free(p);
+        return rc;
+    }
+    return ls_err(LS_EIO, "message file of uid %u is missing", uid);
+}
+
+static void files_blob_free(ls_layout *ly, ls_blob *b)
+{
+    (void)ly;
+    if (b->priv)
+        munmap(b->priv, b->len);
+    memset(b, 0, sizeof *b);
+}
+
+static int files_message_path(ls_layout *ly, const ls_mbref *mb, uint32_t uid, char **out)
+{
+    *out = msgpath(ly, mb, uid, 0);
+    return *out ? LS_OK : ls_error_last_code();
+}
+
+static int files_stat(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_file_info *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int expunged = 0; expunged < 2; expunged++) {
+        char *p = msgpath(ly, mb, uid, expunged);
+        if (!p)
+            return ls_error_last_code();
+        struct stat st;
+        int ok = stat(p, &st) == 0, e = errno;
+        free(p);
+        if (ok) {
+            out->uid = uid;
+            out->expunged = expunged;
+            out->size = (uint64_t)st.st_size;
+            out->mtime = st.st_mtime;
+            out->ino = st.st_ino;
+            out->nlink = st.st_nlink;
+            return LS_OK;
+        }
+        if (e != ENOENT)
+            return ls_err_errno(e, "stat", "message file");
+    }
+    return LS_ENOTFOUND;
+}
+
+static int rename_msg(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int to_expunged)
+{
+    char *live = msgpath(ly, mb, uid, 0), *exp = msgpath(ly, mb, uid, 1);
+    int rc = LS_OK;
+    if (!live || !exp)
+        rc = ls_error_last_code();
+    else if (rename(to_expunged ? live : exp, to_expunged ? exp : live) != 0 && errno != ENOENT)
+        rc = ls_err_errno(errno, "rename", live);
+    free(live);
+    free(exp);
+    return rc;
+}
+
+static int files_mark_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid)
+{
+    return rename_msg(ly, mb, uid, 1);
+}
+
+static int files_unmark_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid)
+{
+    return rename_msg(ly, mb, uid, 0);
+}
+
+static int files_remove_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid)
+{
+    char *p = msgpath(ly, mb, uid, 1);
+    if (!p)
+        return ls_error_last_code();
+    int rc = unlink(p) == 0 || errno == ENOENT ? LS_OK : ls_err_errno(errno, "unlink", p);
+    free(p);
+    return rc;
+}
+
+/* Parse "123." or "123.expunged"; 0 if the name is not a message file. */
+static int parse_name(const char *name, uint32_t *uid, int *expunged)
+{
+    char *end;
+    if (name[0] < '1' || name[0] > '9')
+        return 0;
+    errno = 0;
+    unsigned long v = strtoul(name, &end, 10);
+    if (errno || v == 0 || v > UINT32_MAX || *end != '.')
+        return 0;
+    if (end[1] == 0)
+        *expunged = 0;
+    else if (!strcmp(end + 1, "expunged"))
+        *expunged = 1;
+    else
+        return 0;
+    *uid = (uint32_t)v;
+    return 1;
+}
+
+static int files_scan(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file_info *fi, void *arg), void *arg)
+{
+    char *d = mbdir(ly, mb);
+    if (!d)
+        return ls_error_last_code();
+    DIR *dir = opendir(d);
+    if (!dir) {
+        int rc = ls_err_errno(errno, "opendir", d);
+        free(d);
+        return rc;
+    }
+    int dfd = dirfd(dir), rc = LS_OK;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        ls_file_info fi = { 0 };
+        if (!parse_name(e->d_name, &fi.uid, &fi.expunged))
+            continue;
+        struct stat st;
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        fi.size = (uint64_t)st.st_size;
+        fi.mtime = st.st_mtime;
+        fi.ino = st.st_ino;
+        fi.nlink = st.st_nlink;
+        rc = cb(&fi, arg);
+        if (rc)
+            break;
+    }
+    closedir(dir);
+    free(d);
+    return rc;
+}
+
+static int files_cleanup_tmp(ls_layout *ly, int64_t max_age, uint64_t *removed)
+{
+    time_t now = time(NULL);
+    for (size_t i = 0; i < ly->cfg->npartitions; i++) {
+        char *t = ls_strprintf("%s/tmp", ly->cfg->partitions[i].path);
+        DIR *dir = t ? opendir(t) : NULL;
+        if (!dir) {
+            free(t);
+            continue;
+        }
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            struct stat st;
+            if (e->d_name[0] == '.' || fstatat(dirfd(dir), e->d_name, &st, 0) != 0)
+                continue;
+            /* staged files carry the internal date as mtime: use ctime */
+            if (now - st.st_ctime >= max_age && unlinkat(dirfd(dir), e->d_name, 0) == 0 && removed)
+                (*removed)++;
+        }
+        closedir(dir);
+        free(t);
+    }
+    return LS_OK;
+}
+
+const ls_layout_ops ls_layout_files = {
+    .name = "files",
+    .open = files_open,
+    .close = files_close,
+    .mailbox_init = files_mailbox_init,
+    .mailbox_path = files_mailbox_path,
+    .mailbox_destroy = files_mailbox_destroy,
+    .header_write = files_header_write,
+    .header_read = files_header_read,
+    .stage = files_stage,
+    .place = files_place,
+    .unstage = files_unstage,
+    .share = files_share,
+    .unplace = files_unplace,
+    .sync_mailbox = files_sync_mailbox,
+    .sync_partition = files_sync_partition,
+    .read = files_read,
+    .blob_free = files_blob_free,
+    .message_path = files_message_path,
+    .stat = files_stat,
+    .mark_expunged = files_mark_expunged,
+    .unmark_expunged = files_unmark_expunged,
+    .remove_expunged = files_remove_expunged,
+    .scan = files_scan,
+    .cleanup_tmp = files_cleanup_tmp,
+};

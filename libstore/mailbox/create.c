@@ -1,0 +1,180 @@
+/* Creating a mailbox. */
+#include "store_impl.h"
+#include "core/fsutil.h"
+#include "model/names.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+/* The nearest existing ancestor of name (a proper prefix ending at a
+ * separator), loaded into *anc. LS_ENOTFOUND if none. */
+int ls_mbox_nearest_ancestor(ls_txn *t, const char *name, char sep, ls_mbox *anc)
+{
+    char buf[LS_NAME_BUF];
+    size_t n = strlen(name);
+    if (n >= sizeof buf)
+        return LS_ENOTFOUND;
+    memcpy(buf, name, n + 1);
+    for (char *p = buf + n; p > buf; p--) {
+        if (*p != sep)
+            continue;
+        *p = 0;
+        int rc = ls_mbox_load(t, buf, anc);
+        if (rc != LS_ENOTFOUND)
+            return rc;
+    }
+    ls_error_clear();
+    return LS_ENOTFOUND;
+}
+
+/* A UIDVALIDITY never used before in this store: the time, or one more than
+ * the last one handed out if that is later (two creations in one second). */
+static int next_uidvalidity(ls_txn *t, uint32_t *out)
+{
+    static const char key[] = "uidvalidity";
+    MDB_val v;
+    uint32_t last = 0, now = (uint32_t)time(NULL);
+    int rc = ls_db_get(t, LS_DB_META, key, sizeof key - 1, &v);
+    if (rc == LS_OK && v.mv_size == 4)
+        last = ls_rd_be32(v.mv_data);
+    else if (rc && rc != LS_ENOTFOUND)
+        return rc;
+    *out = now > last ? now : last + 1;
+    uint8_t b[4];
+    ls_be32(b, *out);
+    return ls_db_put(t, LS_DB_META, key, sizeof key - 1, b, 4, 0);
+}
+
+struct create_args {
+    ls_session *s;
+    const char *name;
+    const char *partition;   /* requested, or NULL */
+    uint8_t uuid[LS_UUID_LEN];
+    ls_mbox made;            /* out: the new mailbox */
+};
+
+/* Insert a mailbox entry and its empty state. Used by create and by the
+ * INBOX rename (which gives INBOX a fresh identity). */
+int ls_mbox_insert(ls_txn *t, const char *name, const uint8_t uuid[LS_UUID_LEN], const char *partition,
+                   const char *acl, ls_mbox *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t uidvalidity;
+    int rc = next_uidvalidity(t, &uidvalidity);
+    if (rc)
+        return rc;
+    out->name = strdup(name);
+    out->entry.acl = strdup(acl ? acl : "");
+    if (!out->name || !out->entry.acl) {
+        ls_mbox_clear(out);
+        return ls_err(LS_ENOMEM, "out of memory");
+    }
+    memcpy(out->entry.uuid, uuid, LS_UUID_LEN);
+    out->entry.uidvalidity = uidvalidity;
+    snprintf(out->entry.partition, sizeof out->entry.partition, "%s", partition);
+    ls_mbref_set(&out->ref, uuid, out->entry.partition);
+    out->state = (ls_mbstate){ .uidvalidity = uidvalidity, .uidnext = 1, .highestmodseq = 1 };
+    uint8_t *buf;
+    size_t len;
+    if ((rc = ls_mbentry_encode(&out->entry, &buf, &len)) == LS_OK) {
+        rc = ls_db_put(t, LS_DB_MAILBOXES, name, strlen(name), buf, len, MDB_NOOVERWRITE);
+        free(buf);
+    }
+    if (rc == LS_EEXIST)
+        rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", name);
+    if (!rc)
+        rc = ls_db_put(t, LS_DB_BYUUID, uuid, LS_UUID_LEN, name, strlen(name), 0);
+    if (!rc)
+        rc = ls_mbstate_put(t, uuid, &out->state);
+    if (rc)
+        ls_mbox_clear(out);
+    return rc;
+}
+
+static int create_txn(ls_txn *t, void *arg)
+{
+    struct create_args *a = arg;
+    ls_session *s = a->s;
+    char sep = s->st->cfg->sep;
+    ls_mbox_clear(&a->made);
+    ls_mbox anc;
+    int rc = ls_mbox_nearest_ancestor(t, a->name, sep, &anc);
+    if (rc && rc != LS_ENOTFOUND)
+        return rc;
+    int has_anc = rc == LS_OK;
+    rc = LS_OK;
+    char *owner = NULL;
+    int is_user = ls_name_owner(a->name, sep, &owner);
+    int is_inbox = is_user && strlen(a->name) == 5 + strlen(owner);
+    const char *acl = has_anc ? anc.entry.acl : "";
+    char *own_acl = NULL;
+    /* Rights: admins create anything; others need `k` on the nearest
+     * ancestor (the owner has it implicitly below user.NAME). */
+    if (!s->admin) {
+        if (is_inbox)
+            rc = ls_err(LS_EPERM, "only administrators create a user's INBOX ('%s')", a->name);
+        else if (has_anc)
+            rc = ls_require(s, &anc, LS_RIGHT_K, "create");
+        else if (!(ls_rights(s, a->name, "") & LS_RIGHT_K))
+            rc = ls_err(LS_EPERM, "create: permission denied for '%s'", a->name);
+    }
+    if (!rc && (is_inbox || (is_user && !has_anc))) {
+        own_acl = ls_strprintf("%s\tlrswipkxtean\t", owner);
+        if (!own_acl)
+            rc = ls_err(LS_ENOMEM, "out of memory");
+        acl = own_acl;
+    }
+    const char *part = a->partition ? a->partition : has_anc ? anc.entry.partition : s->st->cfg->defaultpartition;
+    if (!rc && !ls_config_partition_path(s->st->cfg, part))
+        rc = ls_err(LS_ENOTFOUND, "partition '%s' is not configured", part);
+    if (!rc)
+        rc = ls_mbox_insert(t, a->name, a->uuid, part, acl, &a->made);
+    free(own_acl);
+    free(owner);
+    if (has_anc)
+        ls_mbox_clear(&anc);
+    return rc;
+}
+
+int ls_mailbox_create(ls_session *s, const char *name, const char *partition)
+{
+    ls_store *st = s->st;
+    int rc = ls_name_validate(name, st->cfg->sep);
+    if (rc)
+        return rc;
+    if (partition && !ls_config_partition_path(st->cfg, partition))
+        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    struct create_args a = { .s = s, .name = name, .partition = partition };
+    uuid_generate(a.uuid);
+    /* Make the directory before the commit: an empty directory left by a
+     * failed commit is harmless (cleanup and reconstruct -f ignore it). */
+    ls_mbref ref;
+    const char *part = partition ? partition : st->cfg->defaultpartition;
+    ls_txn t;
+    if ((rc = ls_txn_read(st->env, &t)))
+        return rc;
+    ls_mbox anc;
+    char ancpart[64];
+    if (!partition && ls_mbox_nearest_ancestor(&t, name, st->cfg->sep, &anc) == LS_OK) {
+        snprintf(ancpart, sizeof ancpart, "%s", anc.entry.partition);
+        part = ancpart;
+        ls_mbox_clear(&anc);
+    }
+    ls_txn_end(&t);
+    ls_mbref_set(&ref, a.uuid, part);
+    a.partition = part; /* the transaction uses the partition the directory is on */
+    if ((rc = st->layout->ops->mailbox_init(st->layout, &ref)))
+        return rc;
+    rc = ls_env_write(st->env, LS_SYNC_ALWAYS, create_txn, &a);
+    if (rc) {
+        st->layout->ops->mailbox_destroy(st->layout, &ref);
+        ls_mbox_clear(&a.made);
+        return rc;
+    }
+    rc = ls_header_write(st, &a.made);
+    ls_mbox_clear(&a.made);
+    return rc;
+}

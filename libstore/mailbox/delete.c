@@ -1,0 +1,232 @@
+/* Deleting a mailbox, or a whole account. */
+#include "store_impl.h"
+#include "model/names.h"
+#include "model/pending.h"
+#include "model/records.h"
+#include "model/sis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Delete every key of table db that starts with prefix. */
+int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
+{
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, db, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int mrc;
+    /* Seek afresh after each delete: simple, and O(log n) each. */
+    for (;;) {
+        k.mv_size = plen;
+        k.mv_data = (void *)prefix;
+        mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (mrc || k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if ((mrc = mdb_cursor_del(c, 0)))
+            break;
+    }
+    ls_db_cursor_close(c);
+    return mrc && mrc != MDB_NOTFOUND ? ls_txn_fail(t, mrc, "deleting") : LS_OK;
+}
+
+static int unlink_sis(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    ls_txn *t = ((void **)arg)[0];
+    const ls_mbox *m = ((void **)arg)[1];
+    if (!r || (r->sysflags & LS_REC_EXPUNGED))
+        return LS_OK;
+    return ls_sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, uid);
+}
+
+/* Remove all metadata of mailbox m and queue the removal of its files. */
+int ls_mbox_purge(ls_txn *t, const ls_mbox *m)
+{
+    void *args[2] = { t, (void *)m };
+    int rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del(t, LS_DB_KEYWORDS, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls_db_del(t, LS_DB_MBSTATE, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls_db_del(t, LS_DB_BYUUID, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls_db_del(t, LS_DB_MAILBOXES, m->name, strlen(m->name), NULL, 0);
+    if (!rc) rc = ls_pending_add(t, LS_PENDING_DESTROY, &m->ref, 0);
+    return rc;
+}
+
+/* Collect the names of name's children (prefix "name<sep>"), sorted. */
+int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char prefix[LS_NAME_BUF + 1];
+    size_t plen = strlen(name);
+    if (plen + 1 >= sizeof prefix)
+        return LS_OK;
+    memcpy(prefix, name, plen);
+    prefix[plen++] = sep;
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    if (rc)
+        return rc;
+    MDB_val k = { plen, prefix }, v;
+    size_t cap = 0;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nl = realloc(*out, cap * sizeof *nl);
+            if (!nl) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            *out = nl;
+        }
+        (*out)[*n] = strndup(k.mv_data, k.mv_size);
+        if (!(*out)[*n]) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    ls_db_cursor_close(c);
+    return rc;
+}
+
+void ls_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Remove the ACL entries naming `user` (and "-user") from every mailbox. */
+int ls_acl_forget_user(ls_txn *t, const char *user)
+{
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    if (rc)
+        return rc;
+    size_t ulen = strlen(user);
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ls_mbox m = { 0 };
+        if (ls_mbentry_decode(v.mv_data, v.mv_size, &m.entry) != LS_OK)
+            continue;
+        /* rebuild the ACL without the user's entries */
+        char *src = m.entry.acl, *dst = m.entry.acl;
+        int changed = 0;
+        while (*src) {
+            char *tab = strchr(src, '\t');
+            char *end = tab ? strchr(tab + 1, '\t') : NULL;
+            if (!end)
+                break;
+            const char *id = *src == '-' ? src + 1 : src;
+            size_t idlen = (size_t)(tab - id), elen = (size_t)(end + 1 - src);
+            if (idlen == ulen && !memcmp(id, user, ulen)) {
+                changed = 1;
+            } else {
+                memmove(dst, src, elen);
+                dst += elen;
+            }
+            src = end + 1;
+        }
+        *dst = 0;
+        if (changed) {
+            m.name = strndup(k.mv_data, k.mv_size);
+            rc = m.name ? ls_mbox_put_entry(t, &m) : ls_err(LS_ENOMEM, "out of memory");
+            free(m.name);
+            m.name = NULL;
+        }
+        ls_mbentry_clear(&m.entry);
+    }
+    ls_db_cursor_close(c);
+    return rc;
+}
+
+int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = ls_mbentry_encode(&m->entry, &buf, &len);
+    if (rc)
+        return rc;
+    rc = ls_db_put(t, LS_DB_MAILBOXES, m->name, strlen(m->name), buf, len, 0);
+    free(buf);
+    return rc;
+}
+
+/* Forget everything stored for a user: subscriptions and private seen state
+ * (keys of "subs" and "seen" start with "user\0"). */
+int ls_user_forget(ls_txn *t, const char *user)
+{
+    size_t n = strlen(user) + 1;
+    int rc = ls_db_del_prefix(t, LS_DB_SUBS, user, n);
+    if (!rc)
+        rc = ls_db_del_prefix(t, LS_DB_SEEN, user, n);
+    if (!rc)
+        rc = ls_acl_forget_user(t, user);
+    return rc;
+}
+
+struct delete_args {
+    ls_session *s;
+    const char *name;
+};
+
+static int delete_txn(ls_txn *t, void *arg)
+{
+    struct delete_args *a = arg;
+    ls_session *s = a->s;
+    char sep = s->st->cfg->sep;
+    ls_mbox m;
+    int rc = ls_mbox_load(t, a->name, &m);
+    if (rc)
+        return rc;
+    char *owner = NULL;
+    int is_inbox = ls_name_owner(a->name, sep, &owner) && strlen(a->name) == 5 + strlen(owner);
+    if (is_inbox && !s->admin)
+        rc = ls_err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
+    else
+        rc = ls_require(s, &m, LS_RIGHT_X, "delete");
+    if (!rc)
+        rc = ls_mbox_purge(t, &m);
+    ls_mbox_clear(&m);
+    if (!rc && is_inbox) {
+        /* the whole account */
+        char **kids;
+        size_t nk;
+        rc = ls_mbox_children(t, a->name, sep, &kids, &nk);
+        for (size_t i = 0; !rc && i < nk; i++) {
+            ls_mbox k;
+            if ((rc = ls_mbox_load(t, kids[i], &k)) == LS_OK) {
+                rc = ls_mbox_purge(t, &k);
+                ls_mbox_clear(&k);
+            }
+        }
+        ls_names_free(kids, nk);
+        if (!rc)
+            rc = ls_user_forget(t, owner);
+    }
+    free(owner);
+    return rc;
+}
+
+int ls_mailbox_delete(ls_session *s, const char *name)
+{
+    int rc = ls_name_validate(name, s->st->cfg->sep);
+    if (rc)
+        return rc;
+    struct delete_args a = { s, name };
+    rc = ls_env_write(s->st->env, LS_SYNC_RESERVE, delete_txn, &a);
+    if (rc)
+        return rc;
+    /* Roll the file removals forward now; any left (a reader still looks, a
+     * crash) are finished by the next cleanup. */
+    ls_pending_run(s->st, 0, NULL);
+    ls_error_clear();
+    return LS_OK;
+}

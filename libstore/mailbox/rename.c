@@ -1,0 +1,335 @@
+/* Renaming a mailbox with its children; INBOX; whole accounts. */
+#include "store_impl.h"
+#include "model/names.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+struct rename_args {
+    ls_session *s;
+    const char *oldname, *newname;
+    uint8_t fresh_uuid[LS_UUID_LEN];   /* for a new INBOX after an INBOX rename */
+    char fresh_partition[64];
+    int inbox_rename;                  /* out: RFC 3501 INBOX rename happened */
+    char **renamed;                    /* out: new names, for store.header */
+    size_t nrenamed;
+};
+
+/* Move one entry from `from` to `to` (same uuid, state, files). */
+static int move_entry(ls_txn *t, const char *from, const char *to, struct rename_args *a)
+{
+    ls_mbox m;
+    int rc = ls_name_validate(to, a->s->st->cfg->sep);
+    if (rc)
+        return rc;
+    if ((rc = ls_mbox_load(t, from, &m)))
+        return rc;
+    MDB_val v;
+    if (ls_db_get(t, LS_DB_MAILBOXES, to, strlen(to), &v) == LS_OK)
+        rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", to);
+    if (!rc)
+        rc = ls_db_del(t, LS_DB_MAILBOXES, from, strlen(from), NULL, 0);
+    if (!rc) {
+        free(m.name);
+        m.name = strdup(to);
+        rc = m.name ? ls_mbox_put_entry(t, &m) : ls_err(LS_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = ls_db_put(t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, to, strlen(to), 0);
+    ls_mbox_clear(&m);
+    if (!rc) {
+        char **nl = realloc(a->renamed, (a->nrenamed + 1) * sizeof *nl);
+        if (!nl || !(nl[a->nrenamed] = strdup(to))) {
+            if (nl)
+                a->renamed = nl;
+            return ls_err(LS_ENOMEM, "out of memory");
+        }
+        a->renamed = nl;
+        a->nrenamed++;
+    }
+    return rc;
+}
+
+/* Rename `oldname` and every child, replacing the prefix. */
+static int move_tree(ls_txn *t, struct rename_args *a)
+{
+    char sep = a->s->st->cfg->sep;
+    char **kids;
+    size_t nk;
+    int rc = ls_mbox_children(t, a->oldname, sep, &kids, &nk);
+    if (rc)
+        return rc;
+    rc = move_entry(t, a->oldname, a->newname, a);
+    size_t olen = strlen(a->oldname);
+    for (size_t i = 0; !rc && i < nk; i++) {
+        char *to = malloc(strlen(a->newname) + strlen(kids[i]) - olen + 1);
+        if (!to) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        strcpy(to, a->newname);
+        strcat(to, kids[i] + olen);
+        rc = move_entry(t, kids[i], to, a);
+        free(to);
+    }
+    ls_names_free(kids, nk);
+    return rc;
+}
+
+/* Rewrite ACL entries naming `from` to name `to` (an account rename). */
+static int acl_rename_user(ls_txn *t, const char *from, const char *to)
+{
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    if (rc)
+        return rc;
+    size_t flen = strlen(from);
+    MDB_val k, v;
+    /* collect first: we must not write while iterating with this cursor */
+    char **names = NULL, **acls = NULL;
+    size_t n = 0;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ls_mbentry e;
+        if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
+            continue;
+        /* a new ACL string with `from` replaced */
+        size_t cap = strlen(e.acl) * 2 + strlen(to) * 8 + 1;
+        char *out = malloc(cap), *o = out;
+        int changed = 0;
+        const char *p = e.acl;
+        while (out && *p) {
+            const char *tab = strchr(p, '\t');
+            const char *end = tab ? strchr(tab + 1, '\t') : NULL;
+            if (!end)
+                break;
+            const char *id = *p == '-' ? p + 1 : p;
+            if ((size_t)(tab - id) == flen && !memcmp(id, from, flen) && (size_t)(o - out) + strlen(to) + (size_t)(end - tab) + 2 < cap) {
+                if (*p == '-')
+                    *o++ = '-';
+                strcpy(o, to);
+                o += strlen(to);
+                memcpy(o, tab, (size_t)(end + 1 - tab));
+                o += end + 1 - tab;
+                changed = 1;
+            } else {
+                memcpy(o, p, (size_t)(end + 1 - p));
+                o += end + 1 - p;
+            }
+            p = end + 1;
+        }
+        if (out)
+            *o = 0;
+        if (changed) {
+            char **nn = realloc(names, (n + 1) * sizeof *nn), **na = nn ? realloc(acls, (n + 1) * sizeof *na) : NULL;
+            if (nn)
+                names = nn;
+            if (na)
+                acls = na;
+            if (!nn || !na) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                free(out);
+            } else {
+                names[n] = strndup(k.mv_data, k.mv_size);
+                acls[n++] = out;
+            }
+        } else {
+            free(out);
+        }
+        ls_mbentry_clear(&e);
+    }
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < n; i++) {
+        ls_mbox m;
+        if ((rc = ls_mbox_load(t, names[i], &m)))
+            break;
+        free(m.entry.acl);
+        m.entry.acl = acls[i];
+        acls[i] = NULL;
+        rc = ls_mbox_put_entry(t, &m);
+        ls_mbox_clear(&m);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+        free(acls[i]);
+    }
+    free(names);
+    free(acls);
+    return rc;
+}
+
+/* Move per-user rows (subscriptions, seen state) keyed "user\0..." to `to`. */
+static int move_user_rows(ls_txn *t, int db, const char *from, const char *to)
+{
+    size_t flen = strlen(from) + 1, tlen = strlen(to) + 1;
+    for (;;) {
+        MDB_cursor *c;
+        int rc = ls_db_cursor(t, db, &c);
+        if (rc)
+            return rc;
+        MDB_val k = { flen, (void *)from }, v;
+        int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (mrc || k.mv_size < flen || memcmp(k.mv_data, from, flen) != 0) {
+            ls_db_cursor_close(c);
+            return LS_OK;
+        }
+        size_t rest = k.mv_size - flen;
+        uint8_t *nk = malloc(tlen + rest), *val = malloc(v.mv_size + 1);
+        if (!nk || !val) {
+            free(nk);
+            free(val);
+            ls_db_cursor_close(c);
+            return ls_err(LS_ENOMEM, "out of memory");
+        }
+        memcpy(nk, to, tlen);
+        memcpy(nk + tlen, (uint8_t *)k.mv_data + flen, rest);
+        memcpy(val, v.mv_data, v.mv_size);
+        size_t vlen = v.mv_size;
+        mrc = mdb_cursor_del(c, 0);
+        ls_db_cursor_close(c);
+        rc = mrc ? ls_txn_fail(t, mrc, "moving user data") : ls_db_put(t, db, nk, tlen + rest, val, vlen, 0);
+        free(nk);
+        free(val);
+        if (rc)
+            return rc;
+    }
+}
+
+static int rename_txn(ls_txn *t, void *arg)
+{
+    struct rename_args *a = arg;
+    ls_session *s = a->s;
+    char sep = s->st->cfg->sep;
+    ls_names_free(a->renamed, a->nrenamed);
+    a->renamed = NULL;
+    a->nrenamed = 0;
+    a->inbox_rename = 0;
+
+    ls_mbox old;
+    int rc = ls_mbox_load(t, a->oldname, &old);
+    if (rc)
+        return rc;
+    char *oowner = NULL, *nowner = NULL;
+    int old_inbox = ls_name_owner(a->oldname, sep, &oowner) && strlen(a->oldname) == 5 + strlen(oowner);
+    int new_inbox = ls_name_owner(a->newname, sep, &nowner) && strlen(a->newname) == 5 + strlen(nowner);
+    MDB_val v;
+    if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
+        rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
+        goto out;
+    }
+    /* INBOX may become its own child (RFC 3501: RENAME INBOX INBOX.old) */
+    if (ls_name_is_ancestor(a->oldname, a->newname, sep) && !(old_inbox && !new_inbox)) {
+        rc = ls_err(LS_EINVAL, "cannot rename '%s' into itself ('%s')", a->oldname, a->newname);
+        goto out;
+    }
+    if (old_inbox && new_inbox) {
+        /* user.A -> user.B: the whole account (admins only). */
+        if (!s->admin) {
+            rc = ls_err(LS_EPERM, "only administrators rename a user's INBOX to another user");
+            goto out;
+        }
+        if ((rc = move_tree(t, a)) || (rc = move_user_rows(t, LS_DB_SUBS, oowner, nowner)) ||
+            (rc = move_user_rows(t, LS_DB_SEEN, oowner, nowner)))
+            goto out;
+        rc = acl_rename_user(t, oowner, nowner);
+        goto out;
+    }
+    if ((rc = ls_require(s, &old, LS_RIGHT_X, "rename")))
+        goto out;
+    if (!s->admin) {
+        ls_mbox anc;
+        int arc = ls_mbox_nearest_ancestor(t, a->newname, sep, &anc);
+        if (arc == LS_OK) {
+            rc = ls_require(s, &anc, LS_RIGHT_K, "rename (create the new name)");
+            ls_mbox_clear(&anc);
+        } else if (arc == LS_ENOTFOUND) {
+            rc = ls_rights(s, a->newname, "") & LS_RIGHT_K ? LS_OK
+                 : ls_err(LS_EPERM, "rename: permission denied for '%s'", a->newname);
+        } else {
+            rc = arc;
+        }
+        if (rc)
+            goto out;
+    }
+    if (old_inbox) {
+        /* RFC 3501: INBOX's messages move to the new name; INBOX stays,
+         * empty, with its children. The new mailbox takes INBOX's identity
+         * (unique id, UIDs, UIDVALIDITY); INBOX gets a fresh one. */
+        if ((rc = move_entry(t, a->oldname, a->newname, a)))
+            goto out;
+        ls_mbox fresh;
+        rc = ls_mbox_insert(t, a->oldname, a->fresh_uuid, old.entry.partition, old.entry.acl, &fresh);
+        if (rc)
+            goto out;
+        if (strcmp(a->fresh_partition, old.entry.partition) != 0)
+            rc = ls_err(LS_EBUSY, "INBOX changed partition during the rename; try again");
+        if (!rc)
+            a->inbox_rename = 1;
+        ls_mbox_clear(&fresh);
+        goto out;
+    }
+    rc = move_tree(t, a);
+out:
+    free(oowner);
+    free(nowner);
+    ls_mbox_clear(&old);
+    return rc;
+}
+
+int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname)
+{
+    ls_store *st = s->st;
+    int rc = ls_name_validate(oldname, st->cfg->sep);
+    if (!rc)
+        rc = ls_name_validate(newname, st->cfg->sep);
+    if (rc)
+        return rc;
+    if (!strcmp(oldname, newname))
+        return ls_err(LS_EEXIST, "mailbox '%s' already exists", newname);
+    struct rename_args a = { .s = s, .oldname = oldname, .newname = newname };
+    uuid_generate(a.fresh_uuid);
+    /* An INBOX rename gives INBOX a fresh directory: make it before the
+     * commit (on INBOX's partition), so a crash never leaves INBOX without one. */
+    ls_mbref fresh = { 0 };
+    char *owner = NULL, *nowner = NULL;
+    int maybe_inbox = ls_name_owner(oldname, st->cfg->sep, &owner) && strlen(oldname) == 5 + strlen(owner) &&
+                      !(ls_name_owner(newname, st->cfg->sep, &nowner) && strlen(newname) == 5 + strlen(nowner));
+    free(owner);
+    free(nowner);
+    if (maybe_inbox) {
+        ls_txn t0;
+        ls_mbox m0;
+        if ((rc = ls_txn_read(st->env, &t0)))
+            return rc;
+        rc = ls_mbox_load(&t0, oldname, &m0);
+        if (!rc) {
+            snprintf(a.fresh_partition, sizeof a.fresh_partition, "%s", m0.entry.partition);
+            ls_mbox_clear(&m0);
+        }
+        ls_txn_end(&t0);
+        if (rc)
+            return rc;
+        ls_mbref_set(&fresh, a.fresh_uuid, a.fresh_partition);
+        if ((rc = st->layout->ops->mailbox_init(st->layout, &fresh)))
+            return rc;
+    }
+    rc = ls_env_write(st->env, LS_SYNC_ALWAYS, rename_txn, &a);
+    if (maybe_inbox && (rc || !a.inbox_rename))
+        st->layout->ops->mailbox_destroy(st->layout, &fresh);
+    /* Refresh store.header of every renamed mailbox (and a fresh INBOX). */
+    ls_txn t;
+    if (!rc && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
+        for (size_t i = 0; i <= a.nrenamed && !rc; i++) {
+            const char *n = i < a.nrenamed ? a.renamed[i] : a.inbox_rename ? oldname : NULL;
+            ls_mbox m;
+            if (n && (rc = ls_mbox_load(&t, n, &m)) == LS_OK) {
+                rc = ls_header_write(st, &m);
+                ls_mbox_clear(&m);
+            }
+        }
+        ls_txn_end(&t);
+    }
+    ls_names_free(a.renamed, a.nrenamed);
+    return rc;
+}

@@ -1,0 +1,130 @@
+/*
+ * EXPUNGE: records become tombstones (kept with their MODSEQ for QRESYNC),
+ * files are renamed UID.expunged before the commit (so no rebuild from files
+ * takes them for live mail) and removed by cleanup once no reader can still
+ * see them.
+ */
+#include "message/message_impl.h"
+#include "model/pending.h"
+#include "model/sis.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct exp_ctx {
+    ls_mbox *m;
+    const ls_set *only;      /* expunge only these (NULL: all \Deleted) */
+    int require_deleted;
+    uidlist uids;
+    ls_irec *recs;           /* the expunged records, for the GUID table */
+    size_t nrecs, cap;
+};
+
+static int expunge_one(ls_irec *r, void *arg)
+{
+    struct exp_ctx *c = arg;
+    if (c->require_deleted && !(r->sysflags & LS_FLAG_DELETED))
+        return 0;
+    if (c->nrecs == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        ls_irec *nr = realloc(c->recs, c->cap * sizeof *nr);
+        if (!nr)
+            return ls_err(LS_ENOMEM, "out of memory");
+        c->recs = nr;
+    }
+    int rc = ls_uidlist_add(&c->uids, r->uid);
+    if (rc)
+        return rc;
+    ls_state_add(&c->m->state, r, -1);
+    r->sysflags |= LS_REC_EXPUNGED;
+    r->expunged_at = (uint32_t)time(NULL);
+    r->modseq = ++c->m->state.highestmodseq;
+    c->m->state.tombstones++;
+    c->recs[c->nrecs++] = *r;
+    return 1;
+}
+
+/* Turn the matching records of m into tombstones inside t; the caller has
+ * already renamed their files (or will undo). Fills *out with their UIDs. */
+int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out)
+{
+    struct exp_ctx c = { .m = m, .only = uids, .require_deleted = require_deleted };
+    int rc = ls_rec_update(t, m->entry.uuid, uids, expunge_one, &c);
+    for (size_t i = 0; !rc && i < c.nrecs; i++) {
+        const ls_irec *r = &c.recs[i];
+        uint8_t key[LS_RECKEY_LEN];
+        ls_reckey(key, m->entry.uuid, r->uid);
+        if ((rc = ls_db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0)))
+            break;
+        if ((rc = ls_sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, r->uid)))
+            break;
+        rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m->ref, r->uid);
+    }
+    if (!rc && c.nrecs)
+        rc = ls_mbstate_put(t, m->entry.uuid, &m->state);
+    free(c.recs);
+    if (rc) {
+        free(c.uids.v);
+        return rc;
+    }
+    *out = c.uids;
+    return LS_OK;
+}
+
+/* Rename files to UID.expunged (before the commit) or back (after a failure). */
+void ls_expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo)
+{
+    const ls_layout_ops *ops = st->layout->ops;
+    for (size_t i = 0; i < l->n; i++) {
+        if (undo)
+            ops->unmark_expunged(st->layout, ref, l->v[i]);
+        else
+            ops->mark_expunged(st->layout, ref, l->v[i]);
+    }
+    if (l->n)
+        ops->sync_mailbox(st->layout, ref);
+}
+
+struct expunge_args {
+    ls_mailbox *mb;
+    const ls_set *uids;
+    uidlist done;
+};
+
+static int expunge_txn(ls_txn *t, void *arg)
+{
+    struct expunge_args *a = arg;
+    ls_store *st = a->mb->s->st;
+    free(a->done.v);
+    memset(&a->done, 0, sizeof a->done);
+    ls_mbox m;
+    int rc = ls_mailbox_reload(a->mb, t, &m, LS_RIGHT_E, "expunge");
+    if (rc)
+        return rc;
+    rc = ls_expunge_in_txn(t, st, &m, a->uids, 1, &a->done);
+    if (!rc)
+        ls_expunge_files(st, &m.ref, &a->done, 0);
+    ls_mbox_clear(&m);
+    return rc;
+}
+
+int ls_message_expunge(ls_mailbox *mb, const ls_set *uids, ls_set *expunged)
+{
+    if (expunged) {
+        expunged->r = NULL;
+        expunged->n = 0;
+    }
+    struct expunge_args a = { .mb = mb, .uids = uids };
+    int rc = ls_env_write(mb->s->st->env, LS_SYNC_RESERVE, expunge_txn, &a);
+    if (rc) {
+        ls_expunge_files(mb->s->st, &mb->ref, &a.done, 1);
+    } else {
+        if (a.done.n)
+            ls_mbox_notify(mb->s->st, mb->ref.uuidstr);
+        if (expunged)
+            rc = ls_set_from_uids(a.done.v, a.done.n, expunged);
+    }
+    free(a.done.v);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/* STORE: flags and keywords, with MODSEQ and UNCHANGEDSINCE (RFC 7162). */
+#include "message/message_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+
+int ls_uidlist_add(uidlist *l, uint32_t uid)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        uint32_t *nv = realloc(l->v, l->cap * sizeof *nv);
+        if (!nv)
+            return ls_err(LS_ENOMEM, "out of memory");
+        l->v = nv;
+    }
+    l->v[l->n++] = uid;
+    return LS_OK;
+}
+
+/* UIDs (ascending) -> an ls_set of merged ranges. */
+int ls_set_from_uids(const uint32_t *v, size_t n, ls_set *out)
+{
+    out->r = NULL;
+    out->n = 0;
+    if (!n)
+        return LS_OK;
+    out->r = malloc(n * sizeof *out->r);
+    if (!out->r)
+        return ls_err(LS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (out->n && out->r[out->n - 1].hi + 1 == v[i])
+            out->r[out->n - 1].hi = v[i];
+        else
+            out->r[out->n++] = (ls_range){ v[i], v[i] };
+    }
+    return LS_OK;
+}
+
+struct store_args {
+    ls_mailbox *mb;
+    const ls_set *uids;
+    int op;
+    unsigned flags;
+    const char *const *keywords;
+    size_t nkeywords;
+    uint64_t unchangedsince;
+    uint64_t kw[2];
+    ls_mbstate state;
+    uidlist modified;
+    size_t changed;
+};
+
+static int store_one(ls_irec *r, void *arg)
+{
+    struct store_args *a = arg;
+    if (a->unchangedsince && r->modseq > a->unchangedsince) {
+        int rc = ls_uidlist_add(&a->modified, r->uid);
+        return rc ? rc : 0;
+    }
+    uint8_t f = r->sysflags;
+    uint64_t k0 = r->keywords[0], k1 = r->keywords[1];
+    switch (a->op) {
+    case LS_STORE_ADD:
+        f |= (uint8_t)a->flags;
+        k0 |= a->kw[0];
+        k1 |= a->kw[1];
+        break;
+    case LS_STORE_REMOVE:
+        f &= (uint8_t)~a->flags;
+        k0 &= ~a->kw[0];
+        k1 &= ~a->kw[1];
+        break;
+    default:
+        f = (uint8_t)((f & ~LS_FLAG_ALL) | a->flags);
+        k0 = a->kw[0];
+        k1 = a->kw[1];
+        break;
+    }
+    if (f == r->sysflags && k0 == r->keywords[0] && k1 == r->keywords[1])
+        return 0; /* no change, no new MODSEQ */
+    ls_state_add(&a->state, r, -1);
+    r->sysflags = f;
+    r->keywords[0] = k0;
+    r->keywords[1] = k1;
+    r->modseq = ++a->state.highestmodseq;
+    ls_state_add(&a->state, r, +1);
+    a->changed++;
+    return 1;
+}
+
+static int store_txn(ls_txn *t, void *arg)
+{
+    struct store_args *a = arg;
+    a->modified.n = 0;
+    a->changed = 0;
+    unsigned need = ls_flag_rights(a->flags, a->nkeywords);
+    if (a->op == LS_STORE_REPLACE)
+        need |= LS_RIGHT_S | LS_RIGHT_T | LS_RIGHT_W;
+    if (!need)
+        need = LS_RIGHT_W;
+    ls_mbox m;
+    int rc = ls_mailbox_reload(a->mb, t, &m, need, "store");
+    if (rc)
+        return rc;
+    a->state = m.state;
+    rc = ls_keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_STORE_REMOVE, a->kw);
+    if (!rc)
+        rc = ls_rec_update(t, m.entry.uuid, a->uids, store_one, a);
+    if (!rc && a->changed)
+        rc = ls_mbstate_put(t, m.entry.uuid, &a->state);
+    ls_mbox_clear(&m);
+    return rc;
+}
+
+int ls_message_store(ls_mailbox *mb, const ls_set *uids, int op, unsigned flags, const char *const *keywords,
+                     size_t nkeywords, uint64_t unchangedsince, ls_set *modified)
+{
+    if (modified) {
+        modified->r = NULL;
+        modified->n = 0;
+    }
+    if (op < LS_STORE_ADD || op > LS_STORE_REPLACE)
+        return ls_err(LS_EINVAL, "unknown store operation %d", op);
+    if (flags & ~LS_FLAG_ALL)
+        return ls_err(LS_EINVAL, "unknown flag bits 0x%x", flags);
+    int rc = ls_check_keywords(keywords, nkeywords);
+    if (rc)
+        return rc;
+    struct store_args a = { .mb = mb, .uids = uids, .op = op, .flags = flags, .keywords = keywords,
+                            .nkeywords = nkeywords, .unchangedsince = unchangedsince };
+    rc = ls_env_write(mb->s->st->env, LS_SYNC_FLAGS, store_txn, &a);
+    if (!rc && a.changed)
+        ls_mbox_notify(mb->s->st, mb->ref.uuidstr);
+    if (!rc && a.modified.n) {
+        if (modified)
+            rc = ls_set_from_uids(a.modified.v, a.modified.n, modified);
+        if (!rc)
+            rc = ls_err(LS_EMODIFIED, "%zu message(s) changed since MODSEQ %llu", a.modified.n,
+                        (unsigned long long)unchangedsince);
+    }
+    free(a.modified.v);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* Shared machinery of the message operations (append, deliver, copy, ...). */
+#ifndef LS_MESSAGE_IMPL_H
+#define LS_MESSAGE_IMPL_H
+
+#include "store_impl.h"
+#include "model/records.h"
+
+/* A message ready to be stored: normalized bytes, GUID, cache record, and
+ * the record fields derived from its content. */
+typedef struct ls_prepared {
+    const char *data;        /* CRLF-normalized bytes */
+    size_t len;
+    char *owned;             /* == data when normalization copied */
+    uint8_t guid[LS_GUID_LEN];
+    ls_date date;            /* internal date */
+    uint8_t *cache;          /* encoded cache record */
+    size_t cachelen;
+    uint32_t header_size, body_lines;
+    int64_t sentdate;
+    int16_t sent_tz;
+} ls_prepared;
+
+/* Normalize, hash, parse. Errors: LS_ETOOBIG, LS_ENOMEM. */
+int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p);
+void ls_prepared_free(ls_prepared *p);
+/* Build only the cache record and content fields for bytes already stored
+ * (adoption, reconstruct): no normalization, no size limit. */
+int ls_prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *p);
+
+/* One message to commit into one mailbox under one UID. */
+typedef struct ls_placement {
+    ls_mbref ref;
+    char partition[64];
+    char *name;                  /* mailbox name, for messages */
+    uint32_t uid;                /* chosen under the mailbox lock */
+    const ls_prepared *msg;
+    unsigned flags;              /* LS_FLAG_* */
+    const char *const *keywords;
+    size_t nkeywords;
+    int adopted;                 /* a crash leftover: the file is already there */
+    int placed;                  /* we created its file (remove it if not committed) */
+    int code;                    /* per-placement result */
+    char error[256];
+} ls_placement;
+
+/* Commit placements in one write transaction. With `each` (deliver), a
+ * placement that fails (mailbox gone, over quota) is skipped and its code
+ * set; otherwise the first failure aborts everything. */
+int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s);
+
+/* Under the mailbox lock: adopt complete files at UIDNEXT and above (crash
+ * leftovers, SPEC §2) and return the first free UID in *uid. Adoption commits
+ * its own transaction. */
+int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid);
+
+/* The rights needed to set these flags (s, t, w). */
+unsigned ls_flag_rights(unsigned flags, size_t nkeywords);
+/* LS_EINVAL naming the first invalid keyword. */
+int ls_check_keywords(const char *const *kw, size_t n);
+
+/* A growable list of UIDs. */
+typedef struct uidlist { uint32_t *v; size_t n, cap; } uidlist;
+int ls_uidlist_add(uidlist *l, uint32_t uid);
+int ls_set_from_uids(const uint32_t *v, size_t n, ls_set *out);
+
+/* Expunge helpers shared by EXPUNGE and MOVE. */
+int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out);
+void ls_expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo);
+/* Commit one placement inside t (see commit.c). */
+int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p);
+
+/* Live record lookup for operations on an open mailbox. */
+int ls_live_record(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r);
+
+#endif

@@ -1,0 +1,136 @@
+/* SEARCH over an open mailbox: the criteria module evaluates, this file
+ * feeds it records, cached header fields and, only when a key needs it,
+ * the message file. */
+#include "message/message_impl.h"
+#include "model/cache.h"
+#include "search/search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct msg_ctx {
+    ls_store *st;
+    const ls_mbref *ref;
+    uint32_t uid;
+    ls_blob blob;
+    int loaded;
+};
+
+static int load_message(void *ctx, const char **msg, size_t *len)
+{
+    struct msg_ctx *c = ctx;
+    if (!c->loaded) {
+        int rc = c->st->layout->ops->read(c->st->layout, c->ref, c->uid, &c->blob);
+        if (rc)
+            return rc;
+        c->loaded = 1;
+    }
+    *msg = c->blob.data;
+    *len = c->blob.len;
+    return LS_OK;
+}
+
+struct search_ctx {
+    ls_txn *t;
+    ls_mailbox *mb;
+    const ls_search *crit;
+    char **kwnames;
+    size_t nkw;
+    uint32_t recentuid, max_uid, max_seq, seq;
+    int need_fields;
+    uidlist out;
+    int rc;
+};
+
+static int search_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    struct search_ctx *c = arg;
+    if (!r || (r->sysflags & LS_REC_EXPUNGED))
+        return 0;
+    c->seq++;
+    const char *kw[LS_MAX_KEYWORDS];
+    size_t nkw = 0;
+    for (unsigned b = 0; b < LS_MAX_KEYWORDS && b < c->nkw; b++)
+        if (r->keywords[b / 64] >> (b % 64) & 1)
+            kw[nkw++] = c->kwnames[b];
+    struct msg_ctx mc = { c->mb->s->st, &c->mb->ref, uid, { 0 }, 0 };
+    ls_search_msg m = {
+        .uid = uid, .seq = c->seq, .flags = r->sysflags & LS_FLAG_ALL, .recent = uid > c->recentuid,
+        .keywords = kw, .nkeywords = nkw, .size = r->size, .modseq = r->modseq,
+        .internaldate = r->internaldate, .internal_tz = r->internal_tz,
+        .sentdate = r->sentdate, .sent_tz = r->sent_tz,
+        .load_message = load_message, .ctx = &mc,
+    };
+    ls_cache_view view = { 0 };
+    if (c->need_fields) {
+        uint8_t key[LS_RECKEY_LEN];
+        ls_reckey(key, c->mb->ref.uuid, uid);
+        MDB_val v;
+        if (ls_db_get(c->t, LS_DB_CACHE, key, sizeof key, &v) == LS_OK &&
+            ls_cache_decode(v.mv_data, v.mv_size, 1u << LS_CF_FIELDS, &view) == LS_OK) {
+            m.fields = view.f[LS_CF_FIELDS];
+            m.fields_len = view.len[LS_CF_FIELDS];
+        }
+    }
+    int match = 0;
+    int rc = ls_search_match(c->crit, &m, c->max_uid, c->max_seq, &match);
+    ls_cache_view_free(&view);
+    if (mc.loaded)
+        c->mb->s->st->layout->ops->blob_free(c->mb->s->st->layout, &mc.blob);
+    if (!rc && match)
+        rc = ls_uidlist_add(&c->out, uid);
+    if (rc) {
+        c->rc = rc;
+        return 1;
+    }
+    return 0;
+}
+
+static int last_uid(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    if (r && !(r->sysflags & LS_REC_EXPUNGED))
+        *(uint32_t *)arg = uid;
+    return 0;
+}
+
+int ls_message_search(ls_mailbox *mb, int argc, const char *const *argv, uint32_t **uids, size_t *n)
+{
+    *uids = NULL;
+    *n = 0;
+    ls_search *crit;
+    int rc = ls_search_parse(argc, argv, &crit);
+    if (rc)
+        return rc;
+    ls_txn t;
+    if ((rc = ls_txn_read(mb->s->st->env, &t))) {
+        ls_search_free(crit);
+        return rc;
+    }
+    ls_mbox m;
+    struct search_ctx c = { .t = &t, .mb = mb, .crit = crit };
+    if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "search")) == LS_OK) {
+        c.recentuid = m.state.recentuid;
+        c.max_seq = m.state.exists;
+        c.need_fields = ls_search_needs_fields(crit);
+        ls_mbox_clear(&m);
+        rc = ls_keywords_load(&t, mb->ref.uuid, &c.kwnames, &c.nkw);
+        /* the largest live UID, for '*' (cheap next to the search itself) */
+        if (!rc)
+            rc = ls_rec_foreach(&t, mb->ref.uuid, 1, last_uid, &c.max_uid);
+        if (!rc) {
+            rc = ls_rec_foreach(&t, mb->ref.uuid, 1, search_one, &c);
+            if (rc == 1)
+                rc = c.rc;
+        }
+        ls_keywords_free(c.kwnames, c.nkw);
+    }
+    ls_txn_end(&t);
+    ls_search_free(crit);
+    if (rc) {
+        free(c.out.v);
+        return rc;
+    }
+    *uids = c.out.v ? c.out.v : calloc(1, sizeof **uids);
+    *n = c.out.n;
+    return *uids ? LS_OK : ls_err(LS_ENOMEM, "out of memory");
+}

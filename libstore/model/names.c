@@ -1,0 +1,267 @@
+/*
+ * Mailbox names (SPEC §1): validation, owner, the user view (INBOX), LIST
+ * pattern matching and ancestry. Modified UTF-7 lives in mutf7.c.
+ */
+#include "model/names.h"
+#include "core/error.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define USER_MAX (LS_NAME_MAX - 5) /* "user" + separator + the name fit one mailbox name */
+/* How much of a bad name a message quotes. */
+#define EXCERPT_MAX 80
+
+/* Printable excerpt of s for messages: control and invalid bytes become
+ * "\xNN" so that the message stays one line an admin can read. */
+static const char *excerpt(const char *s, char *buf, size_t bufsize)
+{
+    size_t o = 0, i = 0;
+    for (; s[i] && i < EXCERPT_MAX && o + 8 < bufsize; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, bufsize - o, "\\x%02x", c);
+        else buf[o++] = (char)c;
+    }
+    if (s[i]) { memcpy(buf + o, "...", 4); }
+    else buf[o] = 0;
+    return buf;
+}
+#define EXBUF (EXCERPT_MAX * 4 + 8)
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80) return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Byte-level checks shared by names and user ids: UTF-8, controls,
+ * wildcards. what: "mailbox name" or "user name". */
+static int check_chars(const char *what, const char *s)
+{
+    char ex[EXBUF];
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        unsigned char c = p[i];
+        if (c < 0x20 || c == 0x7f)
+            return ls_err(LS_EBADNAME, "%s '%s': control character 0x%02x at byte %zu", what,
+                          excerpt(s, ex, sizeof ex), c, i + 1);
+        if (c == '%' || c == '*')
+            return ls_err(LS_EBADNAME, "%s '%s': wildcard '%c' not allowed", what,
+                          excerpt(s, ex, sizeof ex), c);
+        size_t n = utf8_seq_len(p + i);
+        if (n == 0)
+            return ls_err(LS_EBADNAME, "%s '%s': invalid UTF-8 at byte %zu", what,
+                          excerpt(s, ex, sizeof ex), i + 1);
+        i += n;
+    }
+    return LS_OK;
+}
+
+int ls_user_validate(const char *user, char sep)
+{
+    char ex[EXBUF];
+    if (!user || !*user) return ls_err(LS_EBADNAME, "user name is empty");
+    size_t len = strlen(user);
+    if (len > USER_MAX)
+        return ls_err(LS_EBADNAME, "user name '%s' is %zu bytes, over the limit of %d",
+                      excerpt(user, ex, sizeof ex), len, USER_MAX);
+    int rc = check_chars("user name", user);
+    if (rc) return rc;
+    if (strchr(user, ' '))
+        return ls_err(LS_EBADNAME, "user name '%s': contains a space", excerpt(user, ex, sizeof ex));
+    if (strchr(user, sep))
+        return ls_err(LS_EBADNAME, "user name '%s': contains the hierarchy separator '%c'",
+                      excerpt(user, ex, sizeof ex), sep);
+    if (strcasecmp(user, "anyone") == 0)
+        return ls_err(LS_EBADNAME, "user name '%s' is reserved (it means every identity in ACLs)", user);
+    if (user[0] == '-')
+        return ls_err(LS_EBADNAME, "user name '%s': cannot start with '-' (negative ACL identifier)",
+                      excerpt(user, ex, sizeof ex));
+    if (strncmp(user, "group:", 6) == 0)
+        return ls_err(LS_EBADNAME, "user name '%s': cannot start with 'group:' (group identifier)",
+                      excerpt(user, ex, sizeof ex));
+    return LS_OK;
+}
+
+/* Structure: separators and components, and the user name below "user". */
+static int check_components(const char *name, char sep)
+{
+    char ex[EXBUF];
+    size_t len = strlen(name);
+    if (name[0] == sep)
+        return ls_err(LS_EBADNAME, "mailbox name '%s': starts with the separator '%c'",
+                      excerpt(name, ex, sizeof ex), sep);
+    if (name[len - 1] == sep)
+        return ls_err(LS_EBADNAME, "mailbox name '%s': ends with the separator '%c'",
+                      excerpt(name, ex, sizeof ex), sep);
+    for (size_t i = 1; i < len; i++)
+        if (name[i] == sep && name[i - 1] == sep)
+            return ls_err(LS_EBADNAME, "mailbox name '%s': empty component at byte %zu ('%c%c')",
+                          excerpt(name, ex, sizeof ex), i + 1, sep, sep);
+    if (strcmp(name, "user") == 0)
+        return ls_err(LS_EBADNAME, "mailbox name 'user' alone is not a mailbox (use user%cNAME)", sep);
+    if (strncmp(name, "user", 4) == 0 && name[4] == sep) {
+        const char *u = name + 5, *end = strchr(u, sep);
+        size_t ulen = end ? (size_t)(end - u) : strlen(u);
+        char user[USER_MAX + 2];
+        if (ulen > USER_MAX)
+            return ls_err(LS_EBADNAME, "mailbox name '%s': user name is %zu bytes, over the limit of %d",
+                          excerpt(name, ex, sizeof ex), ulen, USER_MAX);
+        memcpy(user, u, ulen);
+        user[ulen] = 0;
+        int rc = ls_user_validate(user, sep);
+        if (rc) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", ls_error_last());
+            return ls_err(LS_EBADNAME, "mailbox name '%s': %s", excerpt(name, ex, sizeof ex), why);
+        }
+    }
+    return LS_OK;
+}
+
+int ls_name_validate(const char *name, char sep)
+{
+    char ex[EXBUF];
+    if (!name || !*name) return ls_err(LS_EBADNAME, "mailbox name is empty");
+    size_t len = strlen(name);
+    if (len > LS_NAME_MAX)
+        return ls_err(LS_EBADNAME, "mailbox name '%s' is %zu bytes, over the limit of %d",
+                      excerpt(name, ex, sizeof ex), len, LS_NAME_MAX);
+    int rc = check_chars("mailbox name", name);
+    if (rc) return rc;
+    return check_components(name, sep);
+}
+
+int ls_name_owner(const char *name, char sep, char **user)
+{
+    *user = NULL;
+    if (!name || strncmp(name, "user", 4) != 0 || name[4] != sep) return 0;
+    const char *u = name + 5, *end = strchr(u, sep);
+    size_t n = end ? (size_t)(end - u) : strlen(u);
+    if (n == 0) return 0;
+    *user = strndup(u, n);
+    if (!*user) return ls_err(LS_ENOMEM, "out of memory");
+    return 1;
+}
+
+/* If name is "user<sep>U" or below, return a pointer to what follows U
+ * ("" or "<sep>rest"); else NULL. */
+static const char *below_user(const char *name, const char *user, char sep)
+{
+    size_t ulen = strlen(user);
+    if (strncmp(name, "user", 4) != 0 || name[4] != sep || strncmp(name + 5, user, ulen) != 0)
+        return NULL;
+    const char *rest = name + 5 + ulen;
+    return (*rest == 0 || *rest == sep) ? rest : NULL;
+}
+
+int ls_name_to_user(const char *internal, const char *user, char sep, char **out)
+{
+    const char *rest = user && *user ? below_user(internal, user, sep) : NULL;
+    if (rest) {
+        size_t n = strlen(rest);
+        *out = malloc(5 + n + 1);
+        if (*out) { memcpy(*out, "INBOX", 5); memcpy(*out + 5, rest, n + 1); }
+    } else {
+        *out = strdup(internal);
+    }
+    return *out ? LS_OK : ls_err(LS_ENOMEM, "out of memory");
+}
+
+int ls_name_from_user(const char *external, const char *user, char sep, char **out)
+{
+    *out = NULL;
+    if (!external) return ls_err(LS_EBADNAME, "mailbox name is empty");
+    /* RFC 3501: "INBOX" is case-insensitive, and so is it as the first
+     * component of a child name. */
+    int is_inbox = strncasecmp(external, "INBOX", 5) == 0 && (external[5] == 0 || external[5] == sep);
+    char *res;
+    if (is_inbox) {
+        if (!user || !*user)
+            return ls_err(LS_EBADNAME, "mailbox name '%.40s': INBOX needs a user (act as one with --as)",
+                          external);
+        int rc = ls_user_validate(user, sep);
+        if (rc) return rc;
+        const char *rest = external + 5;
+        if (asprintf(&res, "user%c%s%s", sep, user, rest) < 0) return ls_err(LS_ENOMEM, "out of memory");
+    } else {
+        res = strdup(external);
+        if (!res) return ls_err(LS_ENOMEM, "out of memory");
+    }
+    int rc = ls_name_validate(res, sep);
+    if (rc) { free(res); return rc; }
+    *out = res;
+    return LS_OK;
+}
+
+/* LIST pattern matching as an NFA simulation: the state is the set of
+ * pattern positions reachable after the name bytes read so far. This takes
+ * O(|pattern| * |name|) time whatever the pattern, where backtracking would
+ * be exponential on patterns such as "*a*a*a*a*b". */
+static void closure(const char *pat, size_t plen, unsigned char *st)
+{
+    /* A wildcard may match nothing: reaching it also reaches what follows. */
+    for (size_t i = 0; i < plen; i++)
+        if (st[i] && (pat[i] == '*' || pat[i] == '%')) st[i + 1] = 1;
+}
+
+static int nfa_match(const char *pat, size_t plen, const char *name, char sep, unsigned char *cur,
+                     unsigned char *next)
+{
+    memset(cur, 0, plen + 1);
+    cur[0] = 1;
+    closure(pat, plen, cur);
+    for (const char *n = name; *n; n++) {
+        memset(next, 0, plen + 1);
+        int any = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (!cur[i]) continue;
+            char pc = pat[i];
+            if (pc == '*' || (pc == '%' && *n != sep)) { next[i] = 1; any = 1; }
+            else if (pc == *n) { next[i + 1] = 1; any = 1; }
+        }
+        if (!any) return 0;
+        closure(pat, plen, next);
+        unsigned char *t = cur; cur = next; next = t;
+    }
+    return cur[plen];
+}
+
+int ls_pattern_match(const char *pattern, const char *name, char sep)
+{
+    if (!pattern || !name) return 0;
+    size_t plen = strlen(pattern);
+    unsigned char stack[2 * 512];
+    unsigned char *buf = stack;
+    if (plen + 1 > sizeof stack / 2) {
+        buf = malloc(2 * (plen + 1));
+        if (!buf) return 0;
+    }
+    int m = nfa_match(pattern, plen, name, sep, buf, buf + plen + 1);
+    if (buf != stack) free(buf);
+    return m;
+}
+
+int ls_name_is_ancestor(const char *prefix, const char *name, char sep)
+{
+    if (!prefix || !name || !*prefix) return 0;
+    size_t n = strlen(prefix);
+    return strncmp(prefix, name, n) == 0 && name[n] == sep && name[n + 1] != 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * The pending table: file removals that follow a commit (SPEC §2: "file
+ * steps after it are rolled forward by the next writer or by cleanup").
+ * An entry is added in the same transaction that makes the files
+ * unreachable, and deleted once the files are gone.
+ */
+#ifndef LS_MODEL_PENDING_H
+#define LS_MODEL_PENDING_H
+
+#include "store_impl.h"
+
+enum ls_pending_type {
+    LS_PENDING_EXPUNGED = 1,   /* remove UID.expunged of (uuid, uid) */
+    LS_PENDING_DESTROY = 2,    /* remove the whole mailbox directory of uuid */
+};
+
+int ls_pending_add(ls_txn *t, int type, const ls_mbref *ref, uint32_t uid);
+
+/* Carry out pending removals whose transaction no live reader predates
+ * (all of them with `force`). *done counts removed entries. */
+int ls_pending_run(ls_store *st, int force, uint64_t *done);
+
+/* Number of pending entries (for check and tests). */
+int ls_pending_count(ls_store *st, uint64_t *n);
+
+#endif

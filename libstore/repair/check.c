@@ -1,0 +1,295 @@
+/*
+ * check: verify the whole store without changing anything.
+ *
+ * Invariants verified (docs/format.md lists them):
+ *  I1 every mailbox entry decodes, has a state record, and its uuid maps
+ *     back to its name;
+ *  I2 every index record decodes (size, version, CRC) and its key's UID is
+ *     the record's UID;
+ *  I3 every live record has a message file of the recorded size, and a
+ *     cache record that decodes;
+ *  I4 the state's counters equal the sums over live records; UIDNEXT is
+ *     above every UID; HIGHESTMODSEQ is at or above every MODSEQ;
+ *  I5 every message file has a record: a file at or above UIDNEXT without
+ *     one is an adoptable crash leftover (notice); below UIDNEXT it is
+ *     damage, unless it is an expunged message's file awaiting cleanup;
+ *  I6 every GUID-table value names a live record with that GUID and date;
+ *     files shared by single-instance storage have as many links as names.
+ */
+#include "store_impl.h"
+#include "model/cache.h"
+#include "model/records.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct checker {
+    ls_store *st;
+    ls_txn *t;
+    ls_check_cb cb;
+    void *arg;
+    uint64_t errors;
+} checker;
+
+static void report(checker *c, int sev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(checker *c, int sev, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (sev == LS_CHECK_ERROR)
+        c->errors++;
+    if (c->cb)
+        c->cb(sev, buf, c->arg);
+}
+
+/* Files of one mailbox, sorted by UID, from the layout's scan. */
+typedef struct fentry { ls_file_info fi; int seen; } fentry;
+typedef struct flist { fentry *v; size_t n, cap; } flist;
+
+static int add_file(const ls_file_info *fi, void *arg)
+{
+    flist *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        fentry *nv = realloc(l->v, l->cap * sizeof *nv);
+        if (!nv)
+            return ls_err(LS_ENOMEM, "out of memory");
+        l->v = nv;
+    }
+    l->v[l->n].fi = *fi;
+    l->v[l->n++].seen = 0;
+    return 0;
+}
+
+static int cmp_fentry(const void *a, const void *b)
+{
+    const fentry *x = a, *y = b;
+    if (x->fi.uid != y->fi.uid)
+        return x->fi.uid < y->fi.uid ? -1 : 1;
+    return x->fi.expunged - y->fi.expunged;
+}
+
+static fentry *find_file(flist *l, uint32_t uid, int expunged)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        fentry *e = &l->v[mid];
+        if (e->fi.uid < uid || (e->fi.uid == uid && e->fi.expunged < expunged))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->v[lo].fi.uid == uid && l->v[lo].fi.expunged == expunged ? &l->v[lo] : NULL;
+}
+
+typedef struct mbcheck {
+    checker *c;
+    const ls_mbox *m;
+    flist files;
+    ls_mbstate sum;
+    uint32_t maxuid;
+    uint64_t maxmodseq;
+} mbcheck;
+
+static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    mbcheck *x = arg;
+    checker *c = x->c;
+    const char *name = x->m->name;
+    if (uid > x->maxuid)
+        x->maxuid = uid;
+    if (!r) {
+        report(c, LS_CHECK_ERROR, "%s: uid %u: index record is damaged (size, version or CRC)", name, uid);
+        return 0;
+    }
+    if (r->modseq > x->maxmodseq)
+        x->maxmodseq = r->modseq;
+    fentry *live = find_file(&x->files, uid, 0), *exp = find_file(&x->files, uid, 1);
+    if (live)
+        live->seen = 1;
+    if (exp)
+        exp->seen = 1;
+    if (r->sysflags & LS_REC_EXPUNGED) {
+        if (live)
+            report(c, LS_CHECK_ERROR, "%s: uid %u: expunged message's file still has its live name", name, uid);
+        return 0;
+    }
+    ls_state_add(&x->sum, r, +1);
+    fentry *f = live ? live : exp;
+    if (!f)
+        report(c, LS_CHECK_ERROR, "%s: uid %u: message file is missing", name, uid);
+    else if (f->fi.size != r->size)
+        report(c, LS_CHECK_ERROR, "%s: uid %u: file has %llu bytes, record says %llu", name, uid,
+               (unsigned long long)f->fi.size, (unsigned long long)r->size);
+    else if (!live)
+        report(c, LS_CHECK_NOTICE, "%s: uid %u: live message's file is named as expunged (an interrupted expunge)",
+               name, uid);
+    uint8_t key[LS_RECKEY_LEN];
+    ls_reckey(key, x->m->entry.uuid, uid);
+    MDB_val v;
+    ls_cache_view view;
+    if (ls_db_get(c->t, LS_DB_CACHE, key, sizeof key, &v) != LS_OK)
+        report(c, LS_CHECK_ERROR, "%s: uid %u: cache record is missing", name, uid);
+    else if (ls_cache_decode(v.mv_data, v.mv_size, ~0u, &view) != LS_OK)
+        report(c, LS_CHECK_ERROR, "%s: uid %u: cache record is damaged", name, uid);
+    else {
+        if (!view.f[LS_CF_ENVELOPE] || !view.f[LS_CF_BODYSTRUCTURE] || !view.f[LS_CF_PARTS])
+            report(c, LS_CHECK_ERROR, "%s: uid %u: cache record lacks a field", name, uid);
+        ls_cache_view_free(&view);
+    }
+    return 0;
+}
+
+static void check_mailbox(checker *c, const ls_mbox *m)
+{
+    const ls_layout_ops *ops = c->st->layout->ops;
+    mbcheck x = { .c = c, .m = m };
+    int rc = ops->scan(c->st->layout, &m->ref, add_file, &x.files);
+    if (rc) {
+        report(c, LS_CHECK_ERROR, "%s: mailbox directory unreadable: %s", m->name, ls_error_last());
+        free(x.files.v);
+        return;
+    }
+    if (x.files.n)
+        qsort(x.files.v, x.files.n, sizeof *x.files.v, cmp_fentry);
+    ls_rec_foreach(c->t, m->entry.uuid, 1, check_record, &x);
+    const ls_mbstate *s = &m->state;
+    if (s->exists != x.sum.exists || s->unseen != x.sum.unseen || s->deleted != x.sum.deleted ||
+        s->flagged != x.sum.flagged || s->answered != x.sum.answered || s->size != x.sum.size)
+        report(c, LS_CHECK_ERROR,
+               "%s: counters wrong: messages %u (actual %u), unseen %u (%u), deleted %u (%u), flagged %u (%u), "
+               "answered %u (%u), size %llu (%llu)",
+               m->name, s->exists, x.sum.exists, s->unseen, x.sum.unseen, s->deleted, x.sum.deleted, s->flagged,
+               x.sum.flagged, s->answered, x.sum.answered, (unsigned long long)s->size,
+               (unsigned long long)x.sum.size);
+    if (x.maxuid >= s->uidnext)
+        report(c, LS_CHECK_ERROR, "%s: UIDNEXT %u is not above the highest UID %u", m->name, s->uidnext, x.maxuid);
+    if (x.maxmodseq > s->highestmodseq)
+        report(c, LS_CHECK_ERROR, "%s: HIGHESTMODSEQ %llu is below a record's MODSEQ %llu", m->name,
+               (unsigned long long)s->highestmodseq, (unsigned long long)x.maxmodseq);
+    for (size_t i = 0; i < x.files.n; i++) {
+        fentry *f = &x.files.v[i];
+        if (f->seen)
+            continue;
+        if (f->fi.expunged)
+            report(c, LS_CHECK_NOTICE, "%s: file %u.expunged has no record (left for cleanup)", m->name, f->fi.uid);
+        else if (f->fi.uid >= s->uidnext)
+            report(c, LS_CHECK_NOTICE, "%s: file %u. at or above UIDNEXT %u has no record (adopted by the next writer)",
+                   m->name, f->fi.uid, s->uidnext);
+        else
+            report(c, LS_CHECK_ERROR, "%s: file %u. has no record and is below UIDNEXT %u (run reconstruct)",
+                   m->name, f->fi.uid, s->uidnext);
+    }
+    free(x.files.v);
+}
+
+/* I6: GUID-table values point at live records of that GUID; link counts. */
+static void check_guids(checker *c)
+{
+    const ls_layout_ops *ops = c->st->layout->ops;
+    MDB_cursor *cur;
+    if (ls_db_cursor(c->t, LS_DB_GUIDS, &cur))
+        return;
+    MDB_val k, v;
+    /* per key: the holders' inodes, to compare links with names */
+    uint64_t ino = 0, nlink = 0, names = 0;
+    MDB_val lastkey = { 0, NULL };
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data;
+        size_t plen = strnlen((const char *)kp, k.mv_size);
+        if (plen + 1 + LS_GUID_LEN + 8 != k.mv_size || v.mv_size != LS_RECKEY_LEN) {
+            report(c, LS_CHECK_ERROR, "GUID table: malformed entry");
+            continue;
+        }
+        if (!lastkey.mv_data || lastkey.mv_size != k.mv_size || memcmp(lastkey.mv_data, k.mv_data, k.mv_size)) {
+            if (names && nlink && nlink < names)
+                report(c, LS_CHECK_ERROR, "single-instance file (inode %llu) has %llu links for %llu names",
+                       (unsigned long long)ino, (unsigned long long)nlink, (unsigned long long)names);
+            lastkey = k;
+            ino = nlink = names = 0;
+        }
+        char part[64];
+        memcpy(part, kp, plen < 63 ? plen : 63);
+        part[plen < 63 ? plen : 63] = 0;
+        const uint8_t *guid = kp + plen + 1;
+        int64_t date = (int64_t)ls_rd_be64(kp + plen + 1 + LS_GUID_LEN);
+        const uint8_t *uuid = v.mv_data;
+        uint32_t uid = ls_rd_be32((const uint8_t *)v.mv_data + LS_UUID_LEN);
+        ls_irec r;
+        char us[37];
+        ls_uuid_format(uuid, us);
+        if (ls_rec_get(c->t, uuid, uid, &r) != LS_OK || (r.sysflags & LS_REC_EXPUNGED) ||
+            memcmp(r.guid, guid, LS_GUID_LEN) || r.internaldate != date) {
+            report(c, LS_CHECK_ERROR, "GUID table: entry for mailbox %s uid %u names no live record with that content",
+                   us, uid);
+            continue;
+        }
+        ls_mbref ref;
+        ls_mbref_set(&ref, uuid, part);
+        ls_file_info fi;
+        if (ops->stat(c->st->layout, &ref, uid, &fi) == LS_OK && fi.ino) {
+            if (!names || fi.ino == ino) {
+                ino = fi.ino;
+                nlink = fi.nlink;
+                names++;
+            }
+        }
+    }
+    if (names && nlink && nlink < names)
+        report(c, LS_CHECK_ERROR, "single-instance file (inode %llu) has %llu links for %llu names",
+               (unsigned long long)ino, (unsigned long long)nlink, (unsigned long long)names);
+    ls_db_cursor_close(cur);
+    ls_error_clear();
+}
+
+int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
+{
+    ls_txn t;
+    int rc = ls_txn_read(st->env, &t);
+    if (rc)
+        return rc;
+    checker c = { st, &t, cb, arg, 0 };
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if ((rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &cur)) == LS_OK) {
+        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            char name[LS_NAME_BUF];
+            if (k.mv_size >= sizeof name) {
+                report(&c, LS_CHECK_ERROR, "mailbox list: a name of %zu bytes", k.mv_size);
+                continue;
+            }
+            memcpy(name, k.mv_data, k.mv_size);
+            name[k.mv_size] = 0;
+            ls_mbox m;
+            if (ls_mbox_load(&t, name, &m) != LS_OK) {
+                report(&c, LS_CHECK_ERROR, "%s: %s", name, ls_error_last());
+                continue;
+            }
+            MDB_val back;
+            if (ls_db_get(&t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, &back) != LS_OK || back.mv_size != k.mv_size ||
+                memcmp(back.mv_data, k.mv_data, k.mv_size))
+                report(&c, LS_CHECK_ERROR, "%s: unique id %s does not map back to this name", name, m.ref.uuidstr);
+            check_mailbox(&c, &m);
+            ls_mbox_clear(&m);
+        }
+        ls_db_cursor_close(cur);
+    }
+    check_guids(&c);
+    uint64_t pending = 0;
+    MDB_stat ms;
+    if (mdb_stat(t.txn, st->env->dbi[LS_DB_PENDING], &ms) == 0)
+        pending = ms.ms_entries;
+    ls_txn_end(&t);
+    if (pending)
+        report(&c, LS_CHECK_NOTICE, "%llu file removal(s) pending (run cleanup)", (unsigned long long)pending);
+    if (nerrors)
+        *nerrors = c.errors;
+    ls_error_clear();
+    return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * cleanup: finish what expunge and delete left for later.
+ *  1. For every mailbox with expunged files waiting, rewrite store.header
+ *     first, so its UIDNEXT/HIGHESTMODSEQ high-water marks cover the UIDs
+ *     about to vanish from disk (a rebuild from files never reuses them).
+ *  2. Remove the files the pending table lists, once no reader predates them.
+ *  3. Remove stale staged files.
+ *  4. Drop tombstones expunged more than tombstone_age seconds ago, raising
+ *     the mailbox's deletedmodseq (QRESYNC can then no longer list them).
+ */
+#include "store_impl.h"
+#include "model/pending.h"
+#include "model/records.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STAGED_MAX_AGE 3600   /* a staged file older than this has no writer */
+
+static int refresh_headers(ls_store *st)
+{
+    ls_txn t;
+    int rc = ls_txn_read(st->env, &t);
+    if (rc)
+        return rc;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t last[LS_UUID_LEN] = { 0 };
+    rc = ls_db_cursor(&t, LS_DB_PENDING, &c);
+    for (int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0;
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size < 32 || p[0] != LS_PENDING_EXPUNGED || !memcmp(last, p + 16, LS_UUID_LEN))
+            continue;
+        memcpy(last, p + 16, LS_UUID_LEN);
+        ls_mbox m;
+        if (ls_mbox_load_uuid(&t, last, &m) == LS_OK) {
+            rc = ls_header_write(st, &m);
+            ls_mbox_clear(&m);
+        }
+    }
+    ls_db_cursor_close(c);
+    ls_txn_end(&t);
+    return rc;
+}
+
+struct tomb_args {
+    int64_t age;
+    uint64_t removed;
+};
+
+/* Collect first, then delete by key: never write through a cursor we are
+ * still walking. */
+static int drop_tombstones_txn(ls_txn *t, void *arg)
+{
+    struct tomb_args *a = arg;
+    a->removed = 0;
+    time_t now = time(NULL);
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_RECORDS, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    typedef struct { uint8_t key[LS_RECKEY_LEN]; uint64_t modseq; } victim;
+    victim *vs = NULL;
+    size_t n = 0, cap = 0;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ls_irec r;
+        if (k.mv_size != LS_RECKEY_LEN || ls_irec_decode(v.mv_data, v.mv_size, &r) != LS_OK ||
+            !(r.sysflags & LS_REC_EXPUNGED) || now - (time_t)r.expunged_at < a->age)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            victim *nv = realloc(vs, cap * sizeof *nv);
+            if (!nv) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            vs = nv;
+        }
+        memcpy(vs[n].key, k.mv_data, LS_RECKEY_LEN);
+        vs[n++].modseq = r.modseq;
+    }
+    ls_db_cursor_close(c);
+    ls_error_clear();
+    for (size_t i = 0; !rc && i < n; i++) {
+        ls_mbstate s;
+        if ((rc = ls_db_del(t, LS_DB_RECORDS, vs[i].key, LS_RECKEY_LEN, NULL, 0)))
+            break;
+        if (ls_mbstate_get(t, vs[i].key, &s) != LS_OK) {
+            ls_error_clear();
+            continue;
+        }
+        if (vs[i].modseq > s.deletedmodseq)
+            s.deletedmodseq = vs[i].modseq;
+        if (s.tombstones)
+            s.tombstones--;
+        rc = ls_mbstate_put(t, vs[i].key, &s);
+        a->removed++;
+    }
+    free(vs);
+    return rc;
+}
+
+int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed)
+{
+    uint64_t n = 0, files = 0;
+    int rc = refresh_headers(st);
+    if (!rc)
+        rc = ls_pending_run(st, 0, &n);
+    if (!rc)
+        rc = st->layout->ops->cleanup_tmp(st->layout, STAGED_MAX_AGE, &files);
+    if (!rc && tombstone_age >= 0) {
+        struct tomb_args a = { tombstone_age, 0 };
+        rc = ls_env_write(st->env, LS_SYNC_RESERVE, drop_tombstones_txn, &a);
+    }
+    if (removed)
+        *removed = n + files;
+    return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * The handles behind the public opaque types, shared by the modules of the
+ * library (never by tools: they see only include/libstore/).
+ */
+#ifndef LS_STORE_IMPL_H
+#define LS_STORE_IMPL_H
+
+#include "libstore/libstore.h"
+#include "core/config.h"
+#include "core/env.h"
+#include "core/error.h"
+#include "layout/layout.h"
+#include "model/record.h"
+
+#define LS_NAME_BUF 512 /* > LS_NAME_MAX (490) + NUL */
+
+struct ls_store {
+    ls_config *cfg;
+    ls_env *env;
+    ls_layout *layout;
+    char *envdir;        /* CONFIGDIR itself: data.mdb and lock.mdb live there */
+    char *lockdir;       /* CONFIGDIR/lock: per-mailbox append locks, IDLE signals */
+    int rdonly;
+};
+
+struct ls_session {
+    ls_store *st;
+    char *identity;      /* NULL: administrator */
+    int admin;           /* identity NULL or listed in admins */
+};
+
+struct ls_mailbox {
+    ls_session *s;
+    ls_mbref ref;        /* uuid and partition (partition points into `partition`) */
+    char partition[64];
+    char *name;          /* current internal name, refreshed on use */
+    char *owner;         /* user of user.NAME..., or NULL */
+    int rdonly;
+    uint32_t uidvalidity;
+    char **keywords;     /* cached keyword names of the mailbox */
+    size_t nkeywords;
+    int inotify_fd;      /* for ls_mailbox_wait, -1 until used */
+};
+
+/* A mailbox resolved inside a transaction. */
+typedef struct ls_mbox {
+    char *name;
+    ls_mbentry entry;
+    ls_mbstate state;
+    ls_mbref ref;
+} ls_mbox;
+
+/* Look up a mailbox by name in txn t. Errors: LS_ENOTFOUND (message names it). */
+int ls_mbox_load(ls_txn *t, const char *name, ls_mbox *out);
+/* Look up by unique id. */
+int ls_mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out);
+void ls_mbox_clear(ls_mbox *m);
+int ls_mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s);
+int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s);
+void ls_mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition);
+
+/* Per-mailbox append lock (flock on CONFIGDIR/lock/UUID), serialising UID
+ * choice through commit. Returns an fd to pass to ls_mbox_unlock. */
+int ls_mbox_lock(ls_store *st, const char *uuidstr, int *fd);
+void ls_mbox_unlock(int fd);
+/* Wake sessions waiting on this mailbox (after a commit). */
+void ls_mbox_notify(ls_store *st, const char *uuidstr);
+
+/* Write store.header for mailbox m (name, ids, ACL, high-water marks). */
+int ls_header_write(ls_store *st, const ls_mbox *m);
+
+/* Rights (RFC 4314), as a bit mask over "lrswipkxtean". */
+enum {
+    LS_RIGHT_L = 1u << 0, LS_RIGHT_R = 1u << 1, LS_RIGHT_S = 1u << 2, LS_RIGHT_W = 1u << 3,
+    LS_RIGHT_I = 1u << 4, LS_RIGHT_P = 1u << 5, LS_RIGHT_K = 1u << 6, LS_RIGHT_X = 1u << 7,
+    LS_RIGHT_T = 1u << 8, LS_RIGHT_E = 1u << 9, LS_RIGHT_A = 1u << 10, LS_RIGHT_N = 1u << 11,
+    LS_RIGHT_ALL = (1u << 12) - 1,
+};
+/* "lrswipkxtean" (and the obsolete c, d) -> bits. */
+unsigned ls_rights_parse(const char *r);
+/* The rights of session s on mailbox `name` with ACL string `acl`. */
+unsigned ls_rights(const ls_session *s, const char *name, const char *acl);
+/* Check `need` on mailbox m; LS_ENOTFOUND when even `l` is missing (a mailbox
+ * the identity may not see does not exist for it), else LS_EPERM. */
+int ls_require(const ls_session *s, const ls_mbox *m, unsigned need, const char *what);
+
+
+
+/* Mailbox-list helpers shared by create, rename and repair. */
+int ls_mbox_nearest_ancestor(ls_txn *t, const char *name, char sep, ls_mbox *anc);
+int ls_mbox_insert(ls_txn *t, const char *name, const uint8_t uuid[LS_UUID_LEN], const char *partition,
+                   const char *acl, ls_mbox *out);
+/* Rewrite the entry of m (after changing m->entry) under m->name. */
+int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m);
+int ls_mbox_purge(ls_txn *t, const ls_mbox *m);
+int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n);
+void ls_names_free(char **names, size_t n);
+int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen);
+int ls_user_forget(ls_txn *t, const char *user);
+int ls_acl_forget_user(ls_txn *t, const char *user);
+
+int ls_mailbox_reload(ls_mailbox *mb, ls_txn *t, ls_mbox *m, unsigned need, const char *what);
+
+#endif
