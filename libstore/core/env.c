@@ -280,6 +280,10 @@ int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **ou
     /* The map is at least twice the data file, so that a fresh process does
      * not start by growing it. */
     size_t mapsize = LS_MAP_INITIAL;
+    /* Test hook: a small initial map makes map growth cheap to exercise. */
+    const char *forced = getenv("LIBSTORE_MAPSIZE");
+    if (forced && strtoull(forced, NULL, 10) >= (1u << 20))
+        mapsize = (size_t)strtoull(forced, NULL, 10);
     char *datafile = ls_strprintf("%s/data.mdb", dir);
     if (datafile && stat(datafile, &st) == 0 && (size_t)st.st_size * 2 > mapsize)
         mapsize = (size_t)st.st_size * 2;

@@ -164,19 +164,40 @@ def run_dovecot(imap, msgs, workdir):
             os.chown(d, uid, gid)
             for n in files:
                 os.chown(os.path.join(d, n), uid, gid)
-    cmds = (b"a SELECT INBOX\r\n"
-            b"b FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[])\r\n"
-            b"c LOGOUT\r\n")
     env = {"USER": user, "HOME": workdir, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     args = [imap, "-c", conf, "-o", "mail_uid=%d" % uid, "-o", "mail_gid=%d" % gid,
             "-o", "first_valid_uid=0", "-o", "first_valid_gid=0"]
-    p = subprocess.run(args, input=cmds, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=env, cwd=workdir, timeout=300)
-    if b"\r\nb OK" not in p.stdout and not p.stdout.startswith(b"b OK"):
-        sys.stderr.write("dovecot imap failed:\n%s\n%s\n" % (p.stdout[-2000:].decode("utf-8", "replace"),
-                                                           p.stderr.decode("utf-8", "replace")))
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=workdir)
+    # Dovecot drops a session whose input ends while output is pending, so
+    # LOGOUT (and EOF) only go once the FETCH has completed.
+    p.stdin.write(b"a SELECT INBOX\r\nb FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[])\r\n")
+    p.stdin.flush()
+    out = bytearray()
+    done = (b"\r\nb OK ", b"\r\nb NO ", b"\r\nb BAD ")
+    while True:
+        chunk = os.read(p.stdout.fileno(), 1 << 16)
+        if not chunk:
+            break
+        out += chunk
+        tail = bytes(out[-(len(chunk) + 16):])
+        if any(d in tail for d in done) and out.endswith(b"\r\n"):
+            break
+    p.stdin.write(b"c LOGOUT\r\n")
+    p.stdin.flush()
+    while True:
+        chunk = os.read(p.stdout.fileno(), 1 << 16)
+        if not chunk:
+            break
+        out += chunk
+    p.stdin.close()
+    err = p.stderr.read()
+    p.wait(timeout=300)
+    if b"\r\nb OK" not in out:
+        sys.stderr.write("dovecot imap failed:\n%s\n%s\n" % (bytes(out[-2000:]).decode("utf-8", "replace"),
+                                                           err.decode("utf-8", "replace")))
         sys.exit(1)
-    return p.stdout
+    return bytes(out)
 
 
 def main():
