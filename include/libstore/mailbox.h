@@ -89,6 +89,14 @@ enum ls_mailbox_open_flags {
  */
 LS_EXTERN int ls_mailbox_open(ls_session *s, const char *name, unsigned flags, ls_mailbox **out);
 LS_EXTERN void ls_mailbox_close(ls_mailbox *mb);
+/**
+ * SELECT's side effect (RFC 3501 \Recent): the messages above the stored
+ * recentuid are \Recent for this session only; claim them, so that no other
+ * session sees them as \Recent. *recent (may be NULL) receives how many this
+ * session got. A read-only (EXAMINE) handle fails with LS_EPERM.
+ */
+LS_EXTERN int ls_mailbox_claim_recent(ls_mailbox *mb, uint32_t *recent);
+
 /** The current name of an open mailbox (owned by the handle). */
 LS_EXTERN const char *ls_mailbox_name(ls_mailbox *mb);
 LS_EXTERN ls_session *ls_mailbox_session(ls_mailbox *mb);

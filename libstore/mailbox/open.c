@@ -12,15 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Count live records with uid > recentuid (STATUS RECENT): usually few. */
-struct recent_ctx { uint32_t n; };
-static int count_recent(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
-{
-    if (r && !(r->sysflags & LS_REC_EXPUNGED))
-        ((struct recent_ctx *)arg)->n++;
-    return 0;
-}
-
 static int status_of(ls_txn *t, const ls_mbox *m, ls_status *out)
 {
     memset(out, 0, sizeof *out);
@@ -34,13 +25,8 @@ static int status_of(ls_txn *t, const ls_mbox *m, ls_status *out)
     out->answered = st->answered;
     out->highestmodseq = st->highestmodseq;
     out->size = st->size;
-    struct recent_ctx rc = { 0 };
-    if (st->recentuid + 1 < st->uidnext) {
-        int r = ls_rec_foreach(t, m->entry.uuid, st->recentuid + 1, count_recent, &rc);
-        if (r)
-            return r;
-    }
-    out->recent = rc.n;
+    out->recent = st->recent;
+    (void)t;
     return LS_OK;
 }
 
@@ -156,6 +142,35 @@ void ls_mailbox_close(ls_mailbox *mb)
 }
 
 ls_session *ls_mailbox_session(ls_mailbox *mb) { return mb->s; }
+
+struct claim_args { ls_mailbox *mb; uint32_t claimed; };
+static int claim_txn(ls_txn *t, void *arg)
+{
+    struct claim_args *a = arg;
+    ls_mbox m;
+    int rc = ls_mailbox_reload(a->mb, t, &m, LS_RIGHT_R, "select");
+    if (rc)
+        return rc;
+    a->claimed = m.state.recent;
+    if (m.state.recentuid + 1 < m.state.uidnext || m.state.recent) {
+        m.state.recentuid = m.state.uidnext - 1;
+        m.state.recent = 0;
+        rc = ls_mbstate_put(t, m.entry.uuid, &m.state);
+    }
+    ls_mbox_clear(&m);
+    return rc;
+}
+
+int ls_mailbox_claim_recent(ls_mailbox *mb, uint32_t *recent)
+{
+    if (mb->rdonly)
+        return ls_err(LS_EPERM, "mailbox '%s' is open read-only (EXAMINE does not claim \\Recent)", mb->name);
+    struct claim_args a = { mb, 0 };
+    int rc = ls_env_write(mb->s->st->env, LS_SYNC_FLAGS, claim_txn, &a);
+    if (!rc && recent)
+        *recent = a.claimed;
+    return rc;
+}
 
 /* Reload the mailbox by unique id in t (it may have been renamed), refresh
  * the handle's name, and check `need`. */

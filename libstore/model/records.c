@@ -65,6 +65,8 @@ void ls_state_add(ls_mbstate *s, const ls_irec *r, int sign)
         s->flagged += d;
     if (r->sysflags & LS_FLAG_ANSWERED)
         s->answered += d;
+    if (r->uid > s->recentuid)
+        s->recent += d;
 }
 
 int ls_keywords_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], char ***names, size_t *n)

@@ -484,6 +484,36 @@ static void wait_times_out_and_wakes(void **state)
     ls_mailbox_close(mb);
 }
 
+static void recent_is_counted_and_claimed(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    ls_mailbox *mb, *ro;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &mb), LS_OK);
+    for (int i = 0; i < 3; i++)
+        append(mb, MSG, LS_FLAG_DELETED, NULL, 1795000000 + i);
+    ls_status s;
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.recent, 3);
+    uint32_t got = 0;
+    assert_int_equal(ls_mailbox_claim_recent(mb, &got), LS_OK);
+    assert_int_equal(got, 3);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.recent, 0);
+    append(mb, MSG, LS_FLAG_DELETED, NULL, 1795000010);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.recent, 1);
+    /* expunging a recent message lowers the count */
+    assert_int_equal(ls_message_expunge(mb, NULL, NULL), LS_OK);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.recent, 0);
+    assert_int_equal(s.messages, 0);
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", LS_MAILBOX_RDONLY, &ro), LS_OK);
+    assert_int_equal(ls_mailbox_claim_recent(ro, NULL), LS_EPERM);
+    ls_mailbox_close(ro);
+    ls_mailbox_close(mb);
+}
+
 static void bad_config_is_clear(void **state)
 {
     (void)state;
@@ -506,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(search_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(rename_and_delete_account, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_times_out_and_wakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(recent_is_counted_and_claimed, setup, teardown),
         cmocka_unit_test(bad_config_is_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
