@@ -118,6 +118,14 @@ LS_EXTERN int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out);
 /** The UIDs of all live messages in order (malloc'd array, ls_free). */
 LS_EXTERN int ls_message_uids(ls_mailbox *mb, uint32_t **uids, size_t *n);
 
+/**
+ * Translate a sequence set into a UID set, given the UIDs of the session's
+ * view in order (uids[0] is sequence number 1, as from ls_message_uids).
+ * '*' is the last message; numbers past the end are clamped to it (RFC 3501).
+ * *out is the caller's (ls_set_free).
+ */
+LS_EXTERN int ls_set_seq_to_uid(const ls_set *seqs, const uint32_t *uids, size_t n, ls_set *out);
+
 /** Cached IMAP string of one message: which is "envelope", "bodystructure"
  *  or "body". *out malloc'd, NUL-terminated. */
 LS_EXTERN int ls_message_cached(ls_mailbox *mb, uint32_t uid, const char *which, char **out, size_t *len);

@@ -21,10 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const ls_mime_part *p = &info.parts[i];
         CHECK(p->hdr_off + p->hdr_len <= size && p->body_off + p->body_len <= size);
         static const char *const kw[] = {"", ".MIME", ".HEADER", ".TEXT"};
+        static const char *const top[] = {"", "MIME", "HEADER", "TEXT"};
         for (int k = 0; k < 4; k++) {
             char sec[sizeof(p->section) + 8];
             uint64_t off, len;
-            snprintf(sec, sizeof(sec), "%s%s", p->section, p->section[0] ? kw[k] : kw[k] + 1);
+            snprintf(sec, sizeof(sec), "%s%s", p->section, p->section[0] ? kw[k] : top[k]);
             if (ls_mime_section_locate(info.parts, info.nparts, sec, &off, &len) == 0)
                 CHECK(off <= size && len <= size - off);
         }

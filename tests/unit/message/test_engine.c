@@ -514,6 +514,27 @@ static void recent_is_counted_and_claimed(void **state)
     ls_mailbox_close(mb);
 }
 
+static void sequence_sets_map_to_uids(void **state)
+{
+    (void)state;
+    uint32_t uids[] = { 3, 7, 8, 20 };
+    ls_set seq, out;
+    assert_int_equal(ls_set_parse("2:3,4:*", &seq), LS_OK);
+    assert_int_equal(ls_set_seq_to_uid(&seq, uids, 4, &out), LS_OK);
+    char *s = ls_set_format(&out);
+    assert_string_equal(s, "7:8,20");
+    ls_free(s);
+    ls_set_free(&out);
+    ls_set_free(&seq);
+    assert_int_equal(ls_set_parse("1,9", &seq), LS_OK); /* 9 is past the end: the last */
+    assert_int_equal(ls_set_seq_to_uid(&seq, uids, 4, &out), LS_OK);
+    s = ls_set_format(&out);
+    assert_string_equal(s, "3,20");
+    ls_free(s);
+    ls_set_free(&out);
+    ls_set_free(&seq);
+}
+
 static void bad_config_is_clear(void **state)
 {
     (void)state;
@@ -537,6 +558,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rename_and_delete_account, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_times_out_and_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(recent_is_counted_and_claimed, setup, teardown),
+        cmocka_unit_test(sequence_sets_map_to_uids),
         cmocka_unit_test(bad_config_is_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
