@@ -23,7 +23,7 @@ typedef struct bench_ctx {
     int full;             /* --scale full */
     int runs;             /* --runs */
     int keep;             /* --keep */
-    int verbose;
+    int only;             /* --only: 0 both sides, 1 ours only, 2 the baseline only */
 } bench_ctx;
 
 /* What a workload measured. ours[i] / base[i]: operations per second of run i. */

@@ -21,6 +21,12 @@ struct ls_store {
     char *envdir;        /* CONFIGDIR itself: data.mdb and lock.mdb live there */
     char *lockdir;       /* CONFIGDIR/lock: per-mailbox append locks, IDLE signals */
     int rdonly;
+    pthread_mutex_t groups_mu;   /* guards the group resolver and the groups file */
+    ls_group_cb group_cb;
+    void *group_arg;
+    char *groups;                /* the groupsfile's text, read on first use */
+    size_t groups_len;
+    int groups_loaded;
 };
 
 struct ls_session {
@@ -78,6 +84,10 @@ enum {
 };
 /* "lrswipkxtean" (and the obsolete c, d) -> bits. */
 unsigned ls_rights_parse(const char *r);
+/* Bits -> letters in canonical order. */
+void ls_rights_format(unsigned bits, char out[13]);
+/* 1 if user belongs to group (resolver, else groupsfile). */
+int ls_group_member(ls_store *st, const char *group, const char *user);
 /* The rights of session s on mailbox `name` with ACL string `acl`. */
 unsigned ls_rights(const ls_session *s, const char *name, const char *acl);
 /* Check `need` on mailbox m; LS_ENOTFOUND when even `l` is missing (a mailbox
@@ -92,13 +102,18 @@ int ls_mbox_insert(ls_txn *t, const char *name, const uint8_t uuid[LS_UUID_LEN],
                    const char *acl, ls_mbox *out);
 /* Rewrite the entry of m (after changing m->entry) under m->name. */
 int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m);
-int ls_mbox_purge(ls_txn *t, const ls_mbox *m);
+int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep);
 int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n);
 void ls_names_free(char **names, size_t n);
 int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen);
 int ls_user_forget(ls_txn *t, const char *user);
 int ls_acl_forget_user(ls_txn *t, const char *user);
 
+int ls_quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES]);
+int ls_quota_undefine(ls_txn *t, const char *root, char sep);
+int ls_seen_forget_user(ls_txn *t, const char *user);
+int ls_seen_rename_user(ls_txn *t, const char *from, const char *to);
+int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep);
 int ls_mailbox_reload(ls_mailbox *mb, ls_txn *t, ls_mbox *m, unsigned need, const char *what);
 
 #endif

@@ -20,5 +20,5 @@ cmake --build build-asan -j"$jobs"
 echo "== fuzz (clang libFuzzer, ${LIBSTORE_FUZZ_SECONDS:-20} s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLIBSTORE_FUZZ=ON -DLIBSTORE_SANITIZE=ON \
     -DLIBSTORE_TESTS=ON -DLIBSTORE_FUZZ_SECONDS="${LIBSTORE_FUZZ_SECONDS:-20}"
-cmake --build build-fuzz -j"$jobs"
+cmake --build build-fuzz -j"$jobs" --target fuzzers
 (cd build-fuzz && ctest -R '^fuzz_')

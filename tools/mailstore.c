@@ -642,23 +642,16 @@ static int cmd_deliver(ctx *c)
     return ex;
 }
 
-/* The section argument of ls_message_fetch for a fetch ITEM, and the JSON key
- * ("body[SECTION]", lower case). Returns NULL for an unknown item. *buf is
- * the caller's to free. */
-static const char *fetch_section(const char *item, char **buf)
+/* The section argument of ls_message_fetch for a raw fetch ITEM, or NULL
+ * for an unknown item. "section:S" passes S on as given: the library checks
+ * it (its keywords are case-insensitive). */
+static const char *fetch_section(const char *item)
 {
-    *buf = NULL;
-    errno = 0;
     if (strcasecmp(item, "rfc822") == 0) return "";
     if (strcasecmp(item, "header") == 0) return "HEADER";
     if (strcasecmp(item, "text") == 0) return "TEXT";
-    if (strncasecmp(item, "section:", 8) != 0 || !item[8]) return NULL;
-    const char *sec = item + 8;
-    if (!isdigit((unsigned char)sec[0])) return NULL;
-    *buf = strdup(sec);
-    if (!*buf) return NULL;
-    for (char *p = *buf; *p; p++) *p = (char)toupper((unsigned char)*p);
-    return *buf;
+    if (strncasecmp(item, "section:", 8) == 0 && item[8]) return item + 8;
+    return NULL;
 }
 
 static int fetch_cached(ctx *c, ls_mailbox *mb, uint32_t uid, const char *which)
@@ -688,14 +681,16 @@ static int fetch_bytes(ctx *c, ls_mailbox *mb, uint32_t uid, const char *section
     int rc = ls_message_fetch(mb, uid, section, 0, UINT64_MAX, &out, &len);
     if (rc != LS_OK) return fail_arg(c, rc);
     if (c->json) {
-        char key[128];
-        snprintf(key, sizeof key, "body[%s]", section);
+        char *key = malloc(strlen(section) + sizeof "body[]");
+        if (!key) { ls_free(out); return failf(c, "out of memory"); }
+        sprintf(key, "body[%s]", section);
         for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
         jobj j;
         j_begin(&j);
         j_u64(&j, "uid", uid);
         j_strn(&j, key, out, len);
         j_end(&j);
+        free(key);
     } else {
         fwrite(out, 1, len, stdout);
     }
@@ -711,9 +706,7 @@ static int cmd_fetch(ctx *c)
     const char *item = opt(c, "item") ? opt(c, "item") : "rfc822";
     int cached = strcasecmp(item, "envelope") == 0 || strcasecmp(item, "bodystructure") == 0 ||
                  strcasecmp(item, "body") == 0;
-    char *secbuf = NULL;
-    const char *section = cached ? NULL : fetch_section(item, &secbuf);
-    if (!cached && !section && errno == ENOMEM) return failf(c, "out of memory");
+    const char *section = cached ? NULL : fetch_section(item);
     if (!cached && !section)
         return usage_err(c, "unknown item '%s' (rfc822, header, text, section:N.N, envelope, "
                             "bodystructure, body)", item);
@@ -729,7 +722,6 @@ static int cmd_fetch(ctx *c)
         }
         ls_mailbox_close(mb);
     }
-    free(secbuf);
     return ex;
 }
 
@@ -1079,7 +1071,8 @@ static const subcmd commands[] = {
       "  header          the header, with the empty line that ends it\n"
       "  text            the body\n"
       "  section:N.N     a MIME part, as IMAP BODY[N.N]; also section:N.N.MIME,\n"
-      "                  section:N.N.HEADER, section:N.N.TEXT\n"
+      "                  section:N.N.HEADER, section:N.N.TEXT, and any other IMAP\n"
+      "                  section such as 'section:HEADER.FIELDS (From Subject)'\n"
       "  envelope        the IMAP ENVELOPE string, then a newline\n"
       "  bodystructure   the IMAP BODYSTRUCTURE string, then a newline\n"
       "  body            the IMAP BODY string, then a newline\n"

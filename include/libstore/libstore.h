@@ -6,4 +6,7 @@
 #include "libstore/store.h"
 #include "libstore/mailbox.h"
 #include "libstore/message.h"
+#include "libstore/acl.h"
+#include "libstore/quota.h"
+#include "libstore/subs.h"
 #endif

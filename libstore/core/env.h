@@ -31,7 +31,7 @@ enum ls_dbi {
     LS_DB_GUIDS,      /* partition NUL guid32 date(BE64) -> uuid16 + uid(BE32), DUPSORT */
     LS_DB_PENDING,    /* seq(BE64) -> a file removal to roll forward after commit */
     LS_DB_QUOTA,      /* quota root name -> limits and usage */
-    LS_DB_SEEN,       /* user NUL uuid16 -> private seen state */
+    LS_DB_SEEN,       /* uuid16 + user -> private seen state (model/seen.h) */
     LS_DB_SUBS,       /* user NUL mailbox name -> "" */
     LS_DB_ANNOT,      /* uuid16 + entry NUL (user) -> value */
     LS_DB_BYUUID,     /* uuid16 -> internal name (the reverse of "mailboxes") */

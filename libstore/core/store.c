@@ -23,6 +23,7 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
     if (!st)
         return ls_err(LS_ENOMEM, "out of memory");
     st->rdonly = (flags & LS_OPEN_RDONLY) != 0;
+    pthread_mutex_init(&st->groups_mu, NULL);
     int rc = ls_config_load(config_path, &st->cfg);
     if (rc)
         goto fail;
@@ -62,6 +63,8 @@ void ls_store_close(ls_store *st)
     ls_config_free(st->cfg);
     free(st->envdir);
     free(st->lockdir);
+    free(st->groups);
+    pthread_mutex_destroy(&st->groups_mu);
     free(st);
 }
 

@@ -2,6 +2,7 @@
 #include "store_impl.h"
 #include "core/fsutil.h"
 #include "model/names.h"
+#include "model/quota.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,18 @@ static int create_txn(ls_txn *t, void *arg)
         rc = ls_err(LS_ENOTFOUND, "partition '%s' is not configured", part);
     if (!rc)
         rc = ls_mbox_insert(t, a->name, a->uuid, part, acl, &a->made);
+    if (!rc) {
+        /* quota: a new user's INBOX gets quota_default_storage as its own
+         * root; any other mailbox counts against the root above it */
+        MDB_val qv;
+        int64_t qds = s->st->cfg->quota_default_storage;
+        if (is_inbox && qds >= 0 && ls_db_get(t, LS_DB_QUOTA, a->name, strlen(a->name), &qv) == LS_ENOTFOUND) {
+            int64_t limits[LS_QUOTA_NRESOURCES] = { qds, LS_QUOTA_UNLIMITED, LS_QUOTA_UNLIMITED };
+            rc = ls_quota_define(t, a->name, sep, limits);
+        } else {
+            rc = ls_quota_charge(t, a->name, sep, 0, 0, 1, 1);
+        }
+    }
     free(own_acl);
     free(owner);
     if (has_anc)

@@ -4,6 +4,7 @@
 #include "model/pending.h"
 #include "model/records.h"
 #include "model/sis.h"
+#include "model/quota.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +42,25 @@ static int unlink_sis(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
 }
 
 /* Remove all metadata of mailbox m and queue the removal of its files. */
-int ls_mbox_purge(ls_txn *t, const ls_mbox *m)
+int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
 {
     void *args[2] = { t, (void *)m };
-    int rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
+    /* quota: a root goes with its mailbox; otherwise the usage leaves its root */
+    MDB_val qv;
+    int rc = ls_db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &qv);
+    if (rc == LS_OK) {
+        rc = ls_db_del(t, LS_DB_QUOTA, m->name, strlen(m->name), NULL, 0);
+    } else if (rc == LS_ENOTFOUND) {
+        int64_t d[3];
+        ls_quota_usage_of(&m->state, d);
+        rc = ls_quota_charge(t, m->name, sep, -d[0], -d[1], -d[2], 0);
+    }
+    if (!rc)
+        rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEEN, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del(t, LS_DB_KEYWORDS, m->entry.uuid, LS_UUID_LEN, NULL, 0);
     if (!rc) rc = ls_db_del(t, LS_DB_MBSTATE, m->entry.uuid, LS_UUID_LEN, NULL, 0);
     if (!rc) rc = ls_db_del(t, LS_DB_BYUUID, m->entry.uuid, LS_UUID_LEN, NULL, 0);
@@ -166,7 +179,7 @@ int ls_user_forget(ls_txn *t, const char *user)
     size_t n = strlen(user) + 1;
     int rc = ls_db_del_prefix(t, LS_DB_SUBS, user, n);
     if (!rc)
-        rc = ls_db_del_prefix(t, LS_DB_SEEN, user, n);
+        rc = ls_seen_forget_user(t, user);
     if (!rc)
         rc = ls_acl_forget_user(t, user);
     return rc;
@@ -192,18 +205,16 @@ static int delete_txn(ls_txn *t, void *arg)
         rc = ls_err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
     else
         rc = ls_require(s, &m, LS_RIGHT_X, "delete");
-    if (!rc)
-        rc = ls_mbox_purge(t, &m);
-    ls_mbox_clear(&m);
     if (!rc && is_inbox) {
-        /* the whole account */
+        /* the whole account; children first, so their usage leaves the
+         * account's quota root before the root itself goes */
         char **kids;
         size_t nk;
         rc = ls_mbox_children(t, a->name, sep, &kids, &nk);
         for (size_t i = 0; !rc && i < nk; i++) {
             ls_mbox k;
             if ((rc = ls_mbox_load(t, kids[i], &k)) == LS_OK) {
-                rc = ls_mbox_purge(t, &k);
+                rc = ls_mbox_purge(t, &k, sep);
                 ls_mbox_clear(&k);
             }
         }
@@ -211,6 +222,9 @@ static int delete_txn(ls_txn *t, void *arg)
         if (!rc)
             rc = ls_user_forget(t, owner);
     }
+    if (!rc)
+        rc = ls_mbox_purge(t, &m, sep);
+    ls_mbox_clear(&m);
     free(owner);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "store_impl.h"
 #include "model/names.h"
 #include "model/records.h"
+#include "model/seen.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static int status_of(ls_txn *t, const ls_mbox *m, ls_status *out)
+struct recent_ctx { uint32_t n; };
+static int count_recent(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    if (r && !(r->sysflags & LS_REC_EXPUNGED))
+        ((struct recent_ctx *)arg)->n++;
+    return 0;
+}
+
+static int status_of(ls_txn *t, const ls_session *s, const ls_mbox *m, ls_status *out)
 {
     memset(out, 0, sizeof *out);
     const ls_mbstate *st = &m->state;
@@ -26,7 +35,22 @@ static int status_of(ls_txn *t, const ls_mbox *m, ls_status *out)
     out->highestmodseq = st->highestmodseq;
     out->size = st->size;
     out->recent = st->recent;
-    (void)t;
+    const char *user = ls_seen_user(s, m->name);
+    if (user) {
+        /* private seen state: UNSEEN from its count (constant time); RECENT
+         * from the messages above the user's recentuid */
+        ls_seen sn;
+        int rc = ls_seen_load(t, m->entry.uuid, user, &sn);
+        if (rc)
+            return rc;
+        out->unseen = st->exists > sn.count ? st->exists - sn.count : 0;
+        struct recent_ctx rc2 = { 0 };
+        if (sn.recentuid + 1 < st->uidnext)
+            rc = ls_rec_foreach(t, m->entry.uuid, sn.recentuid + 1, count_recent, &rc2);
+        out->recent = rc2.n;
+        ls_seen_free(&sn);
+        return rc;
+    }
     return LS_OK;
 }
 
@@ -40,7 +64,7 @@ int ls_mailbox_status(ls_session *s, const char *name, ls_status *out)
     if ((rc = ls_mbox_load(&t, name, &m)) == LS_OK) {
         rc = ls_require(s, &m, LS_RIGHT_R, "status");
         if (!rc)
-            rc = status_of(&t, &m, out);
+            rc = status_of(&t, s, &m, out);
         ls_mbox_clear(&m);
     }
     ls_txn_end(&t);
@@ -151,6 +175,23 @@ static int claim_txn(ls_txn *t, void *arg)
     int rc = ls_mailbox_reload(a->mb, t, &m, LS_RIGHT_R, "select");
     if (rc)
         return rc;
+    const char *user = ls_seen_user(a->mb->s, m.name);
+    if (user) {
+        ls_seen sn;
+        if ((rc = ls_seen_load(t, m.entry.uuid, user, &sn)) == LS_OK) {
+            struct recent_ctx cnt = { 0 };
+            if (sn.recentuid + 1 < m.state.uidnext)
+                rc = ls_rec_foreach(t, m.entry.uuid, sn.recentuid + 1, count_recent, &cnt);
+            a->claimed = cnt.n;
+            if (!rc && sn.recentuid + 1 < m.state.uidnext) {
+                sn.recentuid = m.state.uidnext - 1;
+                rc = ls_seen_save(t, m.entry.uuid, user, &sn);
+            }
+            ls_seen_free(&sn);
+        }
+        ls_mbox_clear(&m);
+        return rc;
+    }
     a->claimed = m.state.recent;
     if (m.state.recentuid + 1 < m.state.uidnext || m.state.recent) {
         m.state.recentuid = m.state.uidnext - 1;
@@ -227,7 +268,7 @@ int ls_mailbox_status_open(ls_mailbox *mb, ls_status *out)
         return rc;
     ls_mbox m;
     if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "status")) == LS_OK) {
-        rc = status_of(&t, &m, out);
+        rc = status_of(&t, mb->s, &m, out);
         ls_mbox_clear(&m);
     }
     ls_txn_end(&t);

@@ -1,6 +1,7 @@
 /* Renaming a mailbox with its children; INBOX; whole accounts. */
 #include "store_impl.h"
 #include "model/names.h"
+#include "model/quota.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,57 @@ static int move_entry(ls_txn *t, const char *from, const char *to, struct rename
     return rc;
 }
 
-/* Rename `oldname` and every child, replacing the prefix. */
+/* "old.x" with prefix old -> "new.x"; malloc'd. */
+static char *replace_prefix(const char *name, const char *oldp, const char *newp)
+{
+    size_t olen = strlen(oldp);
+    char *to = malloc(strlen(newp) + strlen(name) - olen + 1);
+    if (to) {
+        strcpy(to, newp);
+        strcat(to, name + olen);
+    }
+    return to;
+}
+
+/* Move the quota roots at or below `oldp` to the new prefix (a root follows
+ * its mailbox). */
+static int move_roots(ls_txn *t, const char *oldp, const char *newp, char sep)
+{
+    size_t olen = strlen(oldp);
+    for (;;) {
+        MDB_cursor *c;
+        int rc = ls_db_cursor(t, LS_DB_QUOTA, &c);
+        if (rc)
+            return rc;
+        MDB_val k = { olen, (void *)oldp }, v;
+        int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        char *from = NULL;
+        uint8_t val[LS_QREC_SIZE];
+        while (mrc == 0 && k.mv_size >= olen && !memcmp(k.mv_data, oldp, olen)) {
+            if ((k.mv_size == olen || ((const char *)k.mv_data)[olen] == sep) && v.mv_size == LS_QREC_SIZE) {
+                from = strndup(k.mv_data, k.mv_size);
+                memcpy(val, v.mv_data, LS_QREC_SIZE);
+                break;
+            }
+            mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+        ls_db_cursor_close(c);
+        if (!from)
+            return LS_OK;
+        char *to = replace_prefix(from, oldp, newp);
+        rc = to ? ls_db_del(t, LS_DB_QUOTA, from, strlen(from), NULL, 0) : ls_err(LS_ENOMEM, "out of memory");
+        if (!rc)
+            rc = ls_db_put(t, LS_DB_QUOTA, to, strlen(to), val, LS_QREC_SIZE, 0);
+        free(from);
+        free(to);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Rename `oldname` and every child, replacing the prefix; quota roots follow
+ * their mailboxes, and a mailbox that changes root moves its usage (the new
+ * root may refuse it: LS_EOVERQUOTA). */
 static int move_tree(ls_txn *t, struct rename_args *a)
 {
     char sep = a->s->st->cfg->sep;
@@ -61,19 +112,67 @@ static int move_tree(ls_txn *t, struct rename_args *a)
     int rc = ls_mbox_children(t, a->oldname, sep, &kids, &nk);
     if (rc)
         return rc;
-    rc = move_entry(t, a->oldname, a->newname, a);
-    size_t olen = strlen(a->oldname);
-    for (size_t i = 0; !rc && i < nk; i++) {
-        char *to = malloc(strlen(a->newname) + strlen(kids[i]) - olen + 1);
+    size_t n = nk + 1;
+    char **olds = calloc(n, sizeof *olds), **roots = calloc(n, sizeof *roots);
+    if (!olds || !roots) {
+        free(olds);
+        free(roots);
+        ls_names_free(kids, nk);
+        return ls_err(LS_ENOMEM, "out of memory");
+    }
+    olds[0] = (char *)a->oldname;
+    for (size_t i = 0; i < nk; i++)
+        olds[i + 1] = kids[i];
+    /* each mailbox's root before the move, translated into the new names
+     * when the root itself moves along */
+    for (size_t i = 0; !rc && i < n; i++) {
+        char root[LS_NAME_BUF];
+        ls_qrec q;
+        int frc = ls_quota_find(t, olds[i], sep, root, &q);
+        if (frc == LS_OK)
+            roots[i] = !strcmp(root, a->oldname) || ls_name_is_ancestor(a->oldname, root, sep)
+                           ? replace_prefix(root, a->oldname, a->newname) : strdup(root);
+        else if (frc != LS_ENOTFOUND)
+            rc = frc;
+    }
+    ls_error_clear();
+    if (!rc)
+        rc = move_roots(t, a->oldname, a->newname, sep);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *to = replace_prefix(olds[i], a->oldname, a->newname);
         if (!to) {
             rc = ls_err(LS_ENOMEM, "out of memory");
             break;
         }
-        strcpy(to, a->newname);
-        strcat(to, kids[i] + olen);
-        rc = move_entry(t, kids[i], to, a);
+        rc = move_entry(t, olds[i], to, a);
+        if (!rc) {
+            char root[LS_NAME_BUF];
+            ls_qrec q;
+            int frc = ls_quota_find(t, to, sep, root, &q);
+            const char *now = frc == LS_OK ? root : NULL;
+            if (frc && frc != LS_ENOTFOUND)
+                rc = frc;
+            else if ((now == NULL) != (roots[i] == NULL) || (now && strcmp(now, roots[i]))) {
+                ls_mbox m;
+                if ((rc = ls_mbox_load(t, to, &m)) == LS_OK) {
+                    int64_t d[3];
+                    ls_quota_usage_of(&m.state, d);
+                    ls_mbox_clear(&m);
+                    if (roots[i])
+                        rc = ls_quota_charge(t, roots[i], sep, -d[0], -d[1], -d[2], 0);
+                    if (!rc && now)
+                        rc = ls_quota_charge(t, now, sep, d[0], d[1], d[2], 1);
+                }
+            }
+            if (!rc)
+                ls_error_clear();
+        }
         free(to);
     }
+    for (size_t i = 0; i < n; i++)
+        free(roots[i]);
+    free(roots);
+    free(olds);
     ls_names_free(kids, nk);
     return rc;
 }
@@ -230,7 +329,8 @@ static int rename_txn(ls_txn *t, void *arg)
             goto out;
         }
         if ((rc = move_tree(t, a)) || (rc = move_user_rows(t, LS_DB_SUBS, oowner, nowner)) ||
-            (rc = move_user_rows(t, LS_DB_SEEN, oowner, nowner)))
+            (rc = ls_seen_rename_user(t, oowner, nowner)) ||
+            (rc = ls_subs_follow(t, nowner, a->oldname, a->newname, sep)))
             goto out;
         rc = acl_rename_user(t, oowner, nowner);
         goto out;
@@ -262,6 +362,12 @@ static int rename_txn(ls_txn *t, void *arg)
         rc = ls_mbox_insert(t, a->oldname, a->fresh_uuid, old.entry.partition, old.entry.acl, &fresh);
         if (rc)
             goto out;
+        /* both names stay under INBOX's root: one more mailbox, same messages */
+        rc = ls_quota_charge(t, a->oldname, sep, 0, 0, 1, 0);
+        if (rc) {
+            ls_mbox_clear(&fresh);
+            goto out;
+        }
         if (strcmp(a->fresh_partition, old.entry.partition) != 0)
             rc = ls_err(LS_EBUSY, "INBOX changed partition during the rename; try again");
         if (!rc)
@@ -270,6 +376,10 @@ static int rename_txn(ls_txn *t, void *arg)
         goto out;
     }
     rc = move_tree(t, a);
+    /* the owner's subscriptions follow a rename of their own mailbox;
+     * everybody else's keep the old name (as in Cyrus) */
+    if (!rc && oowner)
+        rc = ls_subs_follow(t, oowner, a->oldname, a->newname, sep);
 out:
     free(oowner);
     free(nowner);

@@ -161,13 +161,73 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
     return rc;
 }
 
+/* \Seen set by an append of a user whose seen state is private goes to
+ * that user's state (after the append's commit: it needs the UIDs). */
+static int private_seen(ls_mailbox *mb, ls_append_item *items, size_t n)
+{
+    if (!mb->s->identity || (mb->owner && !strcmp(mb->owner, mb->s->identity)))
+        return LS_OK;
+    uidlist l = { 0 };
+    int rc = LS_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (items[i].opts.flags & LS_FLAG_SEEN)
+            rc = ls_uidlist_add(&l, items[i].uid);
+    ls_set set;
+    if (!rc && l.n && !(rc = ls_set_from_uids(l.v, l.n, &set))) {
+        rc = ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL);
+        ls_set_free(&set);
+    }
+    free(l.v);
+    return rc;
+}
+
+/* The record keeps the owner's \Seen only. */
+static void strip_private_seen(ls_mailbox *mb, ls_append_item *items, size_t n, unsigned *saved)
+{
+    int priv = mb->s->identity && !(mb->owner && !strcmp(mb->owner, mb->s->identity));
+    for (size_t i = 0; i < n; i++) {
+        saved[i] = items[i].opts.flags;
+        if (priv)
+            items[i].opts.flags &= ~(unsigned)LS_FLAG_SEEN;
+    }
+}
+
+static int append_with_seen(ls_mailbox *mb, ls_append_item *items, size_t n, int batch)
+{
+    unsigned one, *saved = n == 1 ? &one : malloc(n * sizeof *saved);
+    if (!saved)
+        return ls_err(LS_ENOMEM, "out of memory");
+    strip_private_seen(mb, items, n, saved);
+    /* rights are those of the flags asked for, \Seen included */
+    unsigned need = 0;
+    for (size_t i = 0; i < n; i++)
+        need |= saved[i] & LS_FLAG_SEEN;
+    int rc = LS_OK;
+    if (need && mb->s->identity) {
+        ls_txn t;
+        if ((rc = ls_txn_read(mb->s->st->env, &t)) == LS_OK) {
+            ls_mbox m;
+            if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_S, "append")) == LS_OK)
+                ls_mbox_clear(&m);
+            ls_txn_end(&t);
+        }
+    }
+    if (!rc)
+        rc = append_items(mb, items, n, batch);
+    for (size_t i = 0; i < n; i++)
+        items[i].opts.flags = saved[i];
+    if (saved != &one)
+        free(saved);
+    return rc ? rc : private_seen(mb, items, n);
+}
+
 int ls_message_append(ls_mailbox *mb, const void *msg, size_t len, const ls_append_opts *opts, uint32_t *uid)
 {
     ls_append_item it = { .msg = msg, .len = len };
     if (opts)
         it.opts = *opts;
-    int rc = append_items(mb, &it, 1, 0);
-    if (!rc && uid)
+    int rc = append_with_seen(mb, &it, 1, 0);
+    if (uid)
         *uid = it.uid;
     return rc;
 }
@@ -176,5 +236,5 @@ int ls_message_append_many(ls_mailbox *mb, ls_append_item *items, size_t n)
 {
     if (n == 0)
         return LS_OK;
-    return append_items(mb, items, n, 1);
+    return append_with_seen(mb, items, n, 1);
 }

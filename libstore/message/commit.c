@@ -9,6 +9,7 @@
  */
 #include "message/message_impl.h"
 #include "model/sis.h"
+#include "model/quota.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,15 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
     if (p->uid != s.uidnext)
         return ls_err(LS_EBUSY, "mailbox '%s': UID %u was taken concurrently (UIDNEXT %u)",
                       p->name ? p->name : p->ref.uuidstr, p->uid, s.uidnext);
+    /* quota, against the mailbox's current name (it may have been renamed);
+     * adopted crash leftovers are charged but never refused (SPEC §2) */
+    char name[LS_NAME_BUF];
+    if (v.mv_size >= sizeof name)
+        return ls_err(LS_ECORRUPT, "mailbox name too long in the uuid table");
+    memcpy(name, v.mv_data, v.mv_size);
+    name[v.mv_size] = 0;
+    if ((rc = ls_quota_charge(t, name, st->cfg->sep, (int64_t)p->msg->len, 1, 0, !p->adopted)))
+        return rc;
     ls_irec r = { 0 };
     if ((rc = ls_keywords_bits(t, p->ref.uuid, p->keywords, p->nkeywords, 1, r.keywords)))
         return rc;

@@ -158,40 +158,44 @@ struct move_args {
     struct copy_state *c;
 };
 
+/* MOVE expunges the originals before it adds the copies, in the same
+ * transaction: within one quota root the usage never rises, so MOVE there
+ * never fails for quota (RFC 9208). */
 static int copy_txn(ls_txn *t, void *arg)
 {
     struct copy_state *c = ((struct move_args *)arg)->c;
     ls_store *st = c->mb->s->st;
-    for (size_t i = 0; i < c->n; i++) {
-        int rc = ls_place_one(t, st, &c->pl[i]);
+    int rc = LS_OK;
+    if (c->move) {
+        free(c->expunged.v);
+        memset(&c->expunged, 0, sizeof c->expunged);
+        ls_mbox m;
+        if ((rc = ls_mailbox_reload(c->mb, t, &m, LS_RIGHT_R | LS_RIGHT_T | LS_RIGHT_E, "move")))
+            return rc;
+        ls_set moved;
+        uint32_t *v = malloc((c->n ? c->n : 1) * sizeof *v);
+        if (!v) {
+            ls_mbox_clear(&m);
+            return ls_err(LS_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < c->n; i++)
+            v[i] = c->msgs[i].rec.uid;
+        rc = ls_set_from_uids(v, c->n, &moved);
+        free(v);
+        if (!rc) {
+            rc = ls_expunge_in_txn(t, st, &m, &moved, 0, &c->expunged);
+            ls_set_free(&moved);
+        }
+        if (!rc && c->expunged.n != c->n)
+            rc = ls_err(LS_EBUSY, "some messages were expunged by another session during the move; try again");
+        if (!rc)
+            ls_expunge_files(st, &m.ref, &c->expunged, 0);
+        ls_mbox_clear(&m);
         if (rc)
             return rc;
     }
-    if (!c->move)
-        return LS_OK;
-    free(c->expunged.v);
-    memset(&c->expunged, 0, sizeof c->expunged);
-    ls_mbox m;
-    int rc = ls_mailbox_reload(c->mb, t, &m, LS_RIGHT_R | LS_RIGHT_T | LS_RIGHT_E, "move");
-    if (rc)
-        return rc;
-    ls_set moved;
-    uint32_t *v = malloc((c->n ? c->n : 1) * sizeof *v);
-    if (!v) {
-        ls_mbox_clear(&m);
-        return ls_err(LS_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < c->n; i++)
-        v[i] = c->msgs[i].rec.uid;
-    rc = ls_set_from_uids(v, c->n, &moved);
-    free(v);
-    if (!rc) {
-        rc = ls_expunge_in_txn(t, st, &m, &moved, 0, &c->expunged);
-        ls_set_free(&moved);
-    }
-    if (!rc)
-        ls_expunge_files(st, &m.ref, &c->expunged, 0);
-    ls_mbox_clear(&m);
+    for (size_t i = 0; i < c->n && !rc; i++)
+        rc = ls_place_one(t, st, &c->pl[i]);
     return rc;
 }
 

@@ -7,6 +7,8 @@
 #include "message/message_impl.h"
 #include "model/pending.h"
 #include "model/sis.h"
+#include "model/quota.h"
+#include "model/seen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,14 @@ int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, i
     }
     if (!rc && c.nrecs)
         rc = ls_mbstate_put(t, m->entry.uuid, &m->state);
+    if (!rc && c.nrecs) {
+        int64_t bytes = 0;
+        for (size_t i = 0; i < c.nrecs; i++)
+            bytes += (int64_t)c.recs[i].size;
+        rc = ls_quota_charge(t, m->name, st->cfg->sep, -bytes, -(int64_t)c.nrecs, 0, 0);
+    }
+    if (!rc && c.nrecs)
+        rc = ls_seen_forget_uids(t, m->entry.uuid, c.uids.v, c.uids.n);
     free(c.recs);
     if (rc) {
         free(c.uids.v);

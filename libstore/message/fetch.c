@@ -2,6 +2,7 @@
 #include "message/message_impl.h"
 #include "mime/mime.h"
 #include "model/cache.h"
+#include "model/seen.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static void to_public(const ls_irec *r, ls_record *out)
 }
 
 struct foreach_ctx {
+    const ls_seen *seen;     /* the session's private seen state, or NULL */
     ls_txn *t;
     ls_mailbox *mb;
     const ls_set *uids;
@@ -48,6 +50,8 @@ static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         return 0;
     ls_record rec;
     to_public(r, &rec);
+    if (c->seen)
+        rec.flags = (rec.flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0);
     ls_cached cached = { 0 };
     if (c->what & LS_FETCH_CACHE) {
         uint8_t key[LS_RECKEY_LEN];
@@ -81,12 +85,18 @@ int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what, ls_rec
         return rc;
     ls_mbox m;
     if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
+        const char *user = ls_seen_user(mb->s, m.name);
+        ls_seen seen = { 0 };
         ls_mbox_clear(&m);
-        struct foreach_ctx c = { &t, mb, uids, what, cb, arg, 0 };
+        if (user)
+            rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
+        struct foreach_ctx c = { user ? &seen : NULL, &t, mb, uids, what, cb, arg, 0 };
         uint32_t from = uids && uids->n ? uids->r[0].lo : 1;
-        rc = ls_rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
+        if (!rc)
+            rc = ls_rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
         if (rc == 1)
             rc = c.result;
+        ls_seen_free(&seen);
     }
     ls_txn_end(&t);
     return rc;
@@ -100,10 +110,17 @@ int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out)
         return rc;
     ls_mbox m;
     if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
+        const char *user = ls_seen_user(mb->s, m.name);
         ls_mbox_clear(&m);
         ls_irec r;
-        if ((rc = ls_live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK)
+        if ((rc = ls_live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK) {
             to_public(&r, out);
+            ls_seen seen;
+            if (user && (rc = ls_seen_load(&t, mb->ref.uuid, user, &seen)) == LS_OK) {
+                out->flags = (out->flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(&seen, uid) ? LS_FLAG_SEEN : 0);
+                ls_seen_free(&seen);
+            }
+        }
     }
     ls_txn_end(&t);
     return rc;

@@ -1,5 +1,6 @@
 /* STORE: flags and keywords, with MODSEQ and UNCHANGEDSINCE (RFC 7162). */
 #include "message/message_impl.h"
+#include "model/seen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ struct store_args {
     ls_mbstate state;
     uidlist modified;
     size_t changed;
+    ls_seen *seen;           /* private seen state of the session, or NULL */
+    int seen_changed;
 };
 
 static int store_one(ls_irec *r, void *arg)
@@ -61,19 +64,43 @@ static int store_one(ls_irec *r, void *arg)
     }
     uint8_t f = r->sysflags;
     uint64_t k0 = r->keywords[0], k1 = r->keywords[1];
+    unsigned flags = a->flags;
+    if (a->seen) {
+        /* \Seen is this user's own: it changes the private set, never the
+         * record, and no other user sees a change */
+        int want = -1;
+        if (a->op == LS_STORE_ADD && (flags & LS_FLAG_SEEN))
+            want = 1;
+        else if (a->op == LS_STORE_REMOVE && (flags & LS_FLAG_SEEN))
+            want = 0;
+        else if (a->op == LS_STORE_REPLACE)
+            want = (flags & LS_FLAG_SEEN) != 0;
+        if (want >= 0) {
+            int ch = ls_seen_put(a->seen, r->uid, want);
+            if (ch < 0)
+                return ch;
+            if (ch) {
+                a->seen->count += want ? 1 : (uint32_t)-1;
+                a->seen_changed = 1;
+            }
+        }
+        flags &= ~(unsigned)LS_FLAG_SEEN;
+        if (a->op == LS_STORE_REPLACE)
+            flags |= r->sysflags & LS_FLAG_SEEN; /* the owner's flag stays */
+    }
     switch (a->op) {
     case LS_STORE_ADD:
-        f |= (uint8_t)a->flags;
+        f |= (uint8_t)flags;
         k0 |= a->kw[0];
         k1 |= a->kw[1];
         break;
     case LS_STORE_REMOVE:
-        f &= (uint8_t)~a->flags;
+        f &= (uint8_t)~flags;
         k0 &= ~a->kw[0];
         k1 &= ~a->kw[1];
         break;
     default:
-        f = (uint8_t)((f & ~LS_FLAG_ALL) | a->flags);
+        f = (uint8_t)((f & ~LS_FLAG_ALL) | flags);
         k0 = a->kw[0];
         k1 = a->kw[1];
         break;
@@ -105,11 +132,22 @@ static int store_txn(ls_txn *t, void *arg)
     if (rc)
         return rc;
     a->state = m.state;
-    rc = ls_keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_STORE_REMOVE, a->kw);
+    const char *user = ls_seen_user(a->mb->s, m.name);
+    ls_seen seen = { 0 };
+    a->seen = NULL;
+    a->seen_changed = 0;
+    if (user && (rc = ls_seen_load(t, m.entry.uuid, user, &seen)) == LS_OK)
+        a->seen = &seen;
+    if (!rc)
+        rc = ls_keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_STORE_REMOVE, a->kw);
     if (!rc)
         rc = ls_rec_update(t, m.entry.uuid, a->uids, store_one, a);
     if (!rc && a->changed)
         rc = ls_mbstate_put(t, m.entry.uuid, &a->state);
+    if (!rc && a->seen_changed)
+        rc = ls_seen_save(t, m.entry.uuid, user, &seen);
+    ls_seen_free(&seen);
+    a->seen = NULL;
     ls_mbox_clear(&m);
     return rc;
 }

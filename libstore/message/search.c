@@ -4,6 +4,7 @@
 #include "message/message_impl.h"
 #include "model/cache.h"
 #include "search/search.h"
+#include "model/seen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ static int load_message(void *ctx, const char **msg, size_t *len)
 }
 
 struct search_ctx {
+    const ls_seen *seen;     /* private seen state, or NULL */
     ls_txn *t;
     ls_mailbox *mb;
     const ls_search *crit;
@@ -55,7 +57,9 @@ static int search_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
             kw[nkw++] = c->kwnames[b];
     struct msg_ctx mc = { c->mb->s->st, &c->mb->ref, uid, { 0 }, 0 };
     ls_search_msg m = {
-        .uid = uid, .seq = c->seq, .flags = r->sysflags & LS_FLAG_ALL, .recent = uid > c->recentuid,
+        .uid = uid, .seq = c->seq, .recent = uid > c->recentuid,
+        .flags = c->seen ? (r->sysflags & LS_FLAG_ALL & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0)
+                         : r->sysflags & LS_FLAG_ALL,
         .keywords = kw, .nkeywords = nkw, .size = r->size, .modseq = r->modseq,
         .internaldate = r->internaldate, .internal_tz = r->internal_tz,
         .sentdate = r->sentdate, .sent_tz = r->sent_tz,
@@ -108,12 +112,19 @@ int ls_message_search(ls_mailbox *mb, int argc, const char *const *argv, uint32_
     }
     ls_mbox m;
     struct search_ctx c = { .t = &t, .mb = mb, .crit = crit };
+    ls_seen seen = { 0 };
     if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "search")) == LS_OK) {
+        const char *user = ls_seen_user(mb->s, m.name);
         c.recentuid = m.state.recentuid;
+        if (user && (rc = ls_seen_load(&t, mb->ref.uuid, user, &seen)) == LS_OK) {
+            c.seen = &seen;
+            c.recentuid = seen.recentuid;
+        }
         c.max_seq = m.state.exists;
         c.need_fields = ls_search_needs_fields(crit);
         ls_mbox_clear(&m);
-        rc = ls_keywords_load(&t, mb->ref.uuid, &c.kwnames, &c.nkw);
+        if (!rc)
+            rc = ls_keywords_load(&t, mb->ref.uuid, &c.kwnames, &c.nkw);
         /* the largest live UID, for '*' (cheap next to the search itself) */
         if (!rc)
             rc = ls_rec_foreach(&t, mb->ref.uuid, 1, last_uid, &c.max_uid);
@@ -124,6 +135,7 @@ int ls_message_search(ls_mailbox *mb, int argc, const char *const *argv, uint32_
         }
         ls_keywords_free(c.kwnames, c.nkw);
     }
+    ls_seen_free(&seen);
     ls_txn_end(&t);
     ls_search_free(crit);
     if (rc) {

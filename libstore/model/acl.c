@@ -34,7 +34,17 @@ static int id_matches(const ls_session *s, const char *id, size_t len)
 {
     if (len == 6 && !memcmp(id, "anyone", 6))
         return 1;
-    return s->identity && strlen(s->identity) == len && !memcmp(id, s->identity, len);
+    if (!s->identity)
+        return 0;
+    if (len > 6 && !memcmp(id, "group:", 6)) {
+        char g[256];
+        if (len - 6 >= sizeof g)
+            return 0;
+        memcpy(g, id + 6, len - 6);
+        g[len - 6] = 0;
+        return ls_group_member(s->st, g, s->identity);
+    }
+    return strlen(s->identity) == len && !memcmp(id, s->identity, len);
 }
 
 unsigned ls_rights(const ls_session *s, const char *name, const char *acl)
@@ -75,7 +85,8 @@ int ls_require(const ls_session *s, const ls_mbox *m, unsigned need, const char 
     unsigned have = ls_rights(s, m->name, m->entry.acl);
     if ((have & need) == need)
         return LS_OK;
-    if (!(have & (LS_RIGHT_L | LS_RIGHT_R)))
+    /* RFC 4314 §6: without `l` the mailbox does not exist for this identity */
+    if (!(have & LS_RIGHT_L))
         return ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", m->name);
     return ls_err(LS_EPERM, "%s: permission denied on '%s'", what, m->name);
 }

@@ -85,30 +85,131 @@ int ls_mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out)
     return rc;
 }
 
+/* Append s to buf, escaping backslash, tab, CR, LF and other control bytes
+ * as \\, \t, \r, \n and \xHH, so a value stays on one line. */
+static char *append_escaped(char *buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (*len + 5 > *cap) {
+            *cap = *cap * 2 + 64;
+            char *nb = realloc(buf, *cap);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\')
+            *len += (size_t)sprintf(buf + *len, "\\\\");
+        else if (c == '\t')
+            *len += (size_t)sprintf(buf + *len, "\\t");
+        else if (c == '\n')
+            *len += (size_t)sprintf(buf + *len, "\\n");
+        else if (c == '\r')
+            *len += (size_t)sprintf(buf + *len, "\\r");
+        else if (c < 0x20 || c == 0x7f)
+            *len += (size_t)sprintf(buf + *len, "\\x%02x", c);
+        else
+            buf[(*len)++] = (char)c;
+    }
+    buf[*len] = 0;
+    return buf;
+}
+
+static char *append_str(char *buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        char *nb = realloc(buf, *cap);
+        if (!nb) {
+            free(buf);
+            return NULL;
+        }
+        buf = nb;
+    }
+    memcpy(buf + *len, s, n + 1);
+    *len += n;
+    return buf;
+}
+
 /*
  * store.header: a text file, one "key: value" per line, first line
- * "libstore-header 1". Values never contain a newline (names and ACL
- * identifiers cannot). See docs/format.md.
+ * "libstore-header 1"; values escaped as append_escaped() says. Keys: name,
+ * uniqueid, partition, uidvalidity, uidnext, highestmodseq, acl (the raw
+ * "ID\tRIGHTS\t" string, escaped), quota (when the mailbox is a quota root:
+ * "STORAGE=N MESSAGE=N MAILBOX=N", -1 = no limit), and one "annotation:
+ * ENTRY\tUSER\tVALUE" line per annotation (USER empty for /shared).
+ * See docs/format.md.
  */
 int ls_header_write(ls_store *st, const ls_mbox *m)
 {
-    char *acl = strdup(m->entry.acl ? m->entry.acl : "");
-    if (!acl)
-        return ls_err(LS_ENOMEM, "out of memory");
-    char *buf = ls_strprintf("libstore-header 1\n"
-                             "name: %s\n"
-                             "uniqueid: %s\n"
-                             "partition: %s\n"
-                             "uidvalidity: %u\n"
-                             "uidnext: %u\n"
-                             "highestmodseq: %llu\n"
-                             "acl: %s\n",
-                             m->name, m->ref.uuidstr, m->entry.partition, m->state.uidvalidity,
-                             m->state.uidnext, (unsigned long long)m->state.highestmodseq, acl);
-    free(acl);
+    size_t len = 0, cap = 1024;
+    char *buf = malloc(cap), line[LS_NAME_BUF + 128];
     if (!buf)
         return ls_err(LS_ENOMEM, "out of memory");
-    int rc = st->layout->ops->header_write(st->layout, &m->ref, buf, strlen(buf));
+    buf[0] = 0;
+    snprintf(line, sizeof line,
+             "libstore-header 1\nname: %s\nuniqueid: %s\npartition: %s\nuidvalidity: %u\nuidnext: %u\n"
+             "highestmodseq: %llu\nacl: ",
+             m->name, m->ref.uuidstr, m->entry.partition, m->state.uidvalidity, m->state.uidnext,
+             (unsigned long long)m->state.highestmodseq);
+    buf = append_str(buf, &len, &cap, line);
+    const char *acl = m->entry.acl ? m->entry.acl : "";
+    if (buf)
+        buf = append_escaped(buf, &len, &cap, acl, strlen(acl));
+    if (buf)
+        buf = append_str(buf, &len, &cap, "\n");
+    ls_txn t;
+    if (buf && ls_txn_read(st->env, &t) == LS_OK) {
+        MDB_val v;
+        uint8_t *q;
+        if (ls_db_get(&t, LS_DB_QUOTA, m->name, strlen(m->name), &v) == LS_OK && v.mv_size >= 56) {
+            q = v.mv_data;
+            int64_t lim[3];
+            for (int i = 0; i < 3; i++) {
+                uint64_t x = 0;
+                for (int b = 7; b >= 0; b--)
+                    x = x << 8 | q[8 + 8 * i + b];
+                lim[i] = (int64_t)x;
+            }
+            snprintf(line, sizeof line, "quota: STORAGE=%lld MESSAGE=%lld MAILBOX=%lld\n", (long long)lim[0],
+                     (long long)lim[1], (long long)lim[2]);
+            buf = append_str(buf, &len, &cap, line);
+        }
+        MDB_cursor *c;
+        if (buf && ls_db_cursor(&t, LS_DB_ANNOT, &c) == LS_OK) {
+            MDB_val k = { LS_UUID_LEN, (void *)m->entry.uuid };
+            for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); buf && mrc == 0;
+                 mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, m->entry.uuid, LS_UUID_LEN))
+                    break;
+                const char *e = (const char *)k.mv_data + LS_UUID_LEN;
+                size_t rest = k.mv_size - LS_UUID_LEN, el = strnlen(e, rest);
+                if (el == rest)
+                    continue;
+                buf = append_str(buf, &len, &cap, "annotation: ");
+                if (buf)
+                    buf = append_escaped(buf, &len, &cap, e, el);
+                if (buf)
+                    buf = append_str(buf, &len, &cap, "\t");
+                if (buf)
+                    buf = append_escaped(buf, &len, &cap, e + el + 1, rest - el - 1);
+                if (buf)
+                    buf = append_str(buf, &len, &cap, "\t");
+                if (buf)
+                    buf = append_escaped(buf, &len, &cap, v.mv_data, v.mv_size);
+                if (buf)
+                    buf = append_str(buf, &len, &cap, "\n");
+            }
+            ls_db_cursor_close(c);
+        }
+        ls_txn_end(&t);
+    }
+    if (!buf)
+        return ls_err(LS_ENOMEM, "out of memory");
+    int rc = st->layout->ops->header_write(st->layout, &m->ref, buf, len);
     free(buf);
     return rc;
 }

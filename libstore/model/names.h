@@ -17,7 +17,7 @@
  * Errors: LS_EBADNAME with a message naming the problem. */
 int ls_name_validate(const char *name, char sep);
 
-/* Validate a user identifier (as used in user.NAME, ACLs, --as): 1..64 bytes,
+/* Validate a user identifier (as used in user.NAME, ACLs, --as): 1..485 bytes (a mailbox name is at most 490),
  * no control characters, no space, no separator, not "anyone", not starting
  * with '-' or "group:". Errors: LS_EBADNAME. */
 int ls_user_validate(const char *user, char sep);

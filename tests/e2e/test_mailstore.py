@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 MAILSTORE = os.environ.get("MAILSTORE", "")
@@ -95,6 +96,68 @@ def json_text(data):
     well-formed UTF-8 decoded, every other byte as the code point of the byte."""
     s = data.decode("utf-8", errors="surrogateescape")
     return "".join(chr(ord(ch) - 0xdc00) if 0xdc80 <= ord(ch) <= 0xdcff else ch for ch in s)
+
+
+def parse_imap(data):
+    """Parse one IMAP parenthesized value (an ENVELOPE or BODYSTRUCTURE) into
+    Python: lists, None for NIL, str for quoted strings and literals, int for
+    numbers. Quoted and literal forms of a string compare equal this way."""
+    pos = 0
+
+    def skip_space():
+        nonlocal pos
+        while pos < len(data) and data[pos:pos + 1] == b" ":
+            pos += 1
+
+    def value():
+        nonlocal pos
+        skip_space()
+        c = data[pos:pos + 1]
+        if c == b"(":
+            pos += 1
+            items = []
+            while True:
+                skip_space()
+                if data[pos:pos + 1] == b")":
+                    pos += 1
+                    return items
+                items.append(value())
+        if c == b'"':
+            pos += 1
+            out = bytearray()
+            while data[pos:pos + 1] != b'"':
+                if data[pos:pos + 1] == b"\\":
+                    pos += 1
+                out += data[pos:pos + 1]
+                pos += 1
+            pos += 1
+            return out.decode("utf-8", "surrogateescape")
+        if c == b"{":
+            end = data.index(b"}\r\n", pos)
+            n = int(data[pos + 1:end])
+            pos = end + 3
+            out = data[pos:pos + n]
+            pos += n
+            return out.decode("utf-8", "surrogateescape")
+        m = re.compile(rb"[^ ()]+").match(data, pos)
+        pos = m.end()
+        atom = m.group(0)
+        if atom.upper() == b"NIL":
+            return None
+        return int(atom) if atom.isdigit() else atom.decode()
+
+    v = value()
+    if pos != len(data):
+        raise ValueError("trailing bytes after IMAP value: %r" % data[pos:])
+    return v
+
+
+def upper_tokens(v):
+    """A parsed BODYSTRUCTURE with every string upper-cased (types, subtypes,
+    encodings and parameter names are case-insensitive)."""
+    if isinstance(v, list):
+        return [upper_tokens(x) for x in v]
+    return v.upper() if isinstance(v, str) else v
 
 
 def imap_epoch(day, mon, year, hh, mm, ss, tz_minutes):
@@ -555,6 +618,31 @@ class TestNames(MailstoreTest):
         self.assertEqual(self.listing(), ["user.alicia", "user.alicia.work"])
         self.assertEqual(self.status("user.alicia.work")["messages"], 1)
 
+    def test_delete_with_children_leaves_noselect(self):
+        self.create("user.bovik", "user.bovik.w", "user.bovik.w.sub")
+        self.append("user.bovik.w", PLAIN)
+        self.ok("delete", "user.bovik.w")
+        objs = {o["name"]: o["attributes"] for o in self.js("list", "user.bovik.*")}
+        self.assertEqual(list(objs), ["user.bovik.w", "user.bovik.w.sub"])
+        self.assertIn("\\Noselect", objs["user.bovik.w"])
+        self.fails(1, "delete", "user.bovik.w")                  # only \Noselect now
+        uv = self.status("user.bovik.w.sub")["uidvalidity"]
+        self.ok("create", "user.bovik.w")
+        s = self.status("user.bovik.w")
+        self.assertEqual((s["messages"], s["uidnext"]), (0, 1))
+        self.assertNotEqual(s["uidvalidity"], uv)
+
+    def test_recreate_gets_new_uidvalidity(self):
+        self.create("user.bovik")
+        self.append("user.bovik", PLAIN)
+        old = self.status("user.bovik")["uidvalidity"]
+        self.ok("delete", "user.bovik")
+        self.ok("create", "user.bovik")
+        s = self.status("user.bovik")
+        self.assertNotEqual(s["uidvalidity"], old)
+        self.assertEqual((s["messages"], s["uidnext"]), (0, 1))
+        self.assertEqual(self.append("user.bovik", PLAIN), 1)
+
     def test_delete_account(self):
         self.create("user.alice", "user.alice.work", "user.alice.work.deep", "user.bob")
         self.append("user.alice.work", simple_message("w"))
@@ -602,6 +690,16 @@ class TestMessages(MailstoreTest):
         self.assertEqual(self.fetch("user.bovik", 2, "text"), MULTI_TEXT)
         self.assertEqual(self.fetch("user.bovik", 1, "text"), PLAIN_BODY)
 
+    def test_fetch_does_not_set_seen(self):
+        self.create("user.bovik")
+        uid = self.append("user.bovik", PLAIN)
+        hms = self.status("user.bovik")["highestmodseq"]
+        for item in (None, "header", "text", "section:1", "envelope", "bodystructure"):
+            self.fetch("user.bovik", uid, item)
+        self.assertEqual(self.flags("user.bovik", uid), set())
+        s = self.status("user.bovik")
+        self.assertEqual((s["unseen"], s["highestmodseq"]), (1, hms))
+
     def test_fetch_sections(self):
         self.create("user.bovik")
         self.append("user.bovik", MULTI)
@@ -643,6 +741,69 @@ class TestMessages(MailstoreTest):
         self.assertIn(b'"RFC822"', bs.upper())
         objs = self.js("fetch", "user.bovik", "1", "--item", "bodystructure")
         self.assertEqual(objs, [{"uid": 1, "bodystructure": bs[:-1].decode()}])
+
+    def test_envelope_fields(self):
+        self.create("user.bovik")
+        msg = (b'From: "Bob \\"the\\" Builder" <bob@x.org>\r\n'
+               b"Sender: s@x.org\r\n"
+               b"Reply-To: r@x.org, Other <o@y.org>\r\n"
+               b"To: undisclosed-recipients:;\r\n"
+               b"Cc: Team: a@x.org, b@x.org;, c@x.org\r\n"
+               b"Bcc: bcc@x.org\r\n"
+               b"Subject: =?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=\r\n"
+               b"In-Reply-To: <prev@x.org>\r\n"
+               b"Message-ID: <id@x.org>\r\n"
+               b"Date: Mon, 2 Feb 2026 10:00:00 -0500\r\n"
+               b"MIME-Version: 1.0\r\n"
+               b"Content-Type: text/plain; charset=utf-8\r\n"
+               b"Content-Transfer-Encoding: base64\r\n"
+               b"\r\n"
+               b"aGVsbG8gYnVkZ2V0IHdvcmxkCg==\r\n")
+        uid = self.append("user.bovik", msg)
+        env = self.fetch("user.bovik", uid, "envelope")
+        self.assertTrue(env.endswith(b")\n"))
+        self.assertEqual(parse_imap(env[:-1]), [
+            "Mon, 2 Feb 2026 10:00:00 -0500",
+            "=?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=",
+            [['Bob "the" Builder', None, "bob", "x.org"]],
+            [[None, None, "s", "x.org"]],
+            [[None, None, "r", "x.org"], ["Other", None, "o", "y.org"]],
+            [[None, None, "undisclosed-recipients", None], [None, None, None, None]],
+            [[None, None, "Team", None], [None, None, "a", "x.org"], [None, None, "b", "x.org"],
+             [None, None, None, None], [None, None, "c", "x.org"]],
+            [[None, None, "bcc", "x.org"]],
+            "<prev@x.org>",
+            "<id@x.org>",
+        ])
+        bs = parse_imap(self.fetch("user.bovik", uid, "bodystructure")[:-1])
+        self.assertEqual(upper_tokens(bs[:8]),
+                         ["TEXT", "PLAIN", ["CHARSET", "UTF-8"], None, None, "BASE64", 30, 1])
+        self.assertEqual(self.fetch("user.bovik", uid, "section:1"), b"aGVsbG8gYnVkZ2V0IHdvcmxkCg==\r\n")
+        self.assertEqual(self.fetch("user.bovik", uid, "section:HEADER.FIELDS (Subject Bcc)"),
+                         b"Bcc: bcc@x.org\r\nSubject: =?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=\r\n\r\n")
+        objs = self.js("fetch", "user.bovik", str(uid), "--item", "section:HEADER.FIELDS (Bcc)")
+        self.assertEqual(objs, [{"uid": uid, "body[header.fields (bcc)]": "Bcc: bcc@x.org\r\n\r\n"}])
+        # A message with no address headers at all.
+        uid = self.append("user.bovik", b"X-Nothing: here\r\n\r\nbody\r\n")
+        self.assertEqual(parse_imap(self.fetch("user.bovik", uid, "envelope")[:-1]),
+                         [None] * 10)
+
+    def test_multipart_bodystructure(self):
+        self.create("user.bovik")
+        uid = self.append("user.bovik", MULTI)
+        bs = upper_tokens(parse_imap(self.fetch("user.bovik", uid, "bodystructure")[:-1]))
+        text, inner = bs[0], bs[1]
+        self.assertEqual(text[:7], ["TEXT", "PLAIN", ["CHARSET", "US-ASCII"], None, None, "7BIT", 14])
+        self.assertEqual(inner[:2], ["MESSAGE", "RFC822"])
+        inner_size = len(b"Subject: inner\r\nFrom: carol@example.net\r\n\r\ninner body")
+        self.assertEqual(inner[6], inner_size)
+        self.assertEqual(inner[7][1], "INNER")                       # its ENVELOPE subject
+        self.assertEqual(inner[8][:2], ["TEXT", "PLAIN"])            # its BODYSTRUCTURE
+        self.assertEqual(bs[2], "MIXED")
+        self.assertEqual(bs[3], ["BOUNDARY", "XX"])
+        body = upper_tokens(parse_imap(self.fetch("user.bovik", uid, "body")[:-1]))
+        self.assertEqual(body[2], "MIXED")
+        self.assertEqual(len(body), 3)                               # BODY has no extension data
 
     def test_fetch_errors(self):
         self.create("user.bovik")
@@ -1018,11 +1179,13 @@ class TestFlags(MailstoreTest):
         s = self.status("user.fred")
         self.assertEqual((s["messages"], s["uidnext"], s["unseen"], s["size"], s["deleted"]),
                          (1, 2, 1, len(a), 0))
+        self.assertEqual(s["recent"], 1)   # mailstore never SELECTs: nothing claims \Recent
         self.assertGreater(s["highestmodseq"], h)
         h = s["highestmodseq"]
         self.append("user.fred", b, flags="\\Seen")
         s = self.status("user.fred")
         self.assertEqual((s["messages"], s["uidnext"], s["unseen"], s["size"]), (2, 3, 1, len(a) + len(b)))
+        self.assertEqual(s["recent"], 2)
         self.assertGreater(s["highestmodseq"], h)
         self.ok("store", "user.fred", "1", "+FLAGS", "\\Deleted \\Seen")
         self.ok("store", "user.fred", "2", "+FLAGS", "\\Flagged \\Answered")
@@ -1040,12 +1203,14 @@ class TestFlags(MailstoreTest):
         s = self.status("user.fred")
         self.assertEqual((s["messages"], s["uidnext"], s["unseen"], s["size"], s["deleted"]),
                          (1, 3, 1, len(b), 0))
+        self.assertEqual(s["recent"], 1)
         self.ok("copy", "user.fred", "2", "user.bovik")
         s = self.status("user.bovik")
-        self.assertEqual((s["messages"], s["uidnext"]), (4, 5))
+        self.assertEqual((s["messages"], s["uidnext"], s["recent"]), (4, 5, 4))
         self.ok("move", "user.fred", "2", "user.bovik")
         s = self.status("user.fred")
-        self.assertEqual((s["messages"], s["uidnext"], s["size"], s["unseen"]), (0, 3, 0, 0))
+        self.assertEqual((s["messages"], s["uidnext"], s["size"], s["unseen"], s["recent"]),
+                         (0, 3, 0, 0, 0))
         t = self.text_status("user.fred")
         self.assertEqual((t["flagged"], t["answered"]), (0, 0))
         self.assertEqual(self.status("user.bovik")["messages"], 5)
@@ -1061,6 +1226,7 @@ class TestExpunge(MailstoreTest):
         files = lambda: sorted(f for f in os.listdir(d) if re.match(r"^\d+\.$", f))
         self.assertEqual(files(), ["1.", "2.", "3.", "4."])
         self.ok("store", "user.bovik", "1:3", "+FLAGS", "\\Deleted")
+        self.assertEqual(self.ok("expunge", "user.bovik", "4").out, b"")   # not \Deleted
         self.assertEqual(self.ok("expunge", "user.bovik", "2:3").lines, ["2", "3"])
         self.assertEqual(self.uids("user.bovik"), [1, 4])
         self.assertEqual(self.js("expunge", "user.bovik"), [{"uid": 1}])
@@ -1207,6 +1373,29 @@ class TestSearch(MailstoreTest):
         self.fails(2, "search", "user.s", "BEFORE", "yesterday")
         self.fails(1, "search", "user.nobody", "ALL")
 
+    def test_more_keys(self):
+        m4 = (b"From: Zed <zed@example.com>\r\nCc: Team: erin@example.com;\r\n"
+              b"Bcc: hidden@example.com\r\nSubject: =?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=\r\n"
+              b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gYnVkZ2V0IHdvcmxkCg==\r\n")
+        self.append("user.s", m4)
+        cases = [
+            (["CC", "erin"], [4]), (["BCC", "hidden"], [4]),
+            (["SUBJECT", "cr\u00e8me"], [4]),                    # encoded-words are decoded
+            (["CHARSET", "UTF-8", "SUBJECT", "caf\u00e9"], [4]),
+            (["BODY", "budget"], [1, 3, 4]),                     # base64 bodies are decoded
+            (["OR", "(", "FROM", "alice", "SEEN", ")", "FLAGGED"], [1, 2]),
+            (["NOT", "NOT", "FROM", "zed"], [4]),
+            (["HEADER", "Message-ID", ""], []),
+            (["1:*"], [1, 2, 3, 4]),
+        ]
+        for crit, want in cases:
+            self.assertEqual(self.uids("user.s", *crit), want, crit)
+        # Sequence numbers follow the current order of live messages.
+        self.ok("expunge", "user.s")                            # message 3 was \Deleted
+        self.assertEqual(self.uids("user.s", "3"), [4])
+        self.assertEqual(self.uids("user.s", "2:*"), [2, 4])
+
 
 # --------------------------------------------------------------------------
 # Acting identities
@@ -1253,7 +1442,8 @@ class TestMaintenance(MailstoreTest):
         os.unlink(self.path("user.a.sub", 1))
         r = self.fails(1, "check")
         errors = [l for l in r.lines if l.startswith("error: ")]
-        self.assertGreaterEqual(len(errors), 1, r.lines)
+        self.assertEqual(len(errors), 1, r.lines)        # one problem, one line
+        self.assertIn("user.a.sub", errors[0])
         for l in r.lines:
             self.assertRegex(l, r"^(error|notice): \S")
         objs = self.ms("check", glob=("--json",))
@@ -1296,6 +1486,54 @@ class TestMaintenance(MailstoreTest):
         self.assertEqual(self.ok("list", conf=restored).lines, self.ok("list").lines)
         self.assertEqual(self.ok("fetch", "user.a.sub", "2", conf=restored).out,
                          simple_message("unique two"))
+
+    def test_backup_while_appending(self):
+        self.create("user.busy")
+        script = ('for i in $(seq 1 12); do printf "Subject: busy %s\\r\\n\\r\\nbody\\r\\n" $i'
+                  ' | "$0" -C "$1" append user.busy >/dev/null || exit 1; done')
+        writer = subprocess.Popen(["sh", "-c", script, MAILSTORE, self.store.conf], env=base_env())
+        dest = os.path.join(self.tmp, "busy-backup")
+        try:
+            time.sleep(0.05)
+            self.ok("backup", dest)
+        finally:
+            self.assertEqual(writer.wait(timeout=120), 0)
+        restored = os.path.join(self.tmp, "busy.conf")
+        with open(restored, "w") as f:
+            f.write("configdirectory: %s\npartition-default: %s\n"
+                    % (dest, self.store.partitions["default"]))
+        st = self.ok("status", "user.busy", conf=restored, glob=("--json",)).json()[0]
+        n = st["messages"]
+        self.assertLessEqual(n, 12)
+        self.assertEqual(st["uidnext"], n + 1)
+        self.assertEqual([int(x) for x in self.ok("search", "user.busy", conf=restored).lines],
+                         list(range(1, n + 1)))
+        for uid in range(1, n + 1):
+            self.assertEqual(self.ok("fetch", "user.busy", str(uid), conf=restored).out,
+                             b"Subject: busy %d\r\n\r\nbody\r\n" % uid)
+        # Files appended after the copy are adoptable leftovers there: notices, not errors.
+        r = self.ok("check", conf=restored)
+        self.assertEqual(len(r.lines), 12 - n, r.lines)
+        for l in r.lines:
+            self.assertTrue(l.startswith("notice: "), l)
+        self.assertEqual(self.status("user.busy")["messages"], 12)
+        self.ok("check")
+
+
+class TestSlashSeparator(MailstoreTest):
+    extra_conf = "hierarchy_separator: /"
+
+    def test_names_with_slash(self):
+        self.create("user/bo.vik", "user/bo.vik/work.2026", "shared/news")
+        self.assertEqual(self.listing("user/*"), ["user/bo.vik", "user/bo.vik/work.2026"])
+        self.assertEqual(self.listing("user/%"), ["user/bo.vik"])
+        self.fails(1, "create", "user//x")
+        self.fails(1, "create", "user/x/")
+        r = self.ok("deliver", "bo.vik", "--mailbox", "work.2026", input=PLAIN)
+        self.assertEqual(r.lines, ["bo.vik 1"])
+        self.assertEqual(self.fetch("user/bo.vik/work.2026", 1), PLAIN)
+        self.ok("rename", "user/bo.vik/work.2026", "user/bo.vik/archive")
+        self.assertEqual(self.uids("user/bo.vik/archive"), [1])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,295 @@
+/* Private seen state (see seen.h). */
+#include "model/seen.h"
+#include "model/names.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+const char *ls_seen_user(const ls_session *s, const char *name)
+{
+    if (!s->identity)
+        return NULL; /* no identity: the owner's state */
+    char *owner = NULL;
+    int owned = ls_name_owner(name, s->st->cfg->sep, &owner);
+    int mine = owned && !strcmp(owner, s->identity);
+    free(owner);
+    return mine ? NULL : s->identity;
+}
+
+static size_t make_key(uint8_t *k, const uint8_t uuid[LS_UUID_LEN], const char *user)
+{
+    size_t ul = strlen(user);
+    memcpy(k, uuid, LS_UUID_LEN);
+    memcpy(k + LS_UUID_LEN, user, ul);
+    return LS_UUID_LEN + ul;
+}
+
+static int decode(const uint8_t *p, size_t len, ls_seen *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 20 || p[0] != 1)
+        return ls_err(LS_ECORRUPT, "seen state: bad size or version");
+    uint32_t n = get32(p + 12);
+    if ((uint64_t)16 + (uint64_t)n * 8 + 4 != len || get32(p + len - 4) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
+        return ls_err(LS_ECORRUPT, "seen state: damaged");
+    out->recentuid = get32(p + 4);
+    out->count = get32(p + 8);
+    out->r = malloc((n ? n : 1) * sizeof *out->r);
+    if (!out->r)
+        return ls_err(LS_ENOMEM, "out of memory");
+    out->cap = n ? n : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        out->r[i].lo = get32(p + 16 + 8 * i);
+        out->r[i].hi = get32(p + 20 + 8 * i);
+    }
+    out->n = n;
+    return LS_OK;
+}
+
+int ls_seen_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, ls_seen *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t k[LS_UUID_LEN + LS_NAME_BUF];
+    if (strlen(user) >= LS_NAME_BUF)
+        return ls_err(LS_EBADNAME, "user name too long");
+    size_t kl = make_key(k, uuid, user);
+    MDB_val v;
+    int rc = ls_db_get(t, LS_DB_SEEN, k, kl, &v);
+    if (rc == LS_ENOTFOUND)
+        return LS_OK;
+    if (rc)
+        return rc;
+    if ((rc = decode(v.mv_data, v.mv_size, out)) == LS_ECORRUPT) {
+        /* damaged private seen state: start afresh rather than fail every read */
+        ls_error_clear();
+        memset(out, 0, sizeof *out);
+        return LS_OK;
+    }
+    return rc;
+}
+
+int ls_seen_save(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn)
+{
+    uint8_t k[LS_UUID_LEN + LS_NAME_BUF];
+    size_t kl = make_key(k, uuid, user);
+    size_t len = 16 + sn->n * 8 + 4;
+    uint8_t *b = malloc(len);
+    if (!b)
+        return ls_err(LS_ENOMEM, "out of memory");
+    memset(b, 0, 16);
+    b[0] = 1;
+    put32(b + 4, sn->recentuid);
+    put32(b + 8, sn->count);
+    put32(b + 12, (uint32_t)sn->n);
+    for (size_t i = 0; i < sn->n; i++) {
+        put32(b + 16 + 8 * i, sn->r[i].lo);
+        put32(b + 20 + 8 * i, sn->r[i].hi);
+    }
+    put32(b + len - 4, (uint32_t)crc32(0L, b, (uInt)(len - 4)));
+    int rc = ls_db_put(t, LS_DB_SEEN, k, kl, b, len, 0);
+    free(b);
+    return rc;
+}
+
+void ls_seen_free(ls_seen *sn)
+{
+    free(sn->r);
+    memset(sn, 0, sizeof *sn);
+}
+
+/* Index of the first range with hi >= uid. */
+static size_t find(const ls_seen *sn, uint32_t uid)
+{
+    size_t lo = 0, hi = sn->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sn->r[mid].hi < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int ls_seen_has(const ls_seen *sn, uint32_t uid)
+{
+    size_t i = find(sn, uid);
+    return i < sn->n && sn->r[i].lo <= uid;
+}
+
+static int reserve(ls_seen *sn, size_t need)
+{
+    if (need <= sn->cap)
+        return 0;
+    size_t cap = sn->cap ? sn->cap * 2 : 8;
+    while (cap < need)
+        cap *= 2;
+    ls_range *nr = realloc(sn->r, cap * sizeof *nr);
+    if (!nr)
+        return ls_err(LS_ENOMEM, "out of memory");
+    sn->r = nr;
+    sn->cap = cap;
+    return 0;
+}
+
+int ls_seen_put(ls_seen *sn, uint32_t uid, int on)
+{
+    size_t i = find(sn, uid);
+    int has = i < sn->n && sn->r[i].lo <= uid;
+    if (has == !!on)
+        return 0;
+    if (on) {
+        int join_prev = i > 0 && sn->r[i - 1].hi + 1 == uid;
+        int join_next = i < sn->n && sn->r[i].lo == uid + 1;
+        if (join_prev && join_next) {
+            sn->r[i - 1].hi = sn->r[i].hi;
+            memmove(&sn->r[i], &sn->r[i + 1], (sn->n - i - 1) * sizeof *sn->r);
+            sn->n--;
+        } else if (join_prev) {
+            sn->r[i - 1].hi = uid;
+        } else if (join_next) {
+            sn->r[i].lo = uid;
+        } else {
+            if (reserve(sn, sn->n + 1))
+                return LS_ENOMEM;
+            memmove(&sn->r[i + 1], &sn->r[i], (sn->n - i) * sizeof *sn->r);
+            sn->r[i] = (ls_range){ uid, uid };
+            sn->n++;
+        }
+        return 1;
+    }
+    ls_range *r = &sn->r[i];
+    if (r->lo == uid && r->hi == uid) {
+        memmove(&sn->r[i], &sn->r[i + 1], (sn->n - i - 1) * sizeof *sn->r);
+        sn->n--;
+    } else if (r->lo == uid) {
+        r->lo++;
+    } else if (r->hi == uid) {
+        r->hi--;
+    } else {
+        if (reserve(sn, sn->n + 1))
+            return LS_ENOMEM;
+        r = &sn->r[i];
+        memmove(&sn->r[i + 1], &sn->r[i], (sn->n - i) * sizeof *sn->r);
+        sn->r[i].hi = uid - 1;
+        sn->r[i + 1].lo = uid + 1;
+        sn->n++;
+    }
+    return 1;
+}
+
+/* Collect the keys of table "seen" matching a predicate, for rewriting. */
+typedef struct keylist { MDB_val *k; size_t n, cap; } keylist;
+static int keys_add(keylist *l, const MDB_val *k)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        MDB_val *nk = realloc(l->k, l->cap * sizeof *nk);
+        if (!nk)
+            return ls_err(LS_ENOMEM, "out of memory");
+        l->k = nk;
+    }
+    void *d = malloc(k->mv_size);
+    if (!d)
+        return ls_err(LS_ENOMEM, "out of memory");
+    memcpy(d, k->mv_data, k->mv_size);
+    l->k[l->n].mv_data = d;
+    l->k[l->n++].mv_size = k->mv_size;
+    return LS_OK;
+}
+static void keys_free(keylist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->k[i].mv_data);
+    free(l->k);
+}
+
+int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n)
+{
+    if (!n)
+        return LS_OK;
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_SEEN, &c);
+    if (rc)
+        return rc;
+    keylist l = { 0 };
+    MDB_val k = { LS_UUID_LEN, (void *)uuid }, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
+            break;
+        rc = keys_add(&l, &k);
+    }
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        char user[LS_NAME_BUF];
+        size_t ul = l.k[i].mv_size - LS_UUID_LEN;
+        if (ul >= sizeof user)
+            continue;
+        memcpy(user, (char *)l.k[i].mv_data + LS_UUID_LEN, ul);
+        user[ul] = 0;
+        ls_seen sn;
+        if ((rc = ls_seen_load(t, uuid, user, &sn)))
+            break;
+        int changed = 0;
+        for (size_t j = 0; j < n; j++) {
+            int ch = ls_seen_put(&sn, uids[j], 0);
+            if (ch < 0) {
+                rc = ch;
+                break;
+            }
+            if (ch) {
+                changed = 1;
+                if (sn.count)
+                    sn.count--;
+            }
+        }
+        if (!rc && changed)
+            rc = ls_seen_save(t, uuid, user, &sn);
+        ls_seen_free(&sn);
+    }
+    keys_free(&l);
+    return rc;
+}
+
+static int rewrite_user(ls_txn *t, const char *from, const char *to)
+{
+    size_t fl = strlen(from);
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_SEEN, &c);
+    if (rc)
+        return rc;
+    keylist l = { 0 };
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        if (k.mv_size == LS_UUID_LEN + fl && !memcmp((char *)k.mv_data + LS_UUID_LEN, from, fl))
+            rc = keys_add(&l, &k);
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        if (to) {
+            MDB_val val;
+            if ((rc = ls_db_get(t, LS_DB_SEEN, l.k[i].mv_data, l.k[i].mv_size, &val)))
+                break;
+            void *copy = malloc(val.mv_size ? val.mv_size : 1);
+            if (!copy) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(copy, val.mv_data, val.mv_size);
+            uint8_t nk[LS_UUID_LEN + LS_NAME_BUF];
+            size_t nkl = make_key(nk, l.k[i].mv_data, to);
+            rc = ls_db_put(t, LS_DB_SEEN, nk, nkl, copy, val.mv_size, 0);
+            free(copy);
+        }
+        if (!rc)
+            rc = ls_db_del(t, LS_DB_SEEN, l.k[i].mv_data, l.k[i].mv_size, NULL, 0);
+    }
+    keys_free(&l);
+    return rc;
+}
+
+int ls_seen_forget_user(ls_txn *t, const char *user) { return rewrite_user(t, user, NULL); }
+int ls_seen_rename_user(ls_txn *t, const char *from, const char *to) { return rewrite_user(t, from, to); }

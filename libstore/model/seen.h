@@ -1,0 +1,38 @@
+/*
+ * Private seen state (SPEC §1): per (mailbox unique id, user), for every
+ * user but a mailbox's owner (and for everybody in mailboxes without an
+ * owner). Table "seen", key uuid16 + user name, value:
+ *   version u8 (1) | 3 reserved | recentuid u32 | seen u32 (live messages
+ *   in the set: STATUS UNSEEN = MESSAGES - seen, in constant time) |
+ *   nranges u32 | nranges x (lo u32, hi u32) | crc32 u32     (all LE)
+ */
+#ifndef LS_MODEL_SEEN_H
+#define LS_MODEL_SEEN_H
+
+#include "store_impl.h"
+
+typedef struct ls_seen {
+    uint32_t recentuid;
+    uint32_t count;
+    ls_range *r;
+    size_t n, cap;
+} ls_seen;
+
+/* The user whose private seen state applies to session s in mailbox `name`,
+ * or NULL when the record's \Seen flag (the owner's) applies. */
+const char *ls_seen_user(const ls_session *s, const char *name);
+
+int ls_seen_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, ls_seen *out);
+int ls_seen_save(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn);
+void ls_seen_free(ls_seen *sn);
+int ls_seen_has(const ls_seen *sn, uint32_t uid);
+/* Add or remove one UID; returns 1 if the set changed, <0 on ENOMEM. */
+int ls_seen_put(ls_seen *sn, uint32_t uid, int on);
+
+/* Expunged UIDs leave every user's set of this mailbox (and their counts). */
+int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n);
+/* Remove every row of `user` / rename them (whole-table scans: rare). */
+int ls_seen_forget_user(ls_txn *t, const char *user);
+int ls_seen_rename_user(ls_txn *t, const char *from, const char *to);
+
+#endif
