@@ -17,7 +17,8 @@
  *     under the partition (found with nftw, each inode counted once).
  *
  * The message contents and internal dates come from a fixed PRNG seed, so
- * every run prints the same output except UIDVALIDITY (the creation time).
+ * every run prints the same output except UIDVALIDITY (the creation time)
+ * and the unique id in the one file path shown; timing goes to stderr.
  * Uses the public API only. Exit status: 0 success, 1 failure.
  */
 #ifndef _GNU_SOURCE

@@ -121,7 +121,7 @@ static void j_u64(jobj *j, const char *key, uint64_t v)
 }
 
 static void j_array_begin(jobj *j, const char *key) { j_key(j, key); putchar('['); j->nelems = 0; }
-static void j_array_end(jobj *j) { putchar(']'); }
+static void j_array_end(jobj *j) { (void)j; putchar(']'); }
 
 static void j_array_str(jobj *j, const char *s)
 {
@@ -871,6 +871,7 @@ typedef struct recvec {
 
 static int info_collect(const ls_record *rec, const ls_cached *cache, void *arg)
 {
+    (void)cache;
     recvec *rv = arg;
     if (rv->n == rv->cap) {
         size_t ncap = rv->cap ? rv->cap * 2 : 64;

@@ -19,17 +19,18 @@
  *   3. APPEND (with flags, keywords, internal date) -> APPENDUID
  *   4. delivery to several recipients at once (LMTP), per-recipient results
  *   5. LIST
- *   6. SELECT (CONDSTORE): status, sequence map, keywords
+ *   6. SELECT (CONDSTORE): status, \Recent, sequence map, keywords
  *   7. FETCH: flags, ENVELOPE, BODYSTRUCTURE, BODY[section]<partial>, \Seen
  *   8. STORE with UNCHANGEDSINCE (RFC 7162)
  *   9. SEARCH
  *  10. COPY and MOVE with COPYUID
  *  11. EXPUNGE
  *  12. STATUS of another mailbox
- *  13. what changed since a MODSEQ (QRESYNC: FETCH and VANISHED)
- *  14. IDLE: wait for a change made by another thread
- *  15. errors: codes, ls_strerror, ls_error_last
- *  16. check, cleanup, close
+ *  13. sharing a folder (ACL), quota, subscriptions
+ *  14. what changed since a MODSEQ (QRESYNC: FETCH and VANISHED)
+ *  15. IDLE: wait for a change made by another thread
+ *  16. errors: codes, ls_strerror, ls_error_last
+ *  17. check, cleanup, close
  *
  * Build: as part of libstore (target mini_server), or against an installed
  * libstore:  cc mini_server.c $(pkg-config --cflags --libs libstore) -pthread
@@ -422,6 +423,14 @@ static void step_select(void)
     ls_status st;
     CALL(ls_mailbox_status_open(inbox, &st));
     EXPECT(st.messages == 4 && st.uidnext == 5 && st.unseen == 3);
+    /* \Recent: a read-write SELECT claims the new messages for this session;
+     * the next session (or STATUS) no longer counts them. */
+    uint32_t recent = 0;
+    CALL(ls_mailbox_claim_recent(inbox, &recent));
+    EXPECT(recent == 4);
+    ls_status after;
+    CALL(ls_mailbox_status(bovik, "user.bovik", &after));
+    EXPECT(after.recent == 0);
     /* The sequence map is the server's: the live UIDs in order. */
     CALL(ls_message_uids(inbox, &seq.uid, &seq.n));
     EXPECT(seq.n == 4 && seq.uid[0] == 1 && seq.uid[3] == 4);
@@ -430,7 +439,7 @@ static void step_select(void)
     for (unsigned i = 0; ls_mailbox_keyword(inbox, i); i++)
         printf(" %s", ls_mailbox_keyword(inbox, i));
     printf(")\n");
-    printf("S: * %u EXISTS\nS: * %u RECENT\n", st.messages, st.recent);
+    printf("S: * %u EXISTS\nS: * %u RECENT\n", st.messages, recent);
     printf("S: * OK [UIDVALIDITY %u]\nS: * OK [UIDNEXT %u]\nS: * OK [HIGHESTMODSEQ %" PRIu64 "]\n",
            st.uidvalidity, st.uidnext, st.highestmodseq);
     printf("S: a8 OK [READ-WRITE] SELECT completed\n");
@@ -461,11 +470,15 @@ static void step_fetch(void)
 {
     printf("\n--- 7. FETCH\n");
     printf("C: a9 FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ ENVELOPE)\n");
-    ls_set all;
-    CALL(ls_set_parse("1:*", &all));          /* '*' is UINT32_MAX: every UID */
+    /* The client sent a sequence set: translate it with the session's map. */
+    ls_set seqs, all;
+    CALL(ls_set_parse("1:*", &seqs));          /* '*' is UINT32_MAX */
+    CALL(ls_set_seq_to_uid(&seqs, seq.uid, seq.n, &all));
+    EXPECT(all.n == 1 && all.r[0].lo == 1 && all.r[0].hi == 4);
     struct fetch_ctx x = { 0 };
     CALL(ls_message_foreach(inbox, &all, LS_FETCH_CACHE, fetch_one, &x));
     EXPECT(x.n == 4);
+    ls_set_free(&seqs);
     ls_set_free(&all);
 
     /* BODYSTRUCTURE comes from the cache record, never from the file. */
@@ -673,7 +686,95 @@ static void step_status(void)
     EXPECT(info.uidvalidity == st.uidvalidity && !strcmp(info.partition, "default") && strlen(info.uniqueid) == 36);
 }
 
-/* Step 13: QRESYNC - what changed since the MODSEQ seen at SELECT. */
+/* Step 13: sharing (ACL), quota, subscriptions. */
+struct acl_ctx { int n; int fred; };
+static int acl_one(const char *id, const char *rights, void *arg)
+{
+    struct acl_ctx *c = arg;
+    printf("  %s %s", id, rights);
+    c->n++;
+    if (!strcmp(id, "fred") && !strcmp(rights, "lr"))
+        c->fred = 1;
+    return 0;
+}
+
+static int count_names(const char *name, unsigned attrs, void *arg)
+{
+    (void)name;
+    (void)attrs;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void step_acl_quota_subs(void)
+{
+    printf("\n--- 13. ACL, quota, subscriptions\n");
+    /* C: a20 SETACL INBOX.Work fred lr  (bovik shares a folder with fred) */
+    CALL(ls_acl_set(bovik, "user.bovik.Work", "fred", "lr"));
+    struct acl_ctx ac = { 0 };
+    printf("S: * ACL INBOX.Work");
+    CALL(ls_acl_get(bovik, "user.bovik.Work", acl_one, &ac));
+    printf("\n");
+    EXPECT(ac.fred && ac.n == 2);           /* bovik's own entry and fred's */
+
+    ls_session *fred;
+    CALL(ls_session_new(store, "fred", &fred));
+    char rights[13];
+    CALL(ls_acl_myrights(fred, "user.bovik.Work", rights));
+    EXPECT(!strcmp(rights, "lr"));
+    printf("fred: * MYRIGHTS user.bovik.Work %s\n", rights);
+    ls_mailbox *shared;
+    CALL(ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_RDWR, &shared));
+    ls_status st;
+    CALL(ls_mailbox_status_open(shared, &st));
+    EXPECT(st.messages == 4);
+    /* fred may read but not set flags: `s` is missing */
+    ls_set all;
+    CALL(ls_set_parse("1:*", &all));
+    int rc = ls_message_store(shared, &all, LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL);
+    EXPECT(rc == LS_EPERM);
+    printf("fred: STORE +FLAGS (\\Seen): %s: %s\n", ls_strerror(rc), ls_error_last());
+    ls_set_free(&all);
+    ls_mailbox_close(shared);
+    /* DELETEACL: the folder vanishes for fred (not "permission denied") */
+    CALL(ls_acl_delete(bovik, "user.bovik.Work", "fred"));
+    rc = ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_RDONLY, &shared);
+    EXPECT(rc == LS_ENOTFOUND);
+
+    /* Quota (administrators set it): 1 KiB of STORAGE on bovik's account,
+     * which already holds more, so the next append is refused. */
+    int64_t limits[LS_QUOTA_NRESOURCES] = { 1, LS_QUOTA_UNLIMITED, LS_QUOTA_UNLIMITED };
+    CALL(ls_quota_set(admin, "user.bovik", limits));
+    char *root;
+    CALL(ls_quota_root_of(bovik, "user.bovik.Work", &root));
+    EXPECT(!strcmp(root, "user.bovik"));
+    ls_quota q;
+    CALL(ls_quota_get(bovik, root, &q));
+    printf("S: * QUOTAROOT INBOX.Work INBOX\nS: * QUOTA INBOX (STORAGE %" PRIu64 " %" PRId64 " MESSAGE %" PRIu64
+           ")\n", (q.usage[LS_QUOTA_STORAGE] + 1023) / 1024, q.limit[LS_QUOTA_STORAGE], q.usage[LS_QUOTA_MESSAGE]);
+    EXPECT(q.usage[LS_QUOTA_MESSAGE] == 6 && q.usage[LS_QUOTA_MAILBOX] == 3 && q.usage[LS_QUOTA_STORAGE] > 1024);
+    ls_free(root);
+    rc = ls_message_append(inbox, MSG5, strlen(MSG5), NULL, NULL);
+    EXPECT(rc == LS_EOVERQUOTA);
+    printf("S: a21 NO [OVERQUOTA] %s\n", ls_error_last());
+    EXPECT(ls_quota_set(bovik, "user.bovik", limits) == LS_EPERM);   /* users cannot */
+    CALL(ls_quota_remove(admin, "user.bovik"));
+
+    /* Subscriptions: per user, any name (even one that does not exist). */
+    CALL(ls_subs_add(bovik, "bovik", "user.bovik.Work"));
+    CALL(ls_subs_add(bovik, "bovik", "user.bovik.Gone"));
+    EXPECT(ls_subs_add(bovik, "fred", "user.fred") == LS_EPERM);
+    int n = 0;
+    CALL(ls_subs_list(bovik, "bovik", NULL, count_names, &n));
+    EXPECT(n == 2);
+    CALL(ls_subs_remove(bovik, "bovik", "user.bovik.Gone"));
+    n = 0;
+    CALL(ls_subs_list(bovik, "bovik", "user.bovik.*", count_names, &n));
+    EXPECT(n == 1);
+    ls_session_free(fred);
+}
+
+/* Step 14: QRESYNC - what changed since the MODSEQ seen at SELECT. */
 struct changes { uint32_t changed[8], vanished[8]; size_t nc, nv; };
 static int on_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
 {
@@ -688,7 +789,7 @@ static int on_change(uint32_t uid, uint64_t modseq, int expunged, void *arg)
 
 static void step_changes(void)
 {
-    printf("\n--- 13. changes since MODSEQ %" PRIu64 " (QRESYNC)\n", select_modseq);
+    printf("\n--- 14. changes since MODSEQ %" PRIu64 " (QRESYNC)\n", select_modseq);
     printf("C: a18 SELECT INBOX (QRESYNC (%u %" PRIu64 "))\n", uidvalidity, select_modseq);
     struct changes c = { 0 };
     CALL(ls_message_changes(inbox, select_modseq, on_change, &c));
@@ -708,7 +809,7 @@ static void step_changes(void)
     ls_set_free(&set);
 }
 
-/* Step 14: IDLE. Another connection (here: a thread with its own session)
+/* Step 15: IDLE. Another connection (here: a thread with its own session)
  * delivers while we wait. */
 static void *other_connection(void *arg)
 {
@@ -727,7 +828,7 @@ static void *other_connection(void *arg)
 
 static void step_idle(void)
 {
-    printf("\n--- 14. IDLE\n");
+    printf("\n--- 15. IDLE\n");
     ls_status st;
     CALL(ls_mailbox_status_open(inbox, &st));
     int changed = -1;
@@ -754,10 +855,10 @@ static void step_idle(void)
     EXPECT(seq.n == 3);
 }
 
-/* Step 15: errors. */
+/* Step 16: errors. */
 static void step_errors(void)
 {
-    printf("\n--- 15. errors\n");
+    printf("\n--- 16. errors\n");
     ls_mailbox *mb;
     /* A mailbox the user may not see does not exist for them. */
     int rc = ls_mailbox_open(bovik, "user.fred", LS_MAILBOX_RDWR, &mb);
@@ -796,7 +897,7 @@ static void step_errors(void)
     EXPECT(!strcmp(ls_strerror(LS_EOVERQUOTA), "over quota"));
 }
 
-/* Step 16: check, cleanup, close. */
+/* Step 17: check, cleanup, close. */
 static void on_finding(int severity, const char *message, void *arg)
 {
     (void)arg;
@@ -805,7 +906,7 @@ static void on_finding(int severity, const char *message, void *arg)
 
 static void step_close(void)
 {
-    printf("\n--- 16. check, cleanup, close\n");
+    printf("\n--- 17. check, cleanup, close\n");
     ls_mailbox_close(inbox);           /* handles first, */
     ls_free(seq.uid);
     uint64_t nerrors = 1, removed = 0;
@@ -859,6 +960,7 @@ int main(int argc, char **argv)
     step_copy_move();
     step_expunge();
     step_status();
+    step_acl_quota_subs();
     step_changes();
     step_idle();
     step_errors();

@@ -14,11 +14,14 @@
  *     one is an adoptable crash leftover (notice); below UIDNEXT it is
  *     damage, unless it is an expunged message's file awaiting cleanup;
  *  I6 every GUID-table value names a live record with that GUID and date;
- *     files shared by single-instance storage have as many links as names.
+ *     files shared by single-instance storage have as many links as names;
+ *  I7 every quota root names an existing mailbox, and its usage equals the
+ *     sum over the mailboxes it governs (bytes, messages, mailboxes).
  */
 #include "store_impl.h"
 #include "model/cache.h"
 #include "model/records.h"
+#include "model/quota.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,6 +251,80 @@ static void check_guids(checker *c)
     ls_error_clear();
 }
 
+/* I7: quota usage recomputed from the mailbox states. */
+typedef struct qsum { char *root; ls_qrec rec; uint64_t sum[LS_QUOTA_NRESOURCES]; } qsum;
+
+static void check_quota(checker *c)
+{
+    char sep = c->st->cfg->sep;
+    qsum *roots = NULL;
+    size_t n = 0, cap = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (ls_db_cursor(c->t, LS_DB_QUOTA, &cur))
+        return;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            qsum *nr = realloc(roots, cap * sizeof *nr);
+            if (!nr)
+                break;
+            roots = nr;
+        }
+        memset(&roots[n], 0, sizeof roots[n]);
+        roots[n].root = strndup(k.mv_data, k.mv_size);
+        if (!roots[n].root)
+            break;
+        if (ls_qrec_decode(v.mv_data, v.mv_size, &roots[n].rec) != LS_OK) {
+            report(c, LS_CHECK_ERROR, "quota root %s: record is damaged", roots[n].root);
+            free(roots[n].root);
+            continue;
+        }
+        MDB_val mv;
+        if (ls_db_get(c->t, LS_DB_MAILBOXES, k.mv_data, k.mv_size, &mv) != LS_OK)
+            report(c, LS_CHECK_ERROR, "quota root %s: no such mailbox", roots[n].root);
+        n++;
+    }
+    ls_db_cursor_close(cur);
+    if (ls_db_cursor(c->t, LS_DB_MAILBOXES, &cur) == LS_OK) {
+        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            char name[LS_NAME_BUF], root[LS_NAME_BUF];
+            if (k.mv_size >= sizeof name)
+                continue;
+            memcpy(name, k.mv_data, k.mv_size);
+            name[k.mv_size] = 0;
+            ls_qrec q;
+            ls_mbentry e;
+            ls_mbstate s;
+            if (ls_quota_find(c->t, name, sep, root, &q) != LS_OK ||
+                ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
+                continue;
+            int ok = ls_mbstate_get(c->t, e.uuid, &s) == LS_OK;
+            ls_mbentry_clear(&e);
+            if (!ok)
+                continue;
+            for (size_t i = 0; i < n; i++) {
+                if (strcmp(roots[i].root, root))
+                    continue;
+                roots[i].sum[LS_QUOTA_STORAGE] += s.size;
+                roots[i].sum[LS_QUOTA_MESSAGE] += s.exists;
+                roots[i].sum[LS_QUOTA_MAILBOX] += 1;
+            }
+        }
+        ls_db_cursor_close(cur);
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int r = 0; r < LS_QUOTA_NRESOURCES; r++)
+            if (roots[i].sum[r] != roots[i].rec.usage[r])
+                report(c, LS_CHECK_ERROR, "quota root %s: %s usage is %llu, the mailboxes hold %llu", roots[i].root,
+                       ls_quota_resource_name(r), (unsigned long long)roots[i].rec.usage[r],
+                       (unsigned long long)roots[i].sum[r]);
+        free(roots[i].root);
+    }
+    free(roots);
+    ls_error_clear();
+}
+
 int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
 {
     ls_txn t;
@@ -281,6 +358,7 @@ int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
         ls_db_cursor_close(cur);
     }
     check_guids(&c);
+    check_quota(&c);
     uint64_t pending = 0;
     MDB_stat ms;
     if (mdb_stat(t.txn, st->env->dbi[LS_DB_PENDING], &ms) == 0)

@@ -38,6 +38,7 @@
 static const char *tu_name = "test";
 static char tu_dir[4096];          /* the temporary directory, "" if none */
 static int tu_keep_dir;            /* keep it (failure, or $LIBSTORE_TEST_KEEP) */
+static void (*tu_on_fail)(void);   /* called once by FAIL before exiting (diagnostics) */
 
 static TU_UNUSED void tu_logv(const char *tag, const char *fmt, va_list ap)
 {
@@ -64,6 +65,11 @@ static TU_UNUSED __attribute__((noreturn, format(printf, 3, 4))) void tu_fail(co
     tu_logv(where, fmt, ap);
     va_end(ap);
     tu_keep_dir = 1;
+    if (tu_on_fail) {
+        void (*f)(void) = tu_on_fail;
+        tu_on_fail = NULL;
+        f();
+    }
     if (tu_dir[0])
         fprintf(stderr, "[%s] store kept for inspection: %s\n", tu_name, tu_dir);
     fflush(NULL);

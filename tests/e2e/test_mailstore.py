@@ -391,7 +391,7 @@ class TestCli(MailstoreTest):
         r = self.run_raw(["-C", self.store.conf, "frobnicate"])
         self.assertIn("unknown subcommand 'frobnicate'", r.err)
         # Usage errors come before the store is touched: no environment made.
-        self.assertFalse(os.path.exists(os.path.join(self.store.configdir, "data.mdb")))
+        self.assertFalse(os.path.exists(self.store.configdir))
 
     def test_later_subcommands_do_not_exist_yet(self):
         for cmd in LATER_SUBCOMMANDS:
@@ -1156,6 +1156,12 @@ class TestFlags(MailstoreTest):
         self.assertEqual([self.flags("user.bovik", u) for u in (1, 2, 3)], [set(), set(), set()])
 
     def test_keyword_limit(self):
+        # 129 new keywords in one call: refused as a whole (one transaction), and
+        # the failed call registers none of them.
+        hms = self.status("user.bovik")["highestmodseq"]
+        self.fails(1, "store", "user.bovik", "1", "+FLAGS", " ".join("j%d" % i for i in range(129)))
+        self.assertEqual(self.flags("user.bovik", 1), set())
+        self.assertEqual(self.status("user.bovik")["highestmodseq"], hms)
         kws = ["k%d" % i for i in range(128)]
         self.ok("store", "user.bovik", "1", "+FLAGS", " ".join(kws))
         self.assertEqual(self.flags("user.bovik", 1), set(kws))
@@ -1255,6 +1261,23 @@ class TestExpunge(MailstoreTest):
         self.assertEqual(os.stat(pb).st_nlink, 1)
         self.assertEqual(self.fetch("user.b", 1), PLAIN)
         self.ok("check")
+
+    def test_stray_file_below_uidnext_is_damage(self):
+        self.create("user.bovik")
+        self.append("user.bovik", simple_message("one"))
+        self.append("user.bovik", simple_message("two"))
+        self.ok("store", "user.bovik", "1", "+FLAGS", "\\Deleted")
+        self.ok("expunge", "user.bovik")
+        self.assertEqual(self.ok("cleanup", "--tombstone-age", "0").lines, ["removed 1"])
+        d = self.path("user.bovik")
+        with open(os.path.join(d, "1."), "wb") as f:
+            f.write(b"Subject: not ours\r\n\r\nx\r\n")
+        r = self.fails(1, "check")
+        self.assertEqual(len(r.lines), 1, r.lines)
+        self.assertTrue(r.lines[0].startswith("error: ") and "user.bovik" in r.lines[0], r.lines)
+        os.unlink(os.path.join(d, "1."))
+        self.assertEqual(self.ok("check").out, b"")
+        self.assertEqual(self.uids("user.bovik"), [2])
 
     def test_cleanup_bad_argument(self):
         self.fails(2, "cleanup", "--tombstone-age", "soon")
@@ -1386,7 +1409,7 @@ class TestSearch(MailstoreTest):
             (["BODY", "budget"], [1, 3, 4]),                     # base64 bodies are decoded
             (["OR", "(", "FROM", "alice", "SEEN", ")", "FLAGGED"], [1, 2]),
             (["NOT", "NOT", "FROM", "zed"], [4]),
-            (["HEADER", "Message-ID", ""], []),
+            (["HEADER", "X-Priority", ""], [1]),                 # "" matches any value
             (["1:*"], [1, 2, 3, 4]),
         ]
         for crit, want in cases:
@@ -1457,6 +1480,16 @@ class TestMaintenance(MailstoreTest):
         self.assertEqual(self.status("user.a.sub"), before)
         self.assertEqual(self.fails(1, "check").lines, r.lines)
 
+    def test_check_detects_changed_file(self):
+        self.populate()
+        p = self.path("user.a.sub", 2)
+        with open(p, "ab") as f:
+            f.write(b"appended behind the store's back\r\n")
+        r = self.fails(1, "check")
+        errors = [l for l in r.lines if l.startswith("error: ")]
+        self.assertEqual(len(errors), 1, r.lines)
+        self.assertIn("user.a.sub", errors[0])
+
     def test_check_notice_for_adoptable_file(self):
         self.populate()
         d = self.path("user.a.sub")
@@ -1470,6 +1503,7 @@ class TestMaintenance(MailstoreTest):
     def test_backup(self):
         self.populate()
         dest = os.path.join(self.tmp, "backup1")
+        os.mkdir(dest)                  # an existing empty directory is fine
         r = self.ok("backup", dest)
         self.assertEqual(r.out, b"")
         self.assertTrue(os.path.isfile(os.path.join(dest, "data.mdb")))
@@ -1517,6 +1551,36 @@ class TestMaintenance(MailstoreTest):
         for l in r.lines:
             self.assertTrue(l.startswith("notice: "), l)
         self.assertEqual(self.status("user.busy")["messages"], 12)
+        self.ok("check")
+
+
+class TestConcurrency(MailstoreTest):
+    def test_parallel_appends_and_deliveries(self):
+        self.create("user.a", "user.b", "user.c")
+        writers = 4
+        per_writer = 8
+        script = ('for i in $(seq 1 %d); do printf "Subject: w%%s-%%s\\r\\n\\r\\nx\\r\\n" "$2" $i'
+                  ' | "$0" -C "$1" append user.a >/dev/null || exit 1;'
+                  ' printf "Subject: d%%s-%%s\\r\\n\\r\\ny\\r\\n" "$2" $i'
+                  ' | "$0" -C "$1" deliver b c >/dev/null || exit 1; done' % per_writer)
+        procs = [subprocess.Popen(["sh", "-c", script, MAILSTORE, self.store.conf, str(w)],
+                                  env=base_env()) for w in range(writers)]
+        for p in procs:
+            self.assertEqual(p.wait(timeout=120), 0)
+        n = writers * per_writer
+        for mb in ("user.a", "user.b", "user.c"):
+            s = self.status(mb)
+            self.assertEqual((s["messages"], s["uidnext"]), (n, n + 1), mb)
+            self.assertEqual(self.uids(mb), list(range(1, n + 1)), mb)
+        subjects = {self.fetch("user.a", u, "header") for u in range(1, n + 1)}
+        self.assertEqual(subjects, {b"Subject: w%d-%d\r\n\r\n" % (w, i)
+                                    for w in range(writers) for i in range(1, per_writer + 1)})
+        # Each delivery is one file linked into both mailboxes, with the same UID order.
+        infos_b, infos_c = self.info("user.b"), self.info("user.c")
+        self.assertEqual({r["guid"] for r in infos_b.values()}, {r["guid"] for r in infos_c.values()})
+        for uid in (1, n):
+            st = os.stat(self.path("user.b", uid))
+            self.assertEqual(st.st_nlink, 2)
         self.ok("check")
 
 
