@@ -62,6 +62,10 @@ LS_EXTERN int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb,
 typedef struct ls_status {
     uint32_t messages, recent, uidnext, uidvalidity, unseen, deleted, flagged, answered;
     uint64_t highestmodseq, size;
+    /** Tombstones up to this MODSEQ have been cleaned up: ls_message_changes()
+     *  is complete only for a MODSEQ at or above it (else a QRESYNC client
+     *  needs a full resynchronisation). 0 while no tombstone was removed. */
+    uint64_t deletedmodseq;
 } ls_status;
 /** STATUS of mailbox `name` (needs `r`). Errors: LS_ENOTFOUND, LS_EPERM. */
 LS_EXTERN int ls_mailbox_status(ls_session *s, const char *name, ls_status *out);

@@ -86,7 +86,7 @@ typedef struct ls_record {
 } ls_record;
 
 /** The name of keyword number i of the mailbox, or NULL. Owned by the handle,
- *  valid until the handle is closed. */
+ *  valid until the next call on the handle (a call may reload the names). */
 LS_EXTERN const char *ls_mailbox_keyword(ls_mailbox *mb, unsigned i);
 
 /** Cached strings of a message, pointing into the store's memory; valid only

@@ -52,7 +52,9 @@ LS_EXTERN const char *ls_store_config_path(const ls_store *st);
 LS_EXTERN char ls_store_separator(const ls_store *st);
 /** The configured `configdirectory`. */
 LS_EXTERN const char *ls_store_configdirectory(const ls_store *st);
-/** The value of a configuration key as written in the file, or NULL. */
+/** The value of a configuration key (normalized: "yes"/"no", numbers in
+ *  decimal, lists space-separated), or NULL when it is not set. The string
+ *  is valid until the next call on this thread. */
 LS_EXTERN const char *ls_store_config_get(const ls_store *st, const char *key);
 /** 1 if id is one of the configured `admins`. */
 LS_EXTERN int ls_store_is_admin(const ls_store *st, const char *id);

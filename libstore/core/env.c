@@ -246,6 +246,23 @@ static int open_dbis(ls_env *e, int create)
             return ls_err_mdb(rc, "opening a table");
         }
     }
+    /* the format version of the tables (docs/format.md); written once */
+    static const char vkey[] = "version";
+    MDB_val k = { sizeof vkey - 1, (void *)vkey }, v;
+    if (!e->rdonly && mdb_get(txn, e->dbi[LS_DB_META], &k, &v) == MDB_NOTFOUND) {
+        uint8_t ver[4];
+        ls_be32(ver, 1);
+        v.mv_size = 4;
+        v.mv_data = ver;
+        rc = mdb_put(txn, e->dbi[LS_DB_META], &k, &v, 0);
+        if (rc) {
+            mdb_txn_abort(txn);
+            return ls_err_mdb(rc, "writing the format version");
+        }
+    } else if (mdb_get(txn, e->dbi[LS_DB_META], &k, &v) == 0 && (v.mv_size != 4 || ls_rd_be32(v.mv_data) != 1)) {
+        mdb_txn_abort(txn);
+        return ls_err(LS_ECORRUPT, "%s: unsupported format version (this libstore reads version 1)", e->dir);
+    }
     rc = e->rdonly ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
     return rc ? ls_err_mdb(rc, "opening the tables") : LS_OK;
 }

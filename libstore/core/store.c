@@ -76,6 +76,29 @@ int ls_store_is_admin(const ls_store *st, const char *id) { return id && ls_conf
 const char *ls_store_config_get(const ls_store *st, const char *key)
 {
     const ls_config *c = st->cfg;
+    /* values kept as numbers or lists are formatted on demand into a
+     * per-thread buffer (valid until the next call on this thread) */
+    static __thread char buf[4096];
+    if (!strcmp(key, "singleinstancestore"))
+        return c->singleinstancestore ? "yes" : "no";
+    if (!strcmp(key, "fsync"))
+        return c->fsync_mode == LS_FSYNC_MESSAGES ? "messages" : "all";
+    if (!strcmp(key, "maxmessagesize") || !strcmp(key, "quota_default_storage") ||
+        !strcmp(key, "annotation_size_limit")) {
+        int64_t v = !strcmp(key, "maxmessagesize") ? c->maxmessagesize
+                    : !strcmp(key, "quota_default_storage") ? c->quota_default_storage : c->annotation_size_limit;
+        if (v < 0)
+            return NULL;
+        snprintf(buf, sizeof buf, "%lld", (long long)v);
+        return buf;
+    }
+    if (!strcmp(key, "admins")) {
+        size_t n = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < c->nadmins && n + strlen(c->admins[i]) + 2 < sizeof buf; i++)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", c->admins[i]);
+        return c->nadmins ? buf : NULL;
+    }
     if (!strcmp(key, "configdirectory"))
         return c->configdirectory;
     if (!strcmp(key, "defaultpartition"))

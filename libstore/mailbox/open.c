@@ -34,6 +34,7 @@ static int status_of(ls_txn *t, const ls_session *s, const ls_mbox *m, ls_status
     out->answered = st->answered;
     out->highestmodseq = st->highestmodseq;
     out->size = st->size;
+    out->deletedmodseq = st->deletedmodseq;
     out->recent = st->recent;
     const char *user = ls_seen_user(s, m->name);
     if (user) {

@@ -140,6 +140,26 @@ static int setq_txn(ls_txn *t, void *arg)
     return a->remove ? ls_quota_undefine(t, a->root, sep) : ls_quota_define(t, a->root, sep, a->limits);
 }
 
+/* store.header carries the root's limits: refresh it (a root whose mailbox
+ * is gone has no header to refresh). */
+static int rewrite_header(ls_session *s, const char *root)
+{
+    ls_txn t;
+    int rc = ls_txn_read(s->st->env, &t);
+    if (rc)
+        return rc;
+    ls_mbox m;
+    if ((rc = ls_mbox_load(&t, root, &m)) == LS_OK) {
+        rc = ls_header_write(s->st, &m);
+        ls_mbox_clear(&m);
+    } else if (rc == LS_ENOTFOUND) {
+        ls_error_clear();
+        rc = LS_OK;
+    }
+    ls_txn_end(&t);
+    return rc;
+}
+
 int ls_quota_set(ls_session *s, const char *root, const int64_t limits[LS_QUOTA_NRESOURCES])
 {
     if (!s->admin)
@@ -151,7 +171,8 @@ int ls_quota_set(ls_session *s, const char *root, const int64_t limits[LS_QUOTA_
         if (limits[i] < LS_QUOTA_UNCHANGED)
             return ls_err(LS_EINVAL, "invalid limit %lld for %s", (long long)limits[i], ls_quota_resource_name(i));
     struct setq_args a = { s, root, limits, 0 };
-    return ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    rc = ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    return rc ? rc : rewrite_header(s, root);
 }
 
 int ls_quota_remove(ls_session *s, const char *root)
@@ -159,7 +180,8 @@ int ls_quota_remove(ls_session *s, const char *root)
     if (!s->admin)
         return ls_err(LS_EPERM, "setquota: only administrators remove quota roots");
     struct setq_args a = { s, root, NULL, 1 };
-    return ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    int rc = ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    return rc ? rc : rewrite_header(s, root);
 }
 
 static void fill(ls_quota *out, const char *root, const ls_qrec *q)

@@ -218,7 +218,13 @@ static int append_with_seen(ls_mailbox *mb, ls_append_item *items, size_t n, int
         items[i].opts.flags = saved[i];
     if (saved != &one)
         free(saved);
-    return rc ? rc : private_seen(mb, items, n);
+    if (rc)
+        return rc;
+    /* The messages are stored: report success even if recording the
+     * private \Seen fails (a retry would store them twice). */
+    if (private_seen(mb, items, n) != LS_OK)
+        ls_error_clear();
+    return LS_OK;
 }
 
 int ls_message_append(ls_mailbox *mb, const void *msg, size_t len, const ls_append_opts *opts, uint32_t *uid)

@@ -7,7 +7,7 @@
  * raw length u32 LE | stored length u32 LE | stored bytes.
  * ENVELOPE, BODYSTRUCTURE and BODY are always raw (read on every FETCH, and
  * zero-copy from the map); PARTS and FIELDS are zlib-compressed when that is
- * smaller and they exceed LS_CACHE_COMPRESS_MIN bytes.
+ * smaller and they have at least LS_CACHE_COMPRESS_MIN bytes.
  */
 #ifndef LS_MODEL_CACHE_H
 #define LS_MODEL_CACHE_H

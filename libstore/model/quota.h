@@ -1,7 +1,8 @@
 /*
  * Quota roots in LMDB (table "quota", key: the root's mailbox name).
  * Value: version u8 (1) | 7 reserved | limits 3 x i64 LE (-1 = none) |
- * usage 3 x u64 LE (STORAGE in bytes, MESSAGE, MAILBOX) | crc32 u32 LE.
+ * usage 3 x u64 LE (STORAGE in bytes, MESSAGE, MAILBOX) | crc32 u32 LE over
+ * bytes 0..55 | 4 reserved bytes: 64 bytes in all.
  *
  * Invariant: the roots partition the mailboxes they govern; a mailbox's
  * usage is counted in exactly one root, the nearest at or above its name.

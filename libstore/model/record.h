@@ -1,8 +1,10 @@
 /*
  * Fixed-size binary records: the index record of one message, the mailbox
  * state (the index header), and the mailbox-list entry. All integers are
- * little-endian; every record starts with a version byte and ends with a
- * CRC32 (zlib) over the bytes before it. Decoders validate size, version and
+ * little-endian; every record carries a version byte (the index record at
+ * offset 4, the others at offset 0) and ends with a CRC32 (zlib) over the
+ * bytes before it. (Table keys, unlike values, are big-endian so that LMDB's
+ * byte order is numeric order.) Decoders validate size, version and
  * CRC and fail with LS_ECORRUPT; they never read past the given length.
  * Layouts are documented in docs/format.md: keep the two in step.
  */
@@ -57,7 +59,7 @@ typedef struct ls_mbstate {
     uint64_t size;              /* bytes of live messages */
     uint32_t tombstones;        /* expunged records kept */
     uint64_t deletedmodseq;     /* highest MODSEQ of a tombstone removed by cleanup */
-    uint32_t hwm_uidnext;       /* UIDNEXT last written to store.header */
+    uint32_t hwm_uidnext;       /* reserved (0): store.header itself carries the high-water marks */
 } ls_mbstate;
 
 void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE]);

@@ -23,6 +23,7 @@
 #include "model/records.h"
 #include "model/quota.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,19 @@ static fentry *find_file(flist *l, uint32_t uid, int expunged)
     return lo < l->n && l->v[lo].fi.uid == uid && l->v[lo].fi.expunged == expunged ? &l->v[lo] : NULL;
 }
 
+/* SHA-256 of a message file, as the GUID is computed. */
+static int file_guid(checker *c, const ls_mbref *ref, uint32_t uid, uint8_t guid[LS_GUID_LEN])
+{
+    ls_blob b;
+    int rc = c->st->layout->ops->read(c->st->layout, ref, uid, &b);
+    if (rc)
+        return rc;
+    unsigned int n = 0;
+    int ok = EVP_Digest(b.data, b.len, guid, &n, EVP_sha256(), NULL) && n == LS_GUID_LEN;
+    c->st->layout->ops->blob_free(c->st->layout, &b);
+    return ok ? LS_OK : LS_ENOMEM;
+}
+
 typedef struct mbcheck {
     checker *c;
     const ls_mbox *m;
@@ -119,8 +133,16 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     if (exp)
         exp->seen = 1;
     if (r->sysflags & LS_REC_EXPUNGED) {
-        if (live)
-            report(c, LS_CHECK_ERROR, "%s: uid %u: expunged message's file still has its live name", name, uid);
+        if (live) {
+            /* its own file (same GUID) awaits cleanup: a notice (SPEC §2);
+             * other content under an expunged UID is damage */
+            uint8_t guid[LS_GUID_LEN];
+            int same = file_guid(c, &x->m->ref, uid, guid) == LS_OK && !memcmp(guid, r->guid, LS_GUID_LEN);
+            report(c, same ? LS_CHECK_NOTICE : LS_CHECK_ERROR,
+                   same ? "%s: uid %u: expunged message's file still has its live name (reconstruct renames it)"
+                        : "%s: uid %u: a file with other content than the expunged message has its UID",
+                   name, uid);
+        }
         return 0;
     }
     ls_state_add(&x->sum, r, +1);

@@ -1,0 +1,71 @@
+/*
+ * libstore/repair.h - the entry points of the repair tools (reconstruct,
+ * quota -f, mbexamine, ctl_mboxlist), for administrators.
+ *
+ * Every repair reports each change it makes (or, with LS_REPAIR_DRYRUN,
+ * would make) as one line through the report callback, e.g.
+ *   "user.bovik: uid 17: size 4032 -> 4051"
+ * and nothing else there; a second run over a repaired store reports
+ * nothing. They never delete a message file that holds a message: what
+ * cannot be matched to a record is adopted.
+ */
+#ifndef LIBSTORE_REPAIR_H
+#define LIBSTORE_REPAIR_H
+
+#include "libstore/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One report line (no trailing newline). */
+typedef void (*ls_report_cb)(const char *line, void *arg);
+
+enum ls_repair_flags {
+    LS_REPAIR_DRYRUN = 1u << 0,   /**< -n: report only, change nothing */
+    LS_REPAIR_RECURSE = 1u << 1,  /**< -r: also every child mailbox */
+    LS_REPAIR_FILES = 1u << 2,    /**< -f: adopt mailbox directories the list lacks */
+    LS_REPAIR_REHASH = 1u << 3,   /**< -G: re-hash every file, compare GUIDs */
+};
+
+/**
+ * Rebuild the records of `mailbox` (NULL: every mailbox) from its files
+ * (SPEC §3 reconstruct): adopt files with no record (UIDs as SPEC §2 says),
+ * drop records whose file is gone, re-derive records whose size (or, with
+ * LS_REPAIR_REHASH, GUID) no longer matches, rebuild bad cache records,
+ * keep flags, keywords, internal date and MODSEQ of intact records, raise
+ * UIDNEXT and HIGHESTMODSEQ above what is found and the store.header marks,
+ * recompute counters and quota usage. With backup_dir (a `mailstore backup`),
+ * flags, keywords, internal dates and seen state of messages whose GUID
+ * matches are taken from the backup.
+ */
+LS_EXTERN int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir,
+                             ls_report_cb cb, void *arg);
+
+/**
+ * reconstruct -m: rebuild the whole mailbox list and every mailbox from the
+ * partitions' store.header and message files, even when the LMDB
+ * environment is missing or unreadable. The old environment is moved aside
+ * (renamed, never deleted) first; its new name is reported.
+ */
+LS_EXTERN int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir,
+                                      ls_report_cb cb, void *arg);
+
+/**
+ * quota -f: recompute the usage of every root whose name starts with prefix
+ * (NULL: all) from the index records, fix what is wrong, remove roots whose
+ * mailbox no longer exists; exact while other processes write.
+ */
+LS_EXTERN int ls_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_report_cb cb, void *arg);
+
+/** mbexamine: the index header and every index and cache record, readably. */
+LS_EXTERN int ls_examine(ls_store *st, const char *mailbox, ls_report_cb cb, void *arg);
+
+/** ctl_mboxlist -d: one line per mailbox; -u: load such lines back (exact round trip). */
+LS_EXTERN int ls_mboxlist_dump(ls_store *st, ls_report_cb cb, void *arg);
+LS_EXTERN int ls_mboxlist_load(ls_store *st, const char *text, size_t len, ls_report_cb cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
