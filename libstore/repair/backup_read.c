@@ -1,0 +1,117 @@
+/* Reading a `mailstore backup` (an LMDB environment copy) for reconstruct -B. */
+#include "repair/repair_impl.h"
+#include "model/records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ls_backup {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi records, keywords, seen, subs;
+};
+
+int ls_backup_open(const char *dir, ls_backup **out)
+{
+    ls_backup *b = calloc(1, sizeof *b);
+    if (!b)
+        return ls_err(LS_ENOMEM, "out of memory");
+    int rc = mdb_env_create(&b->env);
+    if (!rc) {
+        mdb_env_set_maxdbs(b->env, 32);
+        rc = mdb_env_open(b->env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0640);
+    }
+    if (!rc)
+        rc = mdb_txn_begin(b->env, NULL, MDB_RDONLY, &b->txn);
+    if (!rc)
+        rc = mdb_dbi_open(b->txn, "records", 0, &b->records);
+    if (!rc)
+        rc = mdb_dbi_open(b->txn, "keywords", 0, &b->keywords);
+    if (!rc)
+        rc = mdb_dbi_open(b->txn, "seen", 0, &b->seen);
+    if (!rc)
+        rc = mdb_dbi_open(b->txn, "subs", 0, &b->subs);
+    if (rc) {
+        int code = ls_err(LS_ECORRUPT, "backup %s: %s", dir, mdb_strerror(rc));
+        ls_backup_close(b);
+        return code;
+    }
+    *out = b;
+    return LS_OK;
+}
+
+void ls_backup_close(ls_backup *b)
+{
+    if (!b)
+        return;
+    if (b->txn)
+        mdb_txn_abort(b->txn);
+    if (b->env)
+        mdb_env_close(b->env);
+    free(b);
+}
+
+int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const uint8_t guid[LS_GUID_LEN],
+                     ls_irec *out, char ***kwnames, size_t *nkw)
+{
+    *kwnames = NULL;
+    *nkw = 0;
+    uint8_t key[LS_RECKEY_LEN];
+    ls_reckey(key, uuid, uid);
+    MDB_val k = { sizeof key, key }, v;
+    if (mdb_get(b->txn, b->records, &k, &v) != 0)
+        return LS_ENOTFOUND;
+    if (ls_irec_decode(v.mv_data, v.mv_size, out) != LS_OK || (out->sysflags & LS_REC_EXPUNGED) ||
+        memcmp(out->guid, guid, LS_GUID_LEN))
+        return LS_ENOTFOUND;
+    /* keyword names of the bits set */
+    MDB_val kk = { LS_UUID_LEN, (void *)uuid }, kv;
+    if (mdb_get(b->txn, b->keywords, &kk, &kv) != 0)
+        return LS_OK;
+    const char *p = kv.mv_data, *end = p + kv.mv_size;
+    char **names = calloc(LS_MAX_KEYWORDS, sizeof *names);
+    if (!names)
+        return ls_err(LS_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (unsigned bit = 0; p < end && bit < LS_MAX_KEYWORDS; bit++) {
+        size_t l = strnlen(p, (size_t)(end - p));
+        if (out->keywords[bit / 64] >> (bit % 64) & 1)
+            names[n++] = strndup(p, l);
+        p += l + 1;
+    }
+    *kwnames = names;
+    *nkw = n;
+    return LS_OK;
+}
+
+int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN])
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(b->txn, b->seen, &c))
+        return LS_OK;
+    MDB_val k = { LS_UUID_LEN, (void *)uuid }, v;
+    int rc = LS_OK;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
+            break;
+        MDB_val cur;
+        if (ls_db_get(t, LS_DB_SEEN, k.mv_data, k.mv_size, &cur) == LS_ENOTFOUND)
+            rc = ls_db_put(t, LS_DB_SEEN, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
+    }
+    mdb_cursor_close(c);
+    ls_error_clear();
+    return rc;
+}
+
+int ls_backup_restore_subs(ls_backup *b, ls_txn *t)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(b->txn, b->subs, &c))
+        return LS_OK;
+    MDB_val k, v;
+    int rc = LS_OK;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        rc = ls_db_put(t, LS_DB_SUBS, k.mv_data, k.mv_size, "", 0, 0);
+    mdb_cursor_close(c);
+    return rc;
+}

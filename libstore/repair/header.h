@@ -1,0 +1,23 @@
+/* Reading store.header back (the writer is ls_header_write, model/mbox.c). */
+#ifndef LS_REPAIR_HEADER_H
+#define LS_REPAIR_HEADER_H
+
+#include "store_impl.h"
+
+typedef struct ls_hdr_annot { char *entry, *user, *value; } ls_hdr_annot;
+
+typedef struct ls_hdrinfo {
+    char *name, *uniqueid, *partition, *acl;
+    uint32_t uidvalidity, uidnext;
+    uint64_t highestmodseq;
+    int has_quota;
+    int64_t quota[LS_QUOTA_NRESOURCES];
+    ls_hdr_annot *annots;
+    size_t nannots;
+} ls_hdrinfo;
+
+/* Parse; LS_ECORRUPT (with the line) when it is not a store.header. */
+int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *out);
+void ls_hdr_free(ls_hdrinfo *h);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * quota -f: recompute every root's usage from the index records and fix it.
+ * It runs in one write transaction, so appends and expunges of other
+ * processes (whose usage changes commit in their own transactions) are
+ * either wholly before or wholly after it: the result is exact.
+ */
+#include "repair/repair_impl.h"
+#include "model/names.h"
+#include "model/quota.h"
+#include "model/records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct qroot { char *name; ls_qrec q; uint64_t sum[LS_QUOTA_NRESOURCES]; int gone; } qroot;
+
+struct live_sum { uint64_t bytes, msgs; };
+static int add_live(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    struct live_sum *s = arg;
+    if (r && !(r->sysflags & LS_REC_EXPUNGED)) {
+        s->bytes += r->size;
+        s->msgs++;
+    }
+    return 0;
+}
+
+struct fix_args { ls_rctx *c; const char *prefix; };
+
+static int fix_txn(ls_txn *t, void *arg)
+{
+    struct fix_args *a = arg;
+    ls_rctx *c = a->c;
+    char sep = c->st->cfg->sep;
+    ls_say_flush(c, 0);
+    c->holding = 1;
+    qroot *roots = NULL;
+    size_t n = 0, cap = 0;
+    int rc = LS_OK;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if ((rc = ls_db_cursor(t, LS_DB_QUOTA, &cur)))
+        return rc;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            qroot *nr = realloc(roots, cap * sizeof *nr);
+            if (!nr) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            roots = nr;
+        }
+        qroot *r = &roots[n];
+        memset(r, 0, sizeof *r);
+        if (!(r->name = strndup(k.mv_data, k.mv_size))) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        if (ls_qrec_decode(v.mv_data, v.mv_size, &r->q) != LS_OK) {
+            ls_error_clear();
+            memset(&r->q, 0, sizeof r->q);
+            for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
+                r->q.limit[i] = LS_QUOTA_UNLIMITED;
+            ls_say(c, "%s: damaged quota record, limits reset", r->name);
+        }
+        MDB_val mv;
+        r->gone = ls_db_get(t, LS_DB_MAILBOXES, k.mv_data, k.mv_size, &mv) != LS_OK;
+        n++;
+    }
+    ls_db_cursor_close(cur);
+    ls_error_clear();
+    /* sum every mailbox into the root governing it (roots of gone mailboxes
+     * govern nothing: they are removed) */
+    if (!rc && !(rc = ls_db_cursor(t, LS_DB_MAILBOXES, &cur))) {
+        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            char name[LS_NAME_BUF];
+            if (k.mv_size >= sizeof name)
+                continue;
+            memcpy(name, k.mv_data, k.mv_size);
+            name[k.mv_size] = 0;
+            /* the nearest existing root at or above the name */
+            qroot *best = NULL;
+            for (size_t i = 0; i < n; i++)
+                if (!roots[i].gone && (!strcmp(roots[i].name, name) || ls_name_is_ancestor(roots[i].name, name, sep)) &&
+                    (!best || strlen(roots[i].name) > strlen(best->name)))
+                    best = &roots[i];
+            if (!best)
+                continue;
+            ls_mbentry e;
+            if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK) {
+                ls_error_clear();
+                continue;
+            }
+            struct live_sum s = { 0, 0 };
+            rc = ls_rec_foreach(t, e.uuid, 1, add_live, &s);
+            ls_mbentry_clear(&e);
+            best->sum[LS_QUOTA_STORAGE] += s.bytes;
+            best->sum[LS_QUOTA_MESSAGE] += s.msgs;
+            best->sum[LS_QUOTA_MAILBOX]++;
+        }
+        ls_db_cursor_close(cur);
+    }
+    size_t plen = a->prefix ? strlen(a->prefix) : 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        qroot *r = &roots[i];
+        if (plen && strncmp(r->name, a->prefix, plen))
+            continue;
+        if (r->gone) {
+            ls_say(c, "%s: quota root removed (no such mailbox)", r->name);
+            rc = ls_db_del(t, LS_DB_QUOTA, r->name, strlen(r->name), NULL, 0);
+            continue;
+        }
+        int changed = 0;
+        for (int res = 0; res < LS_QUOTA_NRESOURCES; res++) {
+            if (r->sum[res] == r->q.usage[res])
+                continue;
+            if (res == LS_QUOTA_STORAGE)
+                ls_say(c, "%s: STORAGE usage %llu -> %llu KiB (%llu -> %llu bytes)", r->name,
+                       (unsigned long long)((r->q.usage[res] + 1023) / 1024), (unsigned long long)((r->sum[res] + 1023) / 1024),
+                       (unsigned long long)r->q.usage[res], (unsigned long long)r->sum[res]);
+            else
+                ls_say(c, "%s: %s usage %llu -> %llu", r->name, ls_quota_resource_name(res),
+                       (unsigned long long)r->q.usage[res], (unsigned long long)r->sum[res]);
+            r->q.usage[res] = r->sum[res];
+            changed = 1;
+        }
+        if (changed)
+            rc = ls_quota_put(t, r->name, &r->q);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(roots[i].name);
+    free(roots);
+    c->holding = 0;
+    if (!rc && (c->flags & LS_REPAIR_DRYRUN))
+        return 1;
+    return rc;
+}
+
+int ls_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_report_cb cb, void *arg)
+{
+    ls_rctx c = { .st = st, .flags = flags, .cb = cb, .arg = arg };
+    struct fix_args a = { &c, prefix };
+    int rc = ls_env_write(st->env, LS_SYNC_ALWAYS, fix_txn, &a);
+    if (rc == 1)
+        rc = LS_OK;
+    c.holding = 0;
+    ls_say_flush(&c, rc == LS_OK);
+    free(c.held);
+    return rc;
+}

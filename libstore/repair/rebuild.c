@@ -1,0 +1,368 @@
+/*
+ * The entry points of reconstruct: one mailbox, a tree, every mailbox (-r),
+ * mailbox directories the list lacks (-f), and the whole mailbox list from
+ * the partitions (-m).
+ */
+#include "repair/repair_impl.h"
+#include "core/fsutil.h"
+#include "model/names.h"
+#include "model/quota.h"
+#include "repair/header.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int collect_names(ls_store *st, const char *top, int recurse, char ***out, size_t *n)
+{
+    ls_txn t;
+    int rc = ls_txn_read(st->env, &t);
+    if (rc)
+        return rc;
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    MDB_cursor *c;
+    if ((rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &c)) == LS_OK) {
+        MDB_val k, v;
+        for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            char *name = strndup(k.mv_data, k.mv_size);
+            if (!name) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            int want = !top || !strcmp(name, top) || (recurse && ls_name_is_ancestor(top, name, st->cfg->sep));
+            if (!want) {
+                free(name);
+                continue;
+            }
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 64;
+                char **nn = realloc(*out, cap * sizeof *nn);
+                if (!nn) {
+                    free(name);
+                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    break;
+                }
+                *out = nn;
+            }
+            (*out)[(*n)++] = name;
+        }
+        ls_db_cursor_close(c);
+    }
+    ls_txn_end(&t);
+    return rc;
+}
+
+/* A mailbox directory found on a partition. */
+typedef struct found { char uuid[37]; char partition[64]; ls_hdrinfo h; int have_h; } found;
+typedef struct flist { found *v; size_t n, cap; } flist;
+
+/* Every PARTITION/uuid/X/Y/UUID directory. */
+static int scan_partitions(ls_store *st, flist *out)
+{
+    for (size_t i = 0; i < st->cfg->npartitions; i++) {
+        const ls_partition_conf *pc = &st->cfg->partitions[i];
+        char base[4096];
+        snprintf(base, sizeof base, "%s/uuid", pc->path);
+        DIR *d1 = opendir(base);
+        if (!d1)
+            continue;
+        struct dirent *e1, *e2, *e3;
+        while ((e1 = readdir(d1))) {
+            if (e1->d_name[0] == '.')
+                continue;
+            char p1[4096];
+            if (snprintf(p1, sizeof p1, "%s/%s", base, e1->d_name) >= (int)sizeof p1)
+                continue;
+            DIR *d2 = opendir(p1);
+            while (d2 && (e2 = readdir(d2))) {
+                if (e2->d_name[0] == '.')
+                    continue;
+                char p2[4096];
+                if (snprintf(p2, sizeof p2, "%s/%s", p1, e2->d_name) >= (int)sizeof p2)
+                    continue;
+                DIR *d3 = opendir(p2);
+                while (d3 && (e3 = readdir(d3))) {
+                    uint8_t u[LS_UUID_LEN];
+                    if (strlen(e3->d_name) != 36 || ls_uuid_parse(e3->d_name, u) != LS_OK) {
+                        ls_error_clear();
+                        continue;
+                    }
+                    if (out->n == out->cap) {
+                        out->cap = out->cap ? out->cap * 2 : 64;
+                        found *nv = realloc(out->v, out->cap * sizeof *nv);
+                        if (!nv) {
+                            closedir(d3);
+                            closedir(d2);
+                            closedir(d1);
+                            return ls_err(LS_ENOMEM, "out of memory");
+                        }
+                        out->v = nv;
+                    }
+                    found *f = &out->v[out->n++];
+                    memset(f, 0, sizeof *f);
+                    ls_uuid_format(u, f->uuid);
+                    snprintf(f->partition, sizeof f->partition, "%s", pc->name);
+                    ls_mbref ref;
+                    ls_mbref_set(&ref, u, f->partition);
+                    char *text;
+                    size_t len;
+                    if (st->layout->ops->header_read(st->layout, &ref, &text, &len) == LS_OK) {
+                        f->have_h = ls_hdr_parse(text, len, &f->h) == LS_OK;
+                        free(text);
+                    }
+                    ls_error_clear();
+                }
+                if (d3)
+                    closedir(d3);
+            }
+            if (d2)
+                closedir(d2);
+        }
+        closedir(d1);
+    }
+    return LS_OK;
+}
+
+static void flist_free(flist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].have_h)
+            ls_hdr_free(&l->v[i].h);
+    free(l->v);
+}
+
+/* The name a found directory gets: its header's, unless taken or invalid. */
+static char *choose_name(ls_txn *t, const found *f, char sep)
+{
+    char *name = NULL;
+    MDB_val v;
+    if (f->have_h && ls_name_validate(f->h.name, sep) == LS_OK &&
+        ls_db_get(t, LS_DB_MAILBOXES, f->h.name, strlen(f->h.name), &v) == LS_ENOTFOUND)
+        name = strdup(f->h.name);
+    if (!name)
+        name = ls_strprintf("lost+found%c%s", sep, f->uuid);
+    ls_error_clear();
+    return name;
+}
+
+struct insert_args { const found *f; char *name; ls_store *st; };
+static int insert_txn(ls_txn *t, void *arg)
+{
+    struct insert_args *a = arg;
+    free(a->name);
+    a->name = choose_name(t, a->f, a->st->cfg->sep);
+    if (!a->name)
+        return ls_err(LS_ENOMEM, "out of memory");
+    uint8_t u[LS_UUID_LEN];
+    ls_uuid_parse(a->f->uuid, u);
+    ls_mbox m;
+    const char *acl = a->f->have_h && a->f->h.acl ? a->f->h.acl : "";
+    int rc = ls_mbox_insert(t, a->name, u, a->f->partition, acl, &m);
+    if (rc)
+        return rc;
+    /* keep the mailbox's own UIDVALIDITY: clients' caches stay valid */
+    if (a->f->have_h && a->f->h.uidvalidity) {
+        m.entry.uidvalidity = a->f->h.uidvalidity;
+        m.state.uidvalidity = a->f->h.uidvalidity;
+        m.state.highestmodseq = a->f->h.highestmodseq ? a->f->h.highestmodseq : 1;
+        if ((rc = ls_mbox_put_entry(t, &m)) == LS_OK)
+            rc = ls_mbstate_put(t, u, &m.state);
+    }
+    /* annotations */
+    for (size_t i = 0; !rc && a->f->have_h && i < a->f->h.nannots; i++) {
+        const ls_hdr_annot *an = &a->f->h.annots[i];
+        size_t el = strlen(an->entry), ul = strlen(an->user);
+        uint8_t *k = malloc(LS_UUID_LEN + el + 1 + ul);
+        if (!k) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(k, u, LS_UUID_LEN);
+        memcpy(k + LS_UUID_LEN, an->entry, el + 1);
+        memcpy(k + LS_UUID_LEN + el + 1, an->user, ul);
+        rc = ls_db_put(t, LS_DB_ANNOT, k, LS_UUID_LEN + el + 1 + ul, an->value, strlen(an->value), 0);
+        free(k);
+    }
+    ls_mbox_clear(&m);
+    return rc;
+}
+
+/* Bring a found directory into the list, then rebuild its records. */
+static int adopt_dir(ls_rctx *c, const found *f)
+{
+    if (c->flags & LS_REPAIR_DRYRUN) {
+        ls_say(c, "%s: mailbox directory %s would be added to the list", f->have_h ? f->h.name : "(no header)", f->uuid);
+        return LS_OK;
+    }
+    struct insert_args a = { f, NULL, c->st };
+    int rc = ls_env_write(c->st->env, LS_SYNC_ALWAYS, insert_txn, &a);
+    if (!rc) {
+        ls_say(c, "%s: mailbox directory %s added to the list", a.name, f->uuid);
+        rc = ls_reconstruct_one(c, a.name, 1);
+    }
+    free(a.name);
+    return rc;
+}
+
+static int restore_subs_txn(ls_txn *t, void *arg)
+{
+    return ls_backup_restore_subs(arg, t);
+}
+
+int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir, ls_report_cb cb,
+                   void *arg)
+{
+    ls_rctx c = { .st = st, .flags = flags, .cb = cb, .arg = arg };
+    int rc = LS_OK;
+    if (backup_dir && (rc = ls_backup_open(backup_dir, &c.backup)))
+        return rc;
+    if (mailbox && (rc = ls_name_validate(mailbox, st->cfg->sep)))
+        goto out;
+    if (flags & LS_REPAIR_FILES) {
+        flist fl = { 0 };
+        rc = scan_partitions(st, &fl);
+        ls_txn t;
+        for (size_t i = 0; !rc && i < fl.n; i++) {
+            uint8_t u[LS_UUID_LEN];
+            ls_uuid_parse(fl.v[i].uuid, u);
+            MDB_val v;
+            if ((rc = ls_txn_read(st->env, &t)))
+                break;
+            int known = ls_db_get(&t, LS_DB_BYUUID, u, LS_UUID_LEN, &v) == LS_OK;
+            /* a directory queued for removal (a deleted mailbox) is not lost */
+            ls_txn_end(&t);
+            ls_error_clear();
+            if (known)
+                continue;
+            if (mailbox && !(fl.v[i].have_h && (!strcmp(fl.v[i].h.name, mailbox) ||
+                                                ((flags & LS_REPAIR_RECURSE) &&
+                                                 ls_name_is_ancestor(mailbox, fl.v[i].h.name, st->cfg->sep)))))
+                continue;
+            rc = adopt_dir(&c, &fl.v[i]);
+        }
+        flist_free(&fl);
+    }
+    char **names = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = collect_names(st, mailbox, mailbox ? (flags & LS_REPAIR_RECURSE) != 0 : 1, &names, &n);
+    if (!rc && mailbox && n == 0)
+        rc = ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = ls_reconstruct_one(&c, names[i], 0);
+    ls_names_free(names, n);
+    if (!rc && c.backup && !(flags & LS_REPAIR_DRYRUN))
+        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, restore_subs_txn, c.backup);
+out:
+    ls_backup_close(c.backup);
+    ls_say_flush(&c, 0);
+    free(c.held);
+    return rc;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+    const found *x = a, *y = b;
+    const char *nx = x->have_h ? x->h.name : "~", *ny = y->have_h ? y->h.name : "~";
+    return strcmp(nx, ny);
+}
+
+struct quota_args { const found *v; size_t n; char sep; };
+static int roots_txn(ls_txn *t, void *arg)
+{
+    struct quota_args *a = arg;
+    int rc = LS_OK;
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        if (!a->v[i].have_h || !a->v[i].h.has_quota)
+            continue;
+        MDB_val v;
+        if (ls_db_get(t, LS_DB_MAILBOXES, a->v[i].h.name, strlen(a->v[i].h.name), &v) != LS_OK)
+            continue;
+        rc = ls_quota_define(t, a->v[i].h.name, a->sep, a->v[i].h.quota);
+    }
+    ls_error_clear();
+    return rc;
+}
+
+int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir, ls_report_cb cb,
+                            void *arg)
+{
+    ls_config *cfg;
+    if (!config_path)
+        config_path = getenv("LIBSTORE_CONFIG");
+    if (!config_path || !*config_path)
+        config_path = "./store.conf";
+    int rc = ls_config_load(config_path, &cfg);
+    if (rc)
+        return rc;
+    ls_rctx c = { .flags = flags, .cb = cb, .arg = arg };
+    /* Move the old environment aside, never delete it. */
+    char *data = ls_strprintf("%s/data.mdb", cfg->configdirectory);
+    char *lock = ls_strprintf("%s/lock.mdb", cfg->configdirectory);
+    struct stat sb;
+    if (data && lock && stat(data, &sb) == 0) {
+        char *aside = ls_strprintf("%s/data.mdb.damaged.%lld", cfg->configdirectory, (long long)time(NULL));
+        if (!aside) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+        } else if (flags & LS_REPAIR_DRYRUN) {
+            ls_say(&c, "would move %s to %s", data, aside);
+        } else if (rename(data, aside) != 0) {
+            rc = ls_err_errno(errno, "moving the old environment aside", data);
+        } else {
+            unlink(lock); /* the lock file holds no data */
+            ls_say(&c, "moved %s to %s", data, aside);
+        }
+        free(aside);
+    }
+    free(data);
+    free(lock);
+    ls_config_free(cfg);
+    if (rc)
+        return rc;
+    if (flags & LS_REPAIR_DRYRUN)
+        return LS_OK; /* nothing more can be told without building the new list */
+    ls_store *st;
+    if ((rc = ls_store_open(config_path, 0, &st)))
+        return rc;
+    c.st = st;
+    if (backup_dir && (rc = ls_backup_open(backup_dir, &c.backup))) {
+        ls_store_close(st);
+        return rc;
+    }
+    flist fl = { 0 };
+    rc = scan_partitions(st, &fl);
+    if (!rc && fl.n)
+        qsort(fl.v, fl.n, sizeof *fl.v, cmp_found); /* parents before children */
+    for (size_t i = 0; !rc && i < fl.n; i++) {
+        uint8_t u[LS_UUID_LEN];
+        ls_uuid_parse(fl.v[i].uuid, u);
+        ls_txn t;
+        MDB_val v;
+        if ((rc = ls_txn_read(st->env, &t)))
+            break;
+        int known = ls_db_get(&t, LS_DB_BYUUID, u, LS_UUID_LEN, &v) == LS_OK;
+        ls_txn_end(&t);
+        ls_error_clear();
+        if (!known)
+            rc = adopt_dir(&c, &fl.v[i]);
+    }
+    if (!rc) {
+        struct quota_args qa = { fl.v, fl.n, st->cfg->sep };
+        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, roots_txn, &qa);
+    }
+    if (!rc && c.backup)
+        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, restore_subs_txn, c.backup);
+    flist_free(&fl);
+    ls_backup_close(c.backup);
+    ls_say_flush(&c, 0);
+    free(c.held);
+    ls_store_close(st);
+    return rc;
+}

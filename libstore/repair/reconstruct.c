@@ -1,0 +1,714 @@
+/*
+ * reconstruct: rebuild a mailbox's records from its files (SPEC §3).
+ *
+ * For one mailbox, under its append lock (so no UID is chosen meanwhile):
+ *  1. plan, outside any write transaction: scan the files, read the records
+ *     (one snapshot), decide every change, parse and hash what must be
+ *     (re)derived, and do the file renames the plan needs (renames are safe
+ *     at any moment: see each case);
+ *  2. apply the plan in one write transaction, re-checking each record, so
+ *     concurrent flag changes and expunges are never undone.
+ * Every change is reported as one line "MAILBOX: what"; -n (DRYRUN) reports
+ * and changes nothing.
+ */
+#include "repair/repair_impl.h"
+#include "message/message_impl.h"
+#include "model/cache.h"
+#include "model/pending.h"
+#include "model/quota.h"
+#include "model/seen.h"
+#include "model/sis.h"
+#include "repair/header.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <time.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ls_say(ls_rctx *c, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (c->holding) {
+        if (c->nheld == c->capheld) {
+            c->capheld = c->capheld ? c->capheld * 2 : 64;
+            char **nh = realloc(c->held, c->capheld * sizeof *nh);
+            if (!nh)
+                return;
+            c->held = nh;
+        }
+        c->held[c->nheld] = strdup(buf);
+        if (c->held[c->nheld])
+            c->nheld++;
+        return;
+    }
+    c->changes++;
+    if (c->cb)
+        c->cb(buf, c->arg);
+}
+
+void ls_say_flush(ls_rctx *c, int emit)
+{
+    for (size_t i = 0; i < c->nheld; i++) {
+        if (emit) {
+            c->changes++;
+            if (c->cb)
+                c->cb(c->held[i], c->arg);
+        }
+        free(c->held[i]);
+    }
+    c->nheld = 0;
+}
+
+/* What the plan does to one UID. */
+enum act {
+    A_KEEP = 0,
+    A_DROP,          /* live record, no file: becomes a tombstone */
+    A_REDERIVE,      /* record (or damaged record) rebuilt from the file */
+    A_RECACHE,       /* only the cache record rebuilt */
+    A_ADOPT,         /* file without record: a new record under `uid` */
+    A_QUEUE,         /* UID.expunged with no pending removal: queue it */
+    A_TOMBFILE,      /* tombstone whose file had its live name: renamed */
+};
+
+typedef struct item {
+    uint32_t uid;
+    int act;
+    int had_record, damaged;
+    ls_irec rec;             /* the record as planned (flags etc. kept) */
+    ls_prepared msg;         /* parsed file, for REDERIVE / RECACHE / ADOPT */
+    int have_msg;
+    char why[160];
+} item;
+
+typedef struct plan {
+    item *v;
+    size_t n, cap;
+    uint32_t uidnext, hwm_uidnext;
+    uint64_t hwm_modseq;
+} plan;
+
+static item *plan_add(plan *p, uint32_t uid)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        item *nv = realloc(p->v, p->cap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        p->v = nv;
+    }
+    item *it = &p->v[p->n++];
+    memset(it, 0, sizeof *it);
+    it->uid = uid;
+    return it;
+}
+
+static void plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        ls_prepared_free(&p->v[i].msg);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+/* Files of the mailbox, sorted by (uid, expunged). */
+typedef struct fent { ls_file_info fi; int used; } fent;
+typedef struct fset { fent *v; size_t n, cap; } fset;
+
+static int fset_add(const ls_file_info *fi, void *arg)
+{
+    fset *s = arg;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        fent *nv = realloc(s->v, s->cap * sizeof *nv);
+        if (!nv)
+            return ls_err(LS_ENOMEM, "out of memory");
+        s->v = nv;
+    }
+    s->v[s->n].fi = *fi;
+    s->v[s->n++].used = 0;
+    return 0;
+}
+
+static int fent_cmp(const void *a, const void *b)
+{
+    const fent *x = a, *y = b;
+    if (x->fi.uid != y->fi.uid)
+        return x->fi.uid < y->fi.uid ? -1 : 1;
+    return x->fi.expunged - y->fi.expunged;
+}
+
+static fent *fset_find(fset *s, uint32_t uid, int expunged)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->v[mid].fi.uid < uid || (s->v[mid].fi.uid == uid && s->v[mid].fi.expunged < expunged))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->v[lo].fi.uid == uid && s->v[lo].fi.expunged == expunged ? &s->v[lo] : NULL;
+}
+
+/* Parse and hash the file of uid into it->msg. */
+static int load_msg(ls_rctx *c, const ls_mbref *ref, item *it, int64_t mtime)
+{
+    ls_blob b;
+    int rc = c->st->layout->ops->read(c->st->layout, ref, it->uid, &b);
+    if (rc)
+        return rc;
+    rc = ls_prepare_stored(b.data, b.len, mtime, &it->msg);
+    if (!rc) {
+        /* ls_prepare_stored points into the blob: the commit needs only the
+         * cache record and the derived fields, so forget the bytes */
+        it->msg.data = NULL;
+        it->have_msg = 1;
+    }
+    c->st->layout->ops->blob_free(c->st->layout, &b);
+    return rc;
+}
+
+static int has_pending(ls_txn *t, const ls_mbref *ref, uint32_t uid)
+{
+    MDB_cursor *cur;
+    if (ls_db_cursor(t, LS_DB_PENDING, &cur))
+        return 0;
+    MDB_val k, v;
+    int found = 0;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !found; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        found = v.mv_size >= 32 && p[0] == LS_PENDING_EXPUNGED && ls_rd_be32(p + 4) == uid &&
+                !memcmp(p + 16, ref->uuid, LS_UUID_LEN);
+    }
+    ls_db_cursor_close(cur);
+    return found;
+}
+
+typedef struct recsnap { uint32_t uid; int ok; ls_irec r; } recsnap;
+struct snapctx { recsnap *v; size_t n, cap; };
+static int snap_rec(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    struct snapctx *s = arg;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        recsnap *nv = realloc(s->v, s->cap * sizeof *nv);
+        if (!nv)
+            return ls_err(LS_ENOMEM, "out of memory");
+        s->v = nv;
+    }
+    s->v[s->n].uid = uid;
+    s->v[s->n].ok = r != NULL;
+    if (r)
+        s->v[s->n].r = *r;
+    s->n++;
+    return 0;
+}
+
+static int sha256_of(ls_rctx *c, const ls_mbref *ref, uint32_t uid, uint8_t out[LS_GUID_LEN])
+{
+    ls_blob b;
+    int rc = c->st->layout->ops->read(c->st->layout, ref, uid, &b);
+    if (rc)
+        return rc;
+    unsigned int n = 0;
+    int ok = EVP_Digest(b.data, b.len, out, &n, EVP_sha256(), NULL);
+    c->st->layout->ops->blob_free(c->st->layout, &b);
+    return ok ? LS_OK : ls_err(LS_ENOMEM, "SHA-256 failed");
+}
+
+/* Step 1: the plan. */
+static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, int fresh)
+{
+    const ls_layout_ops *ops = c->st->layout->ops;
+    const ls_mbref *ref = &m->ref;
+    fset files = { 0 };
+    int rc = ops->scan(c->st->layout, ref, fset_add, &files);
+    if (rc == LS_ENOTFOUND) {
+        /* the directory is gone: every record's file is missing; recreate it */
+        ls_error_clear();
+        rc = LS_OK;
+        if (!(c->flags & LS_REPAIR_DRYRUN)) {
+            ops->mailbox_init(c->st->layout, ref);
+            ls_say(c, "%s: mailbox directory was missing, recreated", name);
+        } else {
+            ls_say(c, "%s: mailbox directory is missing", name);
+        }
+    }
+    if (rc)
+        return rc;
+    if (files.n)
+        qsort(files.v, files.n, sizeof *files.v, fent_cmp);
+
+    /* high-water marks from store.header */
+    char *htext;
+    size_t hlen;
+    if (ops->header_read(c->st->layout, ref, &htext, &hlen) == LS_OK) {
+        ls_hdrinfo h;
+        if (ls_hdr_parse(htext, hlen, &h) == LS_OK) {
+            p->hwm_uidnext = h.uidnext;
+            p->hwm_modseq = h.highestmodseq;
+            ls_hdr_free(&h);
+        }
+        free(htext);
+    }
+    ls_error_clear();
+
+    struct snapctx snap = { 0 };
+    ls_txn t;
+    if ((rc = ls_txn_read(c->st->env, &t))) {
+        free(files.v);
+        return rc;
+    }
+    if (!fresh)
+        rc = ls_rec_foreach(&t, m->entry.uuid, 1, snap_rec, &snap);
+    uint32_t maxuid = 0;
+    for (size_t i = 0; !rc && i < snap.n; i++) {
+        recsnap *s = &snap.v[i];
+        if (s->uid > maxuid)
+            maxuid = s->uid;
+        fent *live = fset_find(&files, s->uid, 0), *exp = fset_find(&files, s->uid, 1);
+        if (live)
+            live->used = 1;
+        if (exp)
+            exp->used = 1;
+        item *it = NULL;
+        if (!s->ok) {
+            /* a damaged record: rebuild it from its file if there is one */
+            fent *f = live ? live : exp;
+            if (!(it = plan_add(p, s->uid)))
+                rc = ls_err(LS_ENOMEM, "out of memory");
+            else if (!f) {
+                it->act = A_DROP, it->damaged = 1;
+                snprintf(it->why, sizeof it->why, "damaged index record removed (no file)");
+            } else {
+                it->act = A_REDERIVE, it->damaged = 1;
+                snprintf(it->why, sizeof it->why, "damaged index record rebuilt from the file");
+                rc = load_msg(c, ref, it, f->fi.mtime);
+            }
+            continue;
+        }
+        const ls_irec *r = &s->r;
+        if (r->sysflags & LS_REC_EXPUNGED) {
+            /* an expunged message never comes back: its live-named file is
+             * renamed now (a rename is harmless at any time) */
+            if (live) {
+                if (!(it = plan_add(p, s->uid))) {
+                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    break;
+                }
+                it->act = A_TOMBFILE;
+                it->rec = *r;
+                if (!(c->flags & LS_REPAIR_DRYRUN))
+                    ops->mark_expunged(c->st->layout, ref, s->uid);
+            } else if (exp && !has_pending(&t, ref, s->uid)) {
+                if (!(it = plan_add(p, s->uid))) {
+                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    break;
+                }
+                it->act = A_QUEUE;
+                it->rec = *r;
+            }
+            continue;
+        }
+        if (!live && !exp) {
+            if (!(it = plan_add(p, s->uid))) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            it->act = A_DROP;
+            it->rec = *r;
+            snprintf(it->why, sizeof it->why, "file missing, message removed");
+            continue;
+        }
+        if (!live && exp && !(c->flags & LS_REPAIR_DRYRUN)) {
+            /* an expunge that did not commit left the file renamed */
+            ops->unmark_expunged(c->st->layout, ref, s->uid);
+            ls_say(c, "%s: uid %u: file renamed back from an interrupted expunge", name, s->uid);
+        }
+        fent *f = live ? live : exp;
+        int rederive = 0;
+        char why[160] = "";
+        if (f->fi.size != r->size) {
+            rederive = 1;
+            snprintf(why, sizeof why, "size %llu -> %llu", (unsigned long long)r->size, (unsigned long long)f->fi.size);
+        } else if (c->flags & LS_REPAIR_REHASH) {
+            uint8_t g[LS_GUID_LEN];
+            if ((rc = sha256_of(c, ref, s->uid, g)))
+                break;
+            if (memcmp(g, r->guid, LS_GUID_LEN)) {
+                char a[65], b[65];
+                ls_guid_format(r->guid, a);
+                ls_guid_format(g, b);
+                rederive = 1;
+                snprintf(why, sizeof why, "guid %.16s... -> %.16s...", a, b);
+            }
+        }
+        int recache = 0;
+        if (!rederive) {
+            uint8_t key[LS_RECKEY_LEN];
+            ls_reckey(key, m->entry.uuid, s->uid);
+            MDB_val v;
+            ls_cache_view view;
+            if (ls_db_get(&t, LS_DB_CACHE, key, sizeof key, &v) != LS_OK) {
+                recache = 1;
+                snprintf(why, sizeof why, "cache record missing, rebuilt");
+            } else if (ls_cache_decode(v.mv_data, v.mv_size, ~0u, &view) != LS_OK) {
+                recache = 1;
+                snprintf(why, sizeof why, "cache record damaged, rebuilt");
+            } else {
+                if (!view.f[LS_CF_ENVELOPE] || !view.f[LS_CF_BODYSTRUCTURE] || !view.f[LS_CF_PARTS]) {
+                    recache = 1;
+                    snprintf(why, sizeof why, "cache record incomplete, rebuilt");
+                }
+                ls_cache_view_free(&view);
+            }
+            ls_error_clear();
+        }
+        if (rederive || recache) {
+            if (!(it = plan_add(p, s->uid))) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            it->act = rederive ? A_REDERIVE : A_RECACHE;
+            it->had_record = 1;
+            it->rec = *r;
+            snprintf(it->why, sizeof it->why, "%s", why);
+            rc = load_msg(c, ref, it, r->internaldate);
+        }
+    }
+    ls_txn_end(&t);
+
+    /* files without records */
+    uint32_t next = m->state.uidnext;
+    if (maxuid + 1 > next)
+        next = maxuid + 1;
+    uint32_t base = next > p->hwm_uidnext ? next : p->hwm_uidnext;
+    if (fresh)
+        base = 1; /* -m: every file lost its record, none is stray */
+    /* UIDs handed out to files adopted under a new UID start above every
+     * UID seen anywhere: records, files, and the header's mark */
+    uint32_t newuid = base;
+    for (size_t i = 0; i < files.n; i++)
+        if (files.v[i].fi.uid >= newuid)
+            newuid = files.v[i].fi.uid + 1;
+    if (newuid < next)
+        newuid = next;
+    if (newuid < p->hwm_uidnext)
+        newuid = p->hwm_uidnext;
+    for (size_t i = 0; !rc && i < files.n; i++) {
+        fent *f = &files.v[i];
+        if (f->used)
+            continue;
+        item *it = plan_add(p, f->fi.uid);
+        if (!it) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        if (f->fi.expunged) {
+            /* an expunged message's file whose tombstone is gone: it must
+             * never come back, and cleanup must remove it */
+            if (ls_txn_read(c->st->env, &t) == LS_OK) {
+                int pend = has_pending(&t, ref, f->fi.uid);
+                ls_txn_end(&t);
+                if (pend) {
+                    p->n--;
+                    continue;
+                }
+            }
+            it->act = A_QUEUE;
+            continue;
+        }
+        it->act = A_ADOPT;
+        if ((rc = load_msg(c, ref, it, f->fi.mtime)))
+            break;
+        if (f->fi.uid >= base) {
+            snprintf(it->why, sizeof it->why, "adopted file %u.", f->fi.uid);
+        } else {
+            /* below UIDNEXT: damage; adopt under a new UID so no client
+             * ever sees a UID reused (SPEC §2). Rename before the commit: a
+             * crash leaves a complete file at UIDNEXT or above, adopted later. */
+            uint32_t to = newuid++;
+            snprintf(it->why, sizeof it->why, "stray file %u. adopted as uid %u", f->fi.uid, to);
+            if (!(c->flags & LS_REPAIR_DRYRUN)) {
+                char *src, *dst;
+                if (ops->message_path(c->st->layout, ref, f->fi.uid, &src) == LS_OK) {
+                    if (ops->message_path(c->st->layout, ref, to, &dst) == LS_OK) {
+                        if (rename(src, dst) != 0)
+                            rc = ls_err_errno(errno, "rename", src);
+                        free(dst);
+                    }
+                    free(src);
+                }
+            }
+            it->uid = to;
+        }
+    }
+    p->uidnext = newuid > next ? newuid : next;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].act == A_ADOPT && p->v[i].uid >= p->uidnext)
+            p->uidnext = p->v[i].uid + 1;
+    if (p->hwm_uidnext > p->uidnext)
+        p->uidnext = p->hwm_uidnext;
+    free(snap.v);
+    free(files.v);
+    return rc;
+}
+
+/* Step 2: apply the plan in one write transaction. */
+struct apply_args {
+    ls_rctx *c;
+    const char *name;
+    const uint8_t *uuid;
+    plan *p;
+};
+
+/* Flags, keywords (by name) and internal date from the backup, if it knows
+ * this message (same mailbox, UID and GUID). */
+static int backup_values(ls_rctx *c, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t olduid, ls_irec *r)
+{
+    if (!c->backup)
+        return 0;
+    ls_irec br;
+    char **names = NULL;
+    size_t nn = 0;
+    if (ls_backup_record(c->backup, uuid, olduid, r->guid, &br, &names, &nn) != LS_OK) {
+        ls_error_clear();
+        return 0;
+    }
+    r->sysflags = (uint8_t)(br.sysflags & LS_FLAG_ALL);
+    r->internaldate = br.internaldate;
+    r->internal_tz = br.internal_tz;
+    int rc = ls_keywords_bits(t, uuid, (const char *const *)names, nn, 1, r->keywords);
+    ls_keywords_free(names, nn);
+    return rc ? rc : 1;
+}
+
+static void fill_from_msg(ls_irec *r, const ls_prepared *m)
+{
+    r->size = m->len;
+    r->header_size = m->header_size;
+    r->body_lines = m->body_lines;
+    r->sentdate = m->sentdate;
+    r->sent_tz = m->sent_tz;
+    memcpy(r->guid, m->guid, LS_GUID_LEN);
+}
+
+struct recount { ls_mbstate s; uint32_t maxuid; uint64_t maxmodseq; };
+static int recount_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    struct recount *x = arg;
+    if (!r)
+        return 0;
+    if (uid > x->maxuid)
+        x->maxuid = uid;
+    if (r->modseq > x->maxmodseq)
+        x->maxmodseq = r->modseq;
+    if (r->sysflags & LS_REC_EXPUNGED)
+        x->s.tombstones++;
+    else
+        ls_state_add(&x->s, r, +1);
+    return 0;
+}
+
+static int apply_txn(ls_txn *t, void *arg)
+{
+    struct apply_args *a = arg;
+    ls_rctx *c = a->c;
+    ls_store *st = c->st;
+    plan *p = a->p;
+    ls_say_flush(c, 0);
+    c->holding = 1;
+    ls_mbox m;
+    int rc = ls_mbox_load_uuid(t, a->uuid, &m);
+    if (rc)
+        return rc;
+    ls_mbstate s = m.state;
+    ls_mbstate before = s;
+    const char *name = a->name;
+    time_t now = time(NULL);
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        item *it = &p->v[i];
+        uint8_t key[LS_RECKEY_LEN];
+        ls_reckey(key, a->uuid, it->uid);
+        ls_irec cur;
+        MDB_val v;
+        int has = ls_db_get(t, LS_DB_RECORDS, key, sizeof key, &v) == LS_OK;
+        int ok = has && ls_irec_decode(v.mv_data, v.mv_size, &cur) == LS_OK && cur.uid == it->uid;
+        ls_error_clear();
+        switch (it->act) {
+        case A_DROP:
+            if (has && !ok) {
+                rc = ls_db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
+            } else if (ok && !(cur.sysflags & LS_REC_EXPUNGED)) {
+                cur.sysflags |= LS_REC_EXPUNGED;
+                cur.modseq = ++s.highestmodseq;
+                cur.expunged_at = (uint32_t)now;
+                if (!(rc = ls_rec_put(t, a->uuid, &cur)))
+                    rc = ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+            } else {
+                break;
+            }
+            if (!rc)
+                rc = ls_db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0);
+            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            break;
+        case A_REDERIVE:
+        case A_ADOPT: {
+            if (ok && (cur.sysflags & LS_REC_EXPUNGED))
+                break; /* expunged meanwhile: never bring it back */
+            if (it->act == A_ADOPT && ok)
+                break; /* someone else adopted it meanwhile */
+            ls_irec r = { 0 };
+            if (ok) {
+                r = cur;
+                ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+            } else {
+                r.internaldate = it->msg.date.t;
+                r.internal_tz = 0;
+            }
+            r.uid = it->uid;
+            fill_from_msg(&r, &it->msg);
+            if (!ok && (rc = backup_values(c, t, a->uuid, it->uid, &r)) < 0)
+                break;
+            rc = LS_OK;
+            r.sysflags &= LS_FLAG_ALL;
+            r.expunged_at = 0;
+            r.modseq = ++s.highestmodseq;
+            if ((rc = ls_rec_put(t, a->uuid, &r)) ||
+                (rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0)))
+                break;
+            if (st->cfg->singleinstancestore)
+                rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
+            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            break;
+        }
+        case A_RECACHE:
+            if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
+                break;
+            rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0);
+            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            break;
+        case A_QUEUE:
+            rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
+            ls_say(c, "%s: uid %u: expunged message's file queued for cleanup", name, it->uid);
+            break;
+        case A_TOMBFILE:
+            if (!has_pending(t, &m.ref, it->uid))
+                rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
+            ls_say(c, "%s: uid %u: expunged message's file renamed (it stays expunged)", name, it->uid);
+            break;
+        default:
+            break;
+        }
+    }
+    /* counters, UIDNEXT and HIGHESTMODSEQ from what is there now */
+    struct recount x = { { 0 }, 0, 0 };
+    x.s.recentuid = s.recentuid;
+    if (!rc)
+        rc = ls_rec_foreach(t, a->uuid, 1, recount_one, &x);
+    if (!rc) {
+        if (x.s.exists != s.exists || x.s.unseen != s.unseen || x.s.deleted != s.deleted ||
+            x.s.flagged != s.flagged || x.s.answered != s.answered || x.s.size != s.size || x.s.recent != s.recent)
+            ls_say(c, "%s: counters: messages %u -> %u, unseen %u -> %u, size %llu -> %llu", name, before.exists,
+                   x.s.exists, before.unseen, x.s.unseen, (unsigned long long)before.size,
+                   (unsigned long long)x.s.size);
+        uint32_t want_next = p->uidnext > x.maxuid + 1 ? p->uidnext : x.maxuid + 1;
+        if (want_next > s.uidnext) {
+            ls_say(c, "%s: uidnext %u -> %u", name, before.uidnext, want_next);
+            s.uidnext = want_next;
+        }
+        uint64_t want_ms = x.maxmodseq > p->hwm_modseq ? x.maxmodseq : p->hwm_modseq;
+        if (want_ms > s.highestmodseq) {
+            ls_say(c, "%s: highestmodseq %llu -> %llu", name, (unsigned long long)s.highestmodseq,
+                   (unsigned long long)want_ms);
+            s.highestmodseq = want_ms;
+        }
+        int64_t d0 = (int64_t)x.s.size - (int64_t)before.size, d1 = (int64_t)x.s.exists - (int64_t)before.exists;
+        s.exists = x.s.exists;
+        s.unseen = x.s.unseen;
+        s.deleted = x.s.deleted;
+        s.flagged = x.s.flagged;
+        s.answered = x.s.answered;
+        s.size = x.s.size;
+        s.recent = x.s.recent;
+        s.tombstones = x.s.tombstones;
+        if (d0 || d1)
+            rc = ls_quota_charge(t, m.name, st->cfg->sep, d0, d1, 0, 0);
+        if (!rc && c->backup)
+            rc = ls_backup_restore_user_state(c->backup, t, a->uuid);
+        if (!rc && memcmp(&s, &m.state, sizeof s))
+            rc = ls_mbstate_put(t, a->uuid, &s);
+    }
+    ls_mbox_clear(&m);
+    c->holding = 0;
+    if (!rc && (c->flags & LS_REPAIR_DRYRUN))
+        return 1; /* report, but abort the transaction */
+    return rc;
+}
+
+int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
+{
+    ls_store *st = c->st;
+    ls_txn t;
+    ls_mbox m;
+    int rc = ls_txn_read(st->env, &t);
+    if (rc)
+        return rc;
+    rc = ls_mbox_load(&t, name, &m);
+    ls_txn_end(&t);
+    if (rc)
+        return rc;
+    int lockfd = -1;
+    if ((rc = ls_mbox_lock(st, m.ref.uuidstr, &lockfd))) {
+        ls_mbox_clear(&m);
+        return rc;
+    }
+    plan p = { 0 };
+    rc = make_plan(c, name, &m, &p, fresh);
+    if (!rc) {
+        uint8_t uuid[LS_UUID_LEN];
+        memcpy(uuid, m.entry.uuid, LS_UUID_LEN);
+        struct apply_args a = { c, name, uuid, &p };
+        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, apply_txn, &a);
+        c->holding = 0;
+        if (rc == 1)
+            rc = LS_OK; /* the dry run's abort */
+        ls_say_flush(c, rc == LS_OK);
+    }
+    plan_free(&p);
+    ls_mbox_unlock(lockfd);
+    /* the header's high-water marks follow what was found */
+    if (!rc && !(c->flags & LS_REPAIR_DRYRUN) && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
+        ls_mbox m2;
+        if (ls_mbox_load(&t, name, &m2) == LS_OK) {
+            char *old;
+            size_t ol;
+            int missing = st->layout->ops->header_read(st->layout, &m2.ref, &old, &ol) != LS_OK;
+            ls_hdrinfo h;
+            int bad = !missing && ls_hdr_parse(old, ol, &h) != LS_OK;
+            int stale = !missing && !bad &&
+                        (h.uidnext < m2.state.uidnext || strcmp(h.name, m2.name) || h.highestmodseq < m2.state.highestmodseq);
+            if (!missing && !bad)
+                ls_hdr_free(&h);
+            if (!missing)
+                free(old);
+            ls_error_clear();
+            if (missing || bad || stale) {
+                rc = ls_header_write(st, &m2);
+                if (missing || bad)
+                    ls_say(c, "%s: store.header %s, rewritten", name, missing ? "missing" : "damaged");
+            }
+            ls_mbox_clear(&m2);
+        }
+        ls_txn_end(&t);
+    }
+    ls_mbox_clear(&m);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* Shared state of the repair tools. */
+#ifndef LS_REPAIR_IMPL_H
+#define LS_REPAIR_IMPL_H
+
+#include "store_impl.h"
+#include "libstore/repair.h"
+
+typedef struct ls_backup ls_backup;
+
+typedef struct ls_rctx {
+    ls_store *st;
+    unsigned flags;
+    ls_report_cb cb;
+    void *arg;
+    uint64_t changes;
+    ls_backup *backup;          /* -B: a metadata backup, opened read-only */
+    char **bk_names;            /* scratch for from_backup */
+    size_t bk_nnames;
+    /* lines said inside a write transaction wait here until it commits
+     * (a retried transaction must not report twice) */
+    char **held;
+    size_t nheld, capheld;
+    int holding;
+} ls_rctx;
+
+/* Report one change (or hold it while `holding`). */
+void ls_say(ls_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ls_say_flush(ls_rctx *c, int emit);
+
+/* Reconstruct one mailbox; fresh = its records are known to be gone (-m). */
+int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh);
+
+/* -B: open a `mailstore backup` directory read-only; look up a record by
+ * mailbox unique id and UID whose GUID matches; keyword names of its bits. */
+int ls_backup_open(const char *dir, ls_backup **out);
+void ls_backup_close(ls_backup *b);
+int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const uint8_t guid[LS_GUID_LEN],
+                     ls_irec *out, char ***kwnames, size_t *nkw);
+/* Copy the backup's private seen rows of the mailbox, and every user's
+ * subscriptions (existing rows are kept). */
+int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN]);
+int ls_backup_restore_subs(ls_backup *b, ls_txn *t);
+
+#endif
