@@ -106,8 +106,13 @@ int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep);
 int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n);
 void ls_names_free(char **names, size_t n);
 int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen);
-int ls_user_forget(ls_txn *t, const char *user);
-int ls_acl_forget_user(ls_txn *t, const char *user);
+/* A growable list of strings. */
+typedef struct ls_namelist { char **v; size_t n, cap; } ls_namelist;
+int ls_namelist_add(ls_namelist *l, const char *s);
+int ls_namelist_take(ls_namelist *l, char *s);
+void ls_namelist_free(ls_namelist *l);
+int ls_user_forget(ls_txn *t, const char *user, ls_namelist *changed);
+int ls_acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed);
 
 int ls_quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES]);
 int ls_quota_undefine(ls_txn *t, const char *root, char sep);

@@ -120,6 +120,18 @@ static void j_u64(jobj *j, const char *key, uint64_t v)
     printf("%" PRIu64, v);
 }
 
+static void j_i64(jobj *j, const char *key, int64_t v)
+{
+    j_key(j, key);
+    printf("%" PRId64, v);
+}
+
+static void j_null(jobj *j, const char *key)
+{
+    j_key(j, key);
+    fputs("null", stdout);
+}
+
 static void j_array_begin(jobj *j, const char *key) { j_key(j, key); putchar('['); j->nelems = 0; }
 static void j_array_end(jobj *j) { (void)j; putchar(']'); }
 
@@ -135,7 +147,9 @@ static void j_array_str(jobj *j, const char *s)
 
 typedef struct ctx ctx;
 
-/* An option of a subcommand: "--NAME VALUE" or "--NAME=VALUE". */
+/* An option of a subcommand: "--NAME VALUE" or "--NAME=VALUE"; with metavar
+ * NULL, a switch "--NAME" that takes no value (its value is then "" when
+ * given). */
 typedef struct optdef {
     const char *name;
     const char *metavar;
@@ -171,12 +185,28 @@ static void err_prefix(const ctx *c)
     else fprintf(stderr, "%s: ", PROG);
 }
 
+/* The last libstore error message for code rc. Library messages often begin
+ * with the operation ("search: ...", "setacl: permission denied ..."); when
+ * that is the subcommand's own name, err_prefix() already said it, so it is
+ * left out rather than printed twice ("mailstore: search: search: ..."). */
+static const char *lib_message(const ctx *c, int rc)
+{
+    const char *msg = ls_error_last();
+    if (!msg || !*msg) return ls_strerror(rc);
+    if (c && c->cmd) {
+        size_t n = strlen(c->cmd->name);
+        if (strncmp(msg, c->cmd->name, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' && msg[n + 2])
+            msg += n + 2;
+    }
+    return msg;
+}
+
 /* Report the last libstore error for code rc; returns EXIT_FAIL. */
 static int fail(const ctx *c, int rc)
 {
-    const char *msg = ls_error_last();
+    const char *msg = lib_message(c, rc);
     err_prefix(c);
-    fprintf(stderr, "%s\n", (msg && *msg) ? msg : ls_strerror(rc));
+    fprintf(stderr, "%s\n", msg);
     return EXIT_FAIL;
 }
 
@@ -187,8 +217,7 @@ static int usage_err(const ctx *c, const char *fmt, ...) __attribute__((format(p
 static int fail_arg(const ctx *c, int rc)
 {
     if (rc != LS_EINVAL) return fail(c, rc);
-    const char *msg = ls_error_last();
-    return usage_err(c, "%s", (msg && *msg) ? msg : ls_strerror(rc));
+    return usage_err(c, "%s", lib_message(c, rc));
 }
 
 /* Report a failure described by the tool itself; returns EXIT_FAIL. */
@@ -233,12 +262,18 @@ static int get_session(ctx *c, ls_session **out)
     return EXIT_OK;
 }
 
+/* The store, for the operations on the whole store (cleanup, check, backup).
+ * They bypass ACLs, so with --as they need an identity listed in `admins`. */
 static int get_store(ctx *c, ls_store **out)
 {
     ls_session *s;
     int ex = get_session(c, &s);
-    if (ex == EXIT_OK) *out = c->st;
-    return ex;
+    if (ex != EXIT_OK) return ex;
+    if (c->as && !ls_store_is_admin(c->st, c->as))
+        return failf(c, "permission denied: only administrators (the 'admins' of %s) may run %s",
+                     ls_store_config_path(c->st), c->cmd->name);
+    *out = c->st;
+    return EXIT_OK;
 }
 
 /* Open mailbox `name` (flags: LS_MAILBOX_RDWR or LS_MAILBOX_RDONLY). */
@@ -956,6 +991,303 @@ static int cmd_info(ctx *c)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Subcommands: access control (RFC 4314)                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A RIGHTS argument: letters of "lrswipkxtean" (and the RFC 2086 "c", "d"),
+ * optionally after '+' (add) or '-' (remove). Checked before the store is
+ * opened; the library checks it again. */
+static int arg_rights(const ctx *c, const char *r)
+{
+    const char *p = (*r == '+' || *r == '-') ? r + 1 : r;
+    for (; *p; p++)
+        if (!strchr("lrswipkxteancd", *p))
+            return usage_err(c, "invalid rights '%s': '%c' is not a right (letters of lrswipkxtean, "
+                                "and the obsolete c and d; '+' adds, '-' removes)", r, *p);
+    return EXIT_OK;
+}
+
+static int cmd_setacl(ctx *c)
+{
+    int ex = arg_rights(c, c->pos[2]);
+    ls_session *s;
+    if (ex != EXIT_OK || (ex = get_session(c, &s)) != EXIT_OK) return ex;
+    int rc = ls_acl_set(s, c->pos[0], c->pos[1], c->pos[2]);
+    return rc == LS_OK ? EXIT_OK : fail_arg(c, rc);
+}
+
+static int cmd_deleteacl(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_acl_delete(s, c->pos[0], c->pos[1]);
+    return rc == LS_OK ? EXIT_OK : fail_arg(c, rc);
+}
+
+static int getacl_cb(const char *id, const char *rights, void *arg)
+{
+    const ctx *c = arg;
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "id", id);
+        j_str(&j, "rights", rights);
+        j_end(&j);
+    } else {
+        printf("%s %s\n", id, rights);
+    }
+    return 0;
+}
+
+static int cmd_getacl(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_acl_get(s, c->pos[0], getacl_cb, c);
+    return rc == LS_OK ? EXIT_OK : fail(c, rc);
+}
+
+static int cmd_myrights(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    char rights[13] = "";
+    int rc = ls_acl_myrights(s, c->pos[0], rights);
+    if (rc != LS_OK) return fail(c, rc);
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "rights", rights);
+        j_end(&j);
+    } else {
+        printf("%s\n", rights);
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Subcommands: quota (RFC 9208)                                            */
+/* ------------------------------------------------------------------------ */
+
+/* "RESOURCE=LIMIT" into limits[] (LIMIT a number or "none"). */
+static int arg_quota_limit(const ctx *c, const char *a, int64_t limits[LS_QUOTA_NRESOURCES])
+{
+    const char *eq = strchr(a, '=');
+    if (!eq || eq == a)
+        return usage_err(c, "'%s' is not RESOURCE=LIMIT (e.g. STORAGE=1024, MESSAGE=none)", a);
+    char name[32];
+    size_t n = (size_t)(eq - a);
+    int res = -1;
+    if (n < sizeof name) {
+        memcpy(name, a, n);
+        name[n] = 0;
+        res = ls_quota_resource_parse(name);
+    }
+    if (res < 0)
+        return usage_err(c, "unknown quota resource '%.*s' (STORAGE, MESSAGE or MAILBOX)", (int)n, a);
+    if (limits[res] != LS_QUOTA_UNCHANGED)
+        return usage_err(c, "quota resource %s is given twice", ls_quota_resource_name(res));
+    const char *v = eq + 1;
+    uint64_t lim;
+    if (strcasecmp(v, "none") == 0) limits[res] = LS_QUOTA_UNLIMITED;
+    else if (parse_u64(v, 0, INT64_MAX, &lim) == 0) limits[res] = (int64_t)lim;
+    else return usage_err(c, "invalid limit '%s' for %s (%s from 0, or 'none')", v,
+                          ls_quota_resource_name(res),
+                          res == LS_QUOTA_STORAGE ? "a number of KiB" : "a number");
+    return EXIT_OK;
+}
+
+static int cmd_setquota(ctx *c)
+{
+    int64_t limits[LS_QUOTA_NRESOURCES];
+    for (int i = 0; i < LS_QUOTA_NRESOURCES; i++) limits[i] = LS_QUOTA_UNCHANGED;
+    int ex;
+    for (int i = 1; i < c->npos; i++)
+        if ((ex = arg_quota_limit(c, c->pos[i], limits)) != EXIT_OK) return ex;
+    ls_session *s;
+    if ((ex = get_session(c, &s)) != EXIT_OK) return ex;
+    int rc = ls_quota_set(s, c->pos[0], limits);
+    return rc == LS_OK ? EXIT_OK : fail_arg(c, rc);
+}
+
+/* Usage as shown: STORAGE in KiB, rounded up; the others as counted. */
+static uint64_t quota_usage_shown(const ls_quota *q, int res)
+{
+    uint64_t u = q->usage[res];
+    return res == LS_QUOTA_STORAGE ? u / 1024 + (u % 1024 != 0) : u;
+}
+
+static int cmd_getquota(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    ls_quota q;
+    memset(&q, 0, sizeof q);
+    int rc = ls_quota_get(s, c->pos[0], &q);
+    if (rc != LS_OK) return fail(c, rc);
+    for (int res = 0; res < LS_QUOTA_NRESOURCES; res++) {
+        uint64_t usage = quota_usage_shown(&q, res);
+        int64_t limit = q.limit[res];
+        if (c->json) {
+            jobj j;
+            j_begin(&j);
+            j_str(&j, "root", q.root);
+            j_str(&j, "resource", ls_quota_resource_name(res));
+            j_u64(&j, "usage", usage);
+            if (limit < 0) j_null(&j, "limit");
+            else j_i64(&j, "limit", limit);
+            j_end(&j);
+        } else if (limit < 0) {
+            printf("%s %" PRIu64 " none\n", ls_quota_resource_name(res), usage);
+        } else {
+            printf("%s %" PRIu64 " %" PRId64 "\n", ls_quota_resource_name(res), usage, limit);
+        }
+    }
+    return EXIT_OK;
+}
+
+static int cmd_getquotaroot(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    char *root = NULL;
+    int rc = ls_quota_root_of(s, c->pos[0], &root);
+    if (rc != LS_OK) return fail(c, rc);
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "root", root);
+        j_end(&j);
+    } else {
+        printf("%s\n", root);
+    }
+    ls_free(root);
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Subcommands: subscriptions                                               */
+/* ------------------------------------------------------------------------ */
+
+static int cmd_subscribe(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_subs_add(s, c->pos[0], c->pos[1]);
+    return rc == LS_OK ? EXIT_OK : fail(c, rc);
+}
+
+static int cmd_unsubscribe(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_subs_remove(s, c->pos[0], c->pos[1]);
+    return rc == LS_OK ? EXIT_OK : fail(c, rc);
+}
+
+static int lsub_cb(const char *name, unsigned attrs, void *arg)
+{
+    (void)attrs;
+    const ctx *c = arg;
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "name", name);
+        j_end(&j);
+    } else {
+        printf("%s\n", name);
+    }
+    return 0;
+}
+
+static int cmd_lsub(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_subs_list(s, c->pos[0], c->npos > 1 ? c->pos[1] : NULL, lsub_cb, c);
+    return rc == LS_OK ? EXIT_OK : fail(c, rc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Subcommands: annotations (RFC 5464, RFC 6154)                            */
+/* ------------------------------------------------------------------------ */
+
+static int cmd_setannotation(ctx *c)
+{
+    int remove = opt(c, "remove") != NULL;
+    if (remove && c->npos != 2)
+        return usage_err(c, "--remove takes no VALUE (usage: setannotation MAILBOX ENTRY --remove)");
+    if (!remove && c->npos != 3)
+        return usage_err(c, "missing VALUE (usage: setannotation MAILBOX ENTRY VALUE, or "
+                            "setannotation MAILBOX ENTRY --remove)");
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_annotation_set(s, c->pos[0], c->pos[1], remove ? NULL : c->pos[2]);
+    return rc == LS_OK ? EXIT_OK : fail_arg(c, rc);
+}
+
+/* Write v as an IMAP string: an atom when it is one (and not NIL), else a
+ * quoted string, else (CR or LF in it) a literal {N}CRLF followed by the
+ * bytes. */
+static void print_imap_string(const char *v)
+{
+    size_t len = strlen(v);
+    int atom = len > 0 && strcasecmp(v, "NIL") != 0, quotable = 1;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p)) atom = 0;
+        if (*p == '\r' || *p == '\n') quotable = 0;
+    }
+    if (atom) {
+        fputs(v, stdout);
+    } else if (quotable) {
+        putchar('"');
+        for (const char *p = v; *p; p++) {
+            if (*p == '"' || *p == '\\') putchar('\\');
+            putchar(*p);
+        }
+        putchar('"');
+    } else {
+        printf("{%zu}\r\n", len);
+        fwrite(v, 1, len, stdout);
+    }
+}
+
+static int getannotation_cb(const char *entry, const char *value, void *arg)
+{
+    const ctx *c = arg;
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "entry", entry);
+        j_str(&j, "value", value);
+        j_end(&j);
+    } else {
+        printf("%s ", entry);
+        print_imap_string(value);
+        putchar('\n');
+    }
+    return 0;
+}
+
+static int cmd_getannotation(ctx *c)
+{
+    ls_session *s;
+    int ex = get_session(c, &s);
+    if (ex != EXIT_OK) return ex;
+    int rc = ls_annotation_get(s, c->pos[0], c->npos > 1 ? c->pos[1] : NULL, getannotation_cb, c);
+    return rc == LS_OK ? EXIT_OK : fail_arg(c, rc);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Subcommands: the whole store                                             */
 /* ------------------------------------------------------------------------ */
 
@@ -1120,6 +1452,100 @@ static const subcmd commands[] = {
       "Use '--' before a criterion that starts with '--'. A malformed criterion is a\n"
       "usage error (exit 2). With --json: {\"uid\"} per match.",
       { { 0 } }, 1, -1, cmd_search },
+    { "setacl", "MAILBOX ID RIGHTS", "Set, extend or reduce the rights of ID on a mailbox.",
+      "As IMAP SETACL (RFC 4314). ID is a user name, 'anyone', 'group:NAME' (members\n"
+      "come from the groupsfile of store.conf), or one of these after '-' for a\n"
+      "negative entry, whose rights are taken away from whoever it matches ('-ID' is an\n"
+      "argument, not an option). RIGHTS is a string of the letters\n"
+      "  l lookup   r read     s keep seen   w write flags   i insert   p post\n"
+      "  k create   x delete   t delete msgs e expunge       a admin    n annotate\n"
+      "(and the obsolete c = kx, d = te); it replaces the entry, or with a leading '+'\n"
+      "adds to it and with '-' removes from it, e.g. 'lrs', '+w', '-w'. An entry left\n"
+      "with no rights is removed. Needs the 'a' right. An unknown right letter or a\n"
+      "malformed identifier is a usage error (exit 2).\n"
+      "  mailstore setacl user.bovik.shared fred lrs\n"
+      "  mailstore setacl shared.news group:staff +lrsw\n"
+      "  mailstore setacl shared.news -intern w",
+      { { 0 } }, 3, 3, cmd_setacl },
+    { "deleteacl", "MAILBOX ID", "Remove the ACL entry of ID from a mailbox.",
+      "As IMAP DELETEACL (RFC 4314): the entry of ID (a user name, 'anyone',\n"
+      "'group:NAME', or '-ID' for the negative entry) is removed; removing an entry that\n"
+      "does not exist is not an error. Needs the 'a' right.",
+      { { 0 } }, 2, 2, cmd_deleteacl },
+    { "getacl", "MAILBOX", "Print the ACL of a mailbox, 'ID RIGHTS' per entry.",
+      "As IMAP GETACL (RFC 4314): one line per entry, in stored order, with the rights\n"
+      "in canonical order (lrswipkxtean), e.g. 'bovik lrswipkxtean'. Needs the 'a'\n"
+      "right. With --json: {\"id\", \"rights\"} per entry.",
+      { { 0 } }, 1, 1, cmd_getacl },
+    { "myrights", "MAILBOX", "Print the rights the acting identity has on a mailbox.",
+      "As IMAP MYRIGHTS (RFC 4314): the letters in canonical order, e.g. 'lrs'. Without\n"
+      "--as, the rights of an administrator (all of them); with --as ID, those of ID:\n"
+      "the union of the entries naming ID, 'anyone' and ID's groups, minus the matching\n"
+      "negative entries, plus the implicit 'lkxan' of the owner of user.ID... With\n"
+      "--json: {\"rights\"}.",
+      { { 0 } }, 1, 1, cmd_myrights },
+    { "setquota", "ROOT RESOURCE=LIMIT...", "Set quota limits on a quota root.",
+      "As IMAP SETQUOTA (RFC 9208); administrators only. ROOT names an existing mailbox;\n"
+      "it becomes a quota root if it is not one, governing every mailbox at or below it\n"
+      "that has no nearer root, and its usage is computed from them. RESOURCE is STORAGE\n"
+      "(LIMIT in KiB), MESSAGE (a number of messages) or MAILBOX (a number of mailboxes),\n"
+      "in any case; LIMIT is a number from 0, or 'none' to remove that limit. Resources\n"
+      "not named keep their limits. An unknown resource, a resource named twice or a\n"
+      "LIMIT that is not a number or 'none' is a usage error (exit 2).\n"
+      "  mailstore setquota user.bovik STORAGE=102400 MESSAGE=5000\n"
+      "  mailstore setquota user.bovik MESSAGE=none",
+      { { 0 } }, 2, -1, cmd_setquota },
+    { "getquota", "ROOT", "Print the usage and limits of a quota root.",
+      "As IMAP GETQUOTA (RFC 9208): one line 'RESOURCE USAGE LIMIT' for each of STORAGE,\n"
+      "MESSAGE and MAILBOX; STORAGE usage is in KiB, rounded up; LIMIT is a number or\n"
+      "'none'. Every copy of a message is counted in full. Needs 'l' or 'r' on ROOT;\n"
+      "a mailbox that is not a quota root is a failure (exit 1). With --json: {\"root\",\n"
+      "\"resource\", \"usage\", \"limit\"} per resource, \"limit\" null when there is none.",
+      { { 0 } }, 1, 1, cmd_getquota },
+    { "getquotaroot", "MAILBOX", "Print the quota root that governs a mailbox.",
+      "As IMAP GETQUOTAROOT (RFC 9208): the nearest quota root at or above MAILBOX. A\n"
+      "root follows its mailbox when it is renamed. Needs the 'r' right. Exits 1 when\n"
+      "no quota root governs MAILBOX. With --json: {\"root\"}.",
+      { { 0 } }, 1, 1, cmd_getquotaroot },
+    { "subscribe", "USER MAILBOX", "Subscribe USER to a mailbox.",
+      "As IMAP SUBSCRIBE (RFC 3501). MAILBOX is an internal name and need not exist.\n"
+      "With --as ID only ID's own subscriptions may be changed (administrators:\n"
+      "anyone's). When users rename one of their own mailboxes, their subscriptions\n"
+      "follow it (children too); other users' keep the old name.",
+      { { 0 } }, 2, 2, cmd_subscribe },
+    { "unsubscribe", "USER MAILBOX", "Remove a subscription of USER.",
+      "As IMAP UNSUBSCRIBE (RFC 3501); removing a subscription that does not exist is\n"
+      "not an error. With --as ID only ID's own subscriptions may be changed.",
+      { { 0 } }, 2, 2, cmd_unsubscribe },
+    { "lsub", "USER [PATTERN]", "List the subscriptions of USER, one name a line.",
+      "As IMAP LSUB (RFC 3501): the subscribed names matching PATTERN (default '*';\n"
+      "'%' matches any characters but the hierarchy separator), sorted, whether or not\n"
+      "the mailboxes exist. With --as ID only ID's own. With --json: {\"name\"} per line.",
+      { { 0 } }, 1, 2, cmd_lsub },
+    { "setannotation", "MAILBOX ENTRY {VALUE | --remove}",
+      "Set or remove a mailbox annotation.",
+      "As IMAP SETMETADATA (RFC 5464) at mailbox level. ENTRY is '/shared/NAME' (one\n"
+      "value for everyone; needs the 'n' right) or '/private/NAME' (the acting\n"
+      "identity's own value; needs 'l'); NAME is one or more '/'-separated components of\n"
+      "printable ASCII without '*' and '%'. VALUE is stored as given (\"\" is an empty\n"
+      "value, not a removal); --remove removes the entry instead. '/private/specialuse'\n"
+      "takes a space-separated list of \\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash\n"
+      "(RFC 6154). A malformed ENTRY or special-use value is a usage error (exit 2); the\n"
+      "entries and values of one mailbox together may take at most\n"
+      "annotation_size_limit bytes (store.conf; default 65536): more is a failure.\n"
+      "  mailstore setannotation shared.news /shared/comment 'Company news'\n"
+      "  mailstore --as bovik setannotation user.bovik.Sent /private/specialuse '\\Sent'\n"
+      "  mailstore setannotation shared.news /shared/comment --remove",
+      { { "remove", NULL, "remove ENTRY instead of setting a value" } },
+      2, 3, cmd_setannotation },
+    { "getannotation", "MAILBOX [ENTRY]", "Print the annotations of a mailbox, 'ENTRY VALUE' per line.",
+      "As IMAP GETMETADATA (RFC 5464) at mailbox level: every '/shared/...' entry and the\n"
+      "acting identity's own '/private/...' entries, or only ENTRY. VALUE is written as an\n"
+      "IMAP string: as it is when it is an atom, else quoted (\"two words\", with \\\" and\n"
+      "\\\\ escaped; also \"\" and \"NIL\"), else, when it holds a line break, as a literal\n"
+      "{N} followed by CRLF and the N bytes. Needs the 'l' right. With --json: {\"entry\",\n"
+      "\"value\"} per entry.",
+      { { 0 } }, 1, 2, cmd_getannotation },
     { "info", "MAILBOX [UIDSET]", "Print the index record of each live message.",
       "One line per message:\n"
       "  UID GUID SIZE \"INTERNALDATE\" (FLAGS) MODSEQ\n"
@@ -1197,7 +1623,8 @@ static void print_main_help(FILE *f)
         "OPTIONS\n"
         "    -C FILE     use the configuration file FILE\n"
         "    --as ID     act as identity ID, with its ACL rights and its seen state\n"
-        "                (default: as an administrator, with all rights)\n"
+        "                (default: as an administrator, with all rights); cleanup,\n"
+        "                check and backup then need an ID listed in 'admins'\n"
         "    --json      print one JSON object per line instead of text\n"
         "    -h, --help  print this help and exit\n"
         "    --version   print the version and exit\n"
@@ -1229,6 +1656,10 @@ static void print_main_help(FILE *f)
         "    mailstore fetch user.bovik 4 --item envelope\n"
         "    mailstore copy user.bovik 1:3 user.bovik.archive\n"
         "    mailstore --as fred list 'user.fred.*'\n"
+        "    mailstore setacl user.bovik.shared fred lrs\n"
+        "    mailstore --as fred myrights user.bovik.shared\n"
+        "    mailstore setquota user.bovik STORAGE=102400 MESSAGE=none\n"
+        "    mailstore --as bovik setannotation user.bovik.Sent /private/specialuse '\\Sent'\n"
         "    mailstore backup /var/backups/libstore-meta && mailstore check\n");
 }
 
@@ -1241,7 +1672,10 @@ static void print_command_help(FILE *f, const subcmd *cmd)
         fprintf(f, "\nOptions:\n");
         for (int i = 0; i < MAX_OPTS && cmd->opts[i].name; i++) {
             char left[64];
-            snprintf(left, sizeof left, "--%s %s", cmd->opts[i].name, cmd->opts[i].metavar);
+            if (cmd->opts[i].metavar)
+                snprintf(left, sizeof left, "--%s %s", cmd->opts[i].name, cmd->opts[i].metavar);
+            else
+                snprintf(left, sizeof left, "--%s", cmd->opts[i].name);
             fprintf(f, "  %-24s %s\n", left, cmd->opts[i].help);
         }
     }
@@ -1264,6 +1698,11 @@ static int parse_option(ctx *c, int argc, char **argv, int *i)
     for (int k = 0; k < MAX_OPTS && c->cmd->opts[k].name; k++) {
         const char *name = c->cmd->opts[k].name;
         if (strlen(name) != nlen || strncmp(name, arg, nlen) != 0) continue;
+        if (!c->cmd->opts[k].metavar) {
+            if (eq) return usage_err(c, "option '--%s' takes no value", name);
+            c->optval[k] = "";
+            return PARSE_RUN;
+        }
         if (eq) c->optval[k] = eq + 1;
         else if (*i + 1 < argc) c->optval[k] = argv[++*i];
         else return usage_err(c, "option '--%s' needs a value (%s)", name, c->cmd->opts[k].metavar);

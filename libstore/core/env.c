@@ -263,7 +263,9 @@ static int open_dbis(ls_env *e, int create)
         mdb_txn_abort(txn);
         return ls_err(LS_ECORRUPT, "%s: unsupported format version (this libstore reads version 1)", e->dir);
     }
-    rc = e->rdonly ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
+    /* commit even a read-only txn: handles opened in an aborted txn are
+     * closed with it (lmdb.h, mdb_dbi_open) */
+    rc = mdb_txn_commit(txn);
     return rc ? ls_err_mdb(rc, "opening the tables") : LS_OK;
 }
 

@@ -212,7 +212,8 @@ int ls_acl_myrights(ls_session *s, const char *mailbox, char rights[13])
     ls_mbox m;
     if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
         unsigned have = ls_rights(s, m.name, m.entry.acl);
-        if (!(have & LS_RIGHT_L) && !(have & LS_RIGHT_R) && !(have & LS_RIGHT_A))
+        /* RFC 4314 §4: MYRIGHTS needs any of l r i k x a */
+        if (!(have & (LS_RIGHT_L | LS_RIGHT_R | LS_RIGHT_I | LS_RIGHT_K | LS_RIGHT_X | LS_RIGHT_A)))
             rc = ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
         else
             ls_rights_format(have, rights);

@@ -117,9 +117,10 @@ static int create_txn(ls_txn *t, void *arg)
     if (!s->admin) {
         if (is_inbox)
             rc = ls_err(LS_EPERM, "only administrators create a user's INBOX ('%s')", a->name);
-        else if (has_anc)
-            rc = ls_require(s, &anc, LS_RIGHT_K, "create");
-        else if (!(ls_rights(s, a->name, "") & LS_RIGHT_K))
+        else if (has_anc && (ls_rights(s, anc.name, anc.entry.acl) & LS_RIGHT_K))
+            rc = LS_OK;
+        else if (has_anc || !(ls_rights(s, a->name, "") & LS_RIGHT_K))
+            /* one message whether the parent is hidden, missing or not ours */
             rc = ls_err(LS_EPERM, "create: permission denied for '%s'", a->name);
     }
     if (!rc && (is_inbox || (is_user && !has_anc))) {

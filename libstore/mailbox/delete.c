@@ -116,8 +116,9 @@ void ls_names_free(char **names, size_t n)
     free(names);
 }
 
-/* Remove the ACL entries naming `user` (and "-user") from every mailbox. */
-int ls_acl_forget_user(ls_txn *t, const char *user)
+/* Remove the ACL entries naming `user` (and "-user") from every mailbox;
+ * the names of the mailboxes changed are added to *changed (may be NULL). */
+int ls_acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed)
 {
     MDB_cursor *c;
     int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
@@ -131,7 +132,7 @@ int ls_acl_forget_user(ls_txn *t, const char *user)
             continue;
         /* rebuild the ACL without the user's entries */
         char *src = m.entry.acl, *dst = m.entry.acl;
-        int changed = 0;
+        int changed_here = 0;
         while (*src) {
             char *tab = strchr(src, '\t');
             char *end = tab ? strchr(tab + 1, '\t') : NULL;
@@ -140,7 +141,7 @@ int ls_acl_forget_user(ls_txn *t, const char *user)
             const char *id = *src == '-' ? src + 1 : src;
             size_t idlen = (size_t)(tab - id), elen = (size_t)(end + 1 - src);
             if (idlen == ulen && !memcmp(id, user, ulen)) {
-                changed = 1;
+                changed_here = 1;
             } else {
                 memmove(dst, src, elen);
                 dst += elen;
@@ -148,9 +149,11 @@ int ls_acl_forget_user(ls_txn *t, const char *user)
             src = end + 1;
         }
         *dst = 0;
-        if (changed) {
+        if (changed_here) {
             m.name = strndup(k.mv_data, k.mv_size);
             rc = m.name ? ls_mbox_put_entry(t, &m) : ls_err(LS_ENOMEM, "out of memory");
+            if (!rc && changed)
+                rc = ls_namelist_add(changed, m.name);
             free(m.name);
             m.name = NULL;
         }
@@ -172,22 +175,96 @@ int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m)
     return rc;
 }
 
-/* Forget everything stored for a user: subscriptions and private seen state
- * (keys of "subs" and "seen" start with "user\0"). */
-int ls_user_forget(ls_txn *t, const char *user)
+/* Private annotations of `user` (key uuid16 + ENTRY NUL USER) everywhere. */
+static int forget_private_annotations(ls_txn *t, const char *user)
+{
+    size_t ul = strlen(user);
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_ANNOT, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    ls_namelist keys = { 0 };
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= LS_UUID_LEN)
+            continue;
+        const char *e = (const char *)k.mv_data + LS_UUID_LEN;
+        size_t rest = k.mv_size - LS_UUID_LEN, el = strnlen(e, rest);
+        if (el < rest && rest - el - 1 == ul && !memcmp(e + el + 1, user, ul)) {
+            /* keys hold NULs: keep them as length-prefixed copies */
+            char *copy = malloc(k.mv_size + sizeof(size_t));
+            if (!copy) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(copy, &k.mv_size, sizeof(size_t));
+            memcpy(copy + sizeof(size_t), k.mv_data, k.mv_size);
+            if (ls_namelist_take(&keys, copy)) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+        }
+    }
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < keys.n; i++) {
+        size_t kl;
+        memcpy(&kl, keys.v[i], sizeof kl);
+        rc = ls_db_del(t, LS_DB_ANNOT, keys.v[i] + sizeof kl, kl, NULL, 0);
+    }
+    ls_namelist_free(&keys);
+    return rc;
+}
+
+/* Forget everything stored for a user: subscriptions, private seen state,
+ * private annotations, and ACL entries naming the user (those mailboxes go
+ * into *changed, for their store.header). */
+int ls_user_forget(ls_txn *t, const char *user, ls_namelist *changed)
 {
     size_t n = strlen(user) + 1;
     int rc = ls_db_del_prefix(t, LS_DB_SUBS, user, n);
     if (!rc)
         rc = ls_seen_forget_user(t, user);
     if (!rc)
-        rc = ls_acl_forget_user(t, user);
+        rc = forget_private_annotations(t, user);
+    if (!rc)
+        rc = ls_acl_forget_user(t, user, changed);
     return rc;
+}
+
+int ls_namelist_take(ls_namelist *l, char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) {
+            free(s);
+            return LS_ENOMEM;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return LS_OK;
+}
+
+int ls_namelist_add(ls_namelist *l, const char *s)
+{
+    char *d = strdup(s);
+    return d ? ls_namelist_take(l, d) : ls_err(LS_ENOMEM, "out of memory");
+}
+
+void ls_namelist_free(ls_namelist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
 }
 
 struct delete_args {
     ls_session *s;
     const char *name;
+    ls_namelist changed;     /* mailboxes whose ACL lost the deleted user */
 };
 
 static int delete_txn(ls_txn *t, void *arg)
@@ -201,9 +278,11 @@ static int delete_txn(ls_txn *t, void *arg)
         return rc;
     char *owner = NULL;
     int is_inbox = ls_name_owner(a->name, sep, &owner) && strlen(a->name) == 5 + strlen(owner);
-    if (is_inbox && !s->admin)
+    /* visibility first: a hidden mailbox must fail exactly as a missing one */
+    rc = ls_require(s, &m, LS_RIGHT_L, "delete");
+    if (!rc && is_inbox && !s->admin)
         rc = ls_err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
-    else
+    else if (!rc)
         rc = ls_require(s, &m, LS_RIGHT_X, "delete");
     if (!rc && is_inbox) {
         /* the whole account; children first, so their usage leaves the
@@ -219,8 +298,9 @@ static int delete_txn(ls_txn *t, void *arg)
             }
         }
         ls_names_free(kids, nk);
+        ls_namelist_free(&a->changed);
         if (!rc)
-            rc = ls_user_forget(t, owner);
+            rc = ls_user_forget(t, owner, &a->changed);
     }
     if (!rc)
         rc = ls_mbox_purge(t, &m, sep);
@@ -234,10 +314,25 @@ int ls_mailbox_delete(ls_session *s, const char *name)
     int rc = ls_name_validate(name, s->st->cfg->sep);
     if (rc)
         return rc;
-    struct delete_args a = { s, name };
+    struct delete_args a = { s, name, { 0 } };
     rc = ls_env_write(s->st->env, LS_SYNC_RESERVE, delete_txn, &a);
-    if (rc)
+    if (rc) {
+        ls_namelist_free(&a.changed);
         return rc;
+    }
+    /* mirror the ACLs that lost the deleted user into their store.header */
+    ls_txn t;
+    if (a.changed.n && ls_txn_read(s->st->env, &t) == LS_OK) {
+        for (size_t i = 0; i < a.changed.n; i++) {
+            ls_mbox m;
+            if (ls_mbox_load(&t, a.changed.v[i], &m) == LS_OK) {
+                ls_header_write(s->st, &m);
+                ls_mbox_clear(&m);
+            }
+        }
+        ls_txn_end(&t);
+    }
+    ls_namelist_free(&a.changed);
     /* Roll the file removals forward now; any left (a reader still looks, a
      * crash) are finished by the next cleanup. */
     ls_pending_run(s->st, 0, NULL);

@@ -123,7 +123,18 @@ int ls_mailbox_open(ls_session *s, const char *name, unsigned flags, ls_mailbox 
         char **kids;
         size_t nk;
         if (ls_mbox_children(&t, name, s->st->cfg->sep, &kids, &nk) == LS_OK && nk) {
-            rc = ls_err(LS_ENOSELECT, "'%s' is not a selectable mailbox (\\Noselect)", name);
+            /* \Noselect only when the session may see a mailbox below it:
+             * hidden children must not reveal that the name exists */
+            int visible = 0;
+            for (size_t i = 0; i < nk && !visible; i++) {
+                ls_mbox k;
+                if (ls_mbox_load(&t, kids[i], &k) == LS_OK) {
+                    visible = (ls_rights(s, k.name, k.entry.acl) & LS_RIGHT_L) != 0;
+                    ls_mbox_clear(&k);
+                }
+            }
+            rc = visible ? ls_err(LS_ENOSELECT, "'%s' is not a selectable mailbox (\\Noselect)", name)
+                         : ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", name);
             ls_names_free(kids, nk);
         }
     }

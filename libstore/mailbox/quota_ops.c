@@ -215,10 +215,15 @@ int ls_quota_get(ls_session *s, const char *root, ls_quota *out)
         return rc;
     MDB_val v;
     ls_qrec q;
-    rc = ls_db_get(&t, LS_DB_QUOTA, root, strlen(root), &v);
-    if (rc == LS_ENOTFOUND)
+    /* visibility first: a hidden mailbox, root or not, "does not exist" */
+    ls_mbox m;
+    if ((rc = ls_mbox_load(&t, root, &m)) == LS_OK) {
+        ls_mbox_clear(&m);
+        rc = may_see(s, &t, root);
+    }
+    if (!rc && (rc = ls_db_get(&t, LS_DB_QUOTA, root, strlen(root), &v)) == LS_ENOTFOUND)
         rc = ls_err(LS_ENOTFOUND, "'%s' is not a quota root", root);
-    if (!rc && !(rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)) && !(rc = may_see(s, &t, root)))
+    if (!rc && !(rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
         fill(out, root, &q);
     ls_txn_end(&t);
     return rc;

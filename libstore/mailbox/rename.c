@@ -16,6 +16,7 @@ struct rename_args {
     int inbox_rename;                  /* out: RFC 3501 INBOX rename happened */
     char **renamed;                    /* out: new names, for store.header */
     size_t nrenamed;
+    ls_namelist aclchanged;            /* out: mailboxes whose ACL named the renamed user */
 };
 
 /* Move one entry from `from` to `to` (same uuid, state, files). */
@@ -178,7 +179,7 @@ static int move_tree(ls_txn *t, struct rename_args *a)
 }
 
 /* Rewrite ACL entries naming `from` to name `to` (an account rename). */
-static int acl_rename_user(ls_txn *t, const char *from, const char *to)
+static int acl_rename_user(ls_txn *t, const char *from, const char *to, ls_namelist *changed)
 {
     MDB_cursor *c;
     int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
@@ -196,7 +197,7 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to)
         /* a new ACL string with `from` replaced */
         size_t cap = strlen(e.acl) * 2 + strlen(to) * 8 + 1;
         char *out = malloc(cap), *o = out;
-        int changed = 0;
+        int entry_changed = 0;
         const char *p = e.acl;
         while (out && *p) {
             const char *tab = strchr(p, '\t');
@@ -211,7 +212,7 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to)
                 o += strlen(to);
                 memcpy(o, tab, (size_t)(end + 1 - tab));
                 o += end + 1 - tab;
-                changed = 1;
+                entry_changed = 1;
             } else {
                 memcpy(o, p, (size_t)(end + 1 - p));
                 o += end + 1 - p;
@@ -220,7 +221,7 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to)
         }
         if (out)
             *o = 0;
-        if (changed) {
+        if (entry_changed) {
             char **nn = realloc(names, (n + 1) * sizeof *nn), **na = nn ? realloc(acls, (n + 1) * sizeof *na) : NULL;
             if (nn)
                 names = nn;
@@ -247,6 +248,8 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to)
         m.entry.acl = acls[i];
         acls[i] = NULL;
         rc = ls_mbox_put_entry(t, &m);
+        if (!rc)
+            rc = ls_namelist_add(changed, m.name);
         ls_mbox_clear(&m);
     }
     for (size_t i = 0; i < n; i++) {
@@ -312,27 +315,32 @@ static int rename_txn(ls_txn *t, void *arg)
     char *oowner = NULL, *nowner = NULL;
     int old_inbox = ls_name_owner(a->oldname, sep, &oowner) && strlen(a->oldname) == 5 + strlen(oowner);
     int new_inbox = ls_name_owner(a->newname, sep, &nowner) && strlen(a->newname) == 5 + strlen(nowner);
-    MDB_val v;
-    if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
-        rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
+    /* Order matters for privacy: a hidden source, or a target the session
+     * could not create, fails exactly as if it did not exist. */
+    if ((rc = ls_require(s, &old, LS_RIGHT_L, "rename")))
         goto out;
-    }
-    /* INBOX may become its own child (RFC 3501: RENAME INBOX INBOX.old) */
     if (ls_name_is_ancestor(a->oldname, a->newname, sep) && !(old_inbox && !new_inbox)) {
+        /* INBOX may become its own child (RFC 3501: RENAME INBOX INBOX.old) */
         rc = ls_err(LS_EINVAL, "cannot rename '%s' into itself ('%s')", a->oldname, a->newname);
         goto out;
     }
     if (old_inbox && new_inbox) {
         /* user.A -> user.B: the whole account (admins only). */
+        MDB_val v;
         if (!s->admin) {
             rc = ls_err(LS_EPERM, "only administrators rename a user's INBOX to another user");
+            goto out;
+        }
+        if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
+            rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
             goto out;
         }
         if ((rc = move_tree(t, a)) || (rc = move_user_rows(t, LS_DB_SUBS, oowner, nowner)) ||
             (rc = ls_seen_rename_user(t, oowner, nowner)) ||
             (rc = ls_subs_follow(t, nowner, a->oldname, a->newname, sep)))
             goto out;
-        rc = acl_rename_user(t, oowner, nowner);
+        ls_namelist_free(&a->aclchanged);
+        rc = acl_rename_user(t, oowner, nowner, &a->aclchanged);
         goto out;
     }
     if ((rc = ls_require(s, &old, LS_RIGHT_X, "rename")))
@@ -340,17 +348,25 @@ static int rename_txn(ls_txn *t, void *arg)
     if (!s->admin) {
         ls_mbox anc;
         int arc = ls_mbox_nearest_ancestor(t, a->newname, sep, &anc);
-        if (arc == LS_OK) {
-            rc = ls_require(s, &anc, LS_RIGHT_K, "rename (create the new name)");
+        int may = arc == LS_OK ? (ls_rights(s, anc.name, anc.entry.acl) & LS_RIGHT_K) != 0
+                               : (ls_rights(s, a->newname, "") & LS_RIGHT_K) != 0;
+        if (arc == LS_OK)
             ls_mbox_clear(&anc);
-        } else if (arc == LS_ENOTFOUND) {
-            rc = ls_rights(s, a->newname, "") & LS_RIGHT_K ? LS_OK
-                 : ls_err(LS_EPERM, "rename: permission denied for '%s'", a->newname);
-        } else {
+        else if (arc != LS_ENOTFOUND) {
             rc = arc;
-        }
-        if (rc)
             goto out;
+        }
+        if (!may) {
+            rc = ls_err(LS_EPERM, "rename: permission denied for '%s'", a->newname);
+            goto out;
+        }
+    }
+    {
+        MDB_val v;
+        if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
+            rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
+            goto out;
+        }
     }
     if (old_inbox) {
         /* RFC 3501: INBOX's messages move to the new name; INBOX stays,
@@ -438,8 +454,16 @@ int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname)
                 ls_mbox_clear(&m);
             }
         }
+        for (size_t i = 0; !rc && i < a.aclchanged.n; i++) {
+            ls_mbox m;
+            if (ls_mbox_load(&t, a.aclchanged.v[i], &m) == LS_OK) {
+                rc = ls_header_write(st, &m);
+                ls_mbox_clear(&m);
+            }
+        }
         ls_txn_end(&t);
     }
     ls_names_free(a.renamed, a.nrenamed);
+    ls_namelist_free(&a.aclchanged);
     return rc;
 }

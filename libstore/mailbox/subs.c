@@ -13,7 +13,7 @@ static int may_touch(const ls_session *s, const char *user)
         return LS_OK;
     if (s->admin)
         return LS_OK;
-    return ls_err(LS_EPERM, "only %s (or an administrator) changes %s's subscriptions", user, user);
+    return ls_err(LS_EPERM, "only %s (or an administrator) may see or change %s's subscriptions", user, user);
 }
 
 static int subs_key(const char *user, const char *mailbox, char **key, size_t *len)
