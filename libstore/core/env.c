@@ -30,6 +30,7 @@ static const struct { const char *name; unsigned flags; } db_defs[LS_DBI_COUNT] 
     [LS_DB_SUBS] = { "subs", 0 },
     [LS_DB_ANNOT] = { "annotations", 0 },
     [LS_DB_BYUUID] = { "byuuid", 0 },
+    [LS_DB_SEENMOD] = { "seenmodseq", 0 },
 };
 
 static void *flusher_main(void *arg)

@@ -35,6 +35,7 @@ enum ls_dbi {
     LS_DB_SUBS,       /* user NUL mailbox name -> "" */
     LS_DB_ANNOT,      /* uuid16 + entry NUL (user) -> value */
     LS_DB_BYUUID,     /* uuid16 -> internal name (the reverse of "mailboxes") */
+    LS_DB_SEENMOD,    /* uuid16 + user NUL uid(BE32) -> MODSEQ (u64 LE) of a private seen change */
     LS_DBI_COUNT
 };
 

@@ -61,6 +61,7 @@ int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEEN, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEENMOD, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del(t, LS_DB_KEYWORDS, m->entry.uuid, LS_UUID_LEN, NULL, 0);
     if (!rc) rc = ls_db_del(t, LS_DB_MBSTATE, m->entry.uuid, LS_UUID_LEN, NULL, 0);
     if (!rc) rc = ls_db_del(t, LS_DB_BYUUID, m->entry.uuid, LS_UUID_LEN, NULL, 0);

@@ -45,6 +45,8 @@ static int status_of(ls_txn *t, const ls_session *s, const ls_mbox *m, ls_status
         if (rc)
             return rc;
         out->unseen = st->exists > sn.count ? st->exists - sn.count : 0;
+        if (sn.modseq > out->highestmodseq)
+            out->highestmodseq = sn.modseq; /* the user's own private changes */
         struct recent_ctx rc2 = { 0 };
         if (sn.recentuid + 1 < st->uidnext)
             rc = ls_rec_foreach(t, m->entry.uuid, sn.recentuid + 1, count_recent, &rc2);

@@ -55,7 +55,7 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
     r.header_size = m->header_size;
     r.body_lines = m->body_lines;
     r.size = m->len;
-    r.modseq = ++s.highestmodseq;
+    r.modseq = ls_modseq_next(&s);
     memcpy(r.guid, m->guid, LS_GUID_LEN);
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, p->ref.uuid, p->uid);

@@ -6,6 +6,7 @@
  */
 #include "message/message_impl.h"
 #include "model/cache.h"
+#include "model/seen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ static void free_state(struct copy_state *c)
 struct collect_ctx {
     struct copy_state *c;
     ls_txn *t;
+    const ls_seen *seen;     /* the copier's private seen state in the source */
     char **srcnames;
     size_t nsrcnames;
     size_t cap;
@@ -70,6 +72,9 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     src_msg *s = &c->msgs[c->n];
     memset(s, 0, sizeof *s);
     s->rec = *r;
+    /* COPY keeps the flags as the copier sees them */
+    if (x->seen)
+        s->rec.sysflags = (uint8_t)((s->rec.sysflags & ~LS_FLAG_SEEN) | (ls_seen_has(x->seen, uid) ? LS_FLAG_SEEN : 0));
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, c->mb->ref.uuid, uid);
     MDB_val v;
@@ -125,6 +130,10 @@ static int collect(struct copy_state *c)
         if (!rc && !memcmp(c->tgt.entry.uuid, c->mb->ref.uuid, LS_UUID_LEN) && c->move)
             rc = ls_err(LS_EINVAL, "cannot move messages into the mailbox they are in");
         struct collect_ctx x = { .c = c, .t = &t };
+        const char *user = ls_seen_user(s, c->mb->name);
+        ls_seen seen = { 0 };
+        if (!rc && user && (rc = ls_seen_load(&t, c->mb->ref.uuid, user, &seen)) == LS_OK)
+            x.seen = &seen;
         if (!rc)
             rc = ls_keywords_load(&t, c->mb->ref.uuid, &x.srcnames, &x.nsrcnames);
         if (!rc) {
@@ -134,8 +143,29 @@ static int collect(struct copy_state *c)
                 rc = LS_OK;
         }
         ls_keywords_free(x.srcnames, x.nsrcnames);
+        ls_seen_free(&seen);
     }
     ls_txn_end(&t);
+    return rc;
+}
+
+/* The copier's \Seen in a target where its seen state is private. */
+struct mark_args { const uint8_t *uuid; const char *user; const uint32_t *uids; size_t n; };
+static int mark_seen_txn(ls_txn *t, void *arg)
+{
+    struct mark_args *a = arg;
+    ls_seen sn;
+    int rc = ls_seen_load(t, a->uuid, a->user, &sn);
+    for (size_t i = 0; !rc && i < a->n; i++) {
+        int ch = ls_seen_put(&sn, a->uids[i], 1);
+        if (ch < 0)
+            rc = ch;
+        else if (ch)
+            sn.count++;
+    }
+    if (!rc)
+        rc = ls_seen_save(t, a->uuid, a->user, &sn);
+    ls_seen_free(&sn);
     return rc;
 }
 
@@ -230,6 +260,7 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         rc = ops->sync_partition(st->layout, c.tgt.entry.partition);
     int lockfd = -1;
     uint32_t uid = 0;
+    const char *tgt_user = rc ? NULL : ls_seen_user(mb->s, c.tgt.name);
     if (!rc)
         rc = ls_mbox_lock(st, c.tgt.ref.uuidstr, &lockfd);
     if (!rc)
@@ -243,6 +274,8 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         p->msg = &s->msg;
         size_t nkw = s->nkw;
         p->flags = kept_flags(mb->s, &c.tgt, s->rec.sysflags & LS_FLAG_ALL, &nkw);
+        if (tgt_user)
+            p->flags &= ~(unsigned)LS_FLAG_SEEN; /* the copier's, not the owner's: set below */
         p->keywords = (const char *const *)s->kwnames;
         p->nkeywords = nkw;
         rc = same_part ? ops->share(st->layout, &mb->ref, s->rec.uid, &c.tgt.ref, p->uid)
@@ -284,6 +317,21 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
             }
             map->n = c.n;
         }
+    }
+    if (!rc && tgt_user) {
+        /* after the commit (it needs the UIDs); losing it to a crash loses a
+         * \Seen, never a message */
+        uint32_t *seen_uids = malloc(c.n * sizeof *seen_uids);
+        size_t ns = 0;
+        for (size_t i = 0; seen_uids && i < c.n; i++)
+            if ((c.msgs[i].rec.sysflags & LS_FLAG_SEEN) && (ls_rights(mb->s, c.tgt.name, c.tgt.entry.acl) & LS_RIGHT_S))
+                seen_uids[ns++] = c.pl[i].uid;
+        if (ns) {
+            struct mark_args ma = { c.tgt.entry.uuid, tgt_user, seen_uids, ns };
+            if (ls_env_write(st->env, LS_SYNC_FLAGS, mark_seen_txn, &ma) != LS_OK)
+                ls_error_clear();
+        }
+        free(seen_uids);
     }
     for (size_t i = 0; i < c.n; i++)
         ops->unstage(st->layout, c.msgs[i].staged);

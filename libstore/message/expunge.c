@@ -41,7 +41,7 @@ static int expunge_one(ls_irec *r, void *arg)
     ls_state_add(&c->m->state, r, -1);
     r->sysflags |= LS_REC_EXPUNGED;
     r->expunged_at = (uint32_t)time(NULL);
-    r->modseq = ++c->m->state.highestmodseq;
+    r->modseq = ls_modseq_next(&c->m->state);
     c->m->state.tombstones++;
     c->recs[c->nrecs++] = *r;
     return 1;

@@ -28,6 +28,7 @@ static void to_public(const ls_irec *r, ls_record *out)
 
 struct foreach_ctx {
     const ls_seen *seen;     /* the session's private seen state, or NULL */
+    const char *user;
     ls_txn *t;
     ls_mailbox *mb;
     const ls_set *uids;
@@ -50,8 +51,10 @@ static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         return 0;
     ls_record rec;
     to_public(r, &rec);
-    if (c->seen)
+    if (c->seen) {
         rec.flags = (rec.flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0);
+        rec.modseq = ls_seen_modseq(c->t, c->mb->ref.uuid, c->user, c->seen, uid, r->modseq);
+    }
     ls_cached cached = { 0 };
     if (c->what & LS_FETCH_CACHE) {
         uint8_t key[LS_RECKEY_LEN];
@@ -90,7 +93,7 @@ int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what, ls_rec
         ls_mbox_clear(&m);
         if (user)
             rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
-        struct foreach_ctx c = { user ? &seen : NULL, &t, mb, uids, what, cb, arg, 0 };
+        struct foreach_ctx c = { user ? &seen : NULL, user, &t, mb, uids, what, cb, arg, 0 };
         uint32_t from = uids && uids->n ? uids->r[0].lo : 1;
         if (!rc)
             rc = ls_rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
@@ -118,6 +121,7 @@ int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out)
             ls_seen seen;
             if (user && (rc = ls_seen_load(&t, mb->ref.uuid, user, &seen)) == LS_OK) {
                 out->flags = (out->flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(&seen, uid) ? LS_FLAG_SEEN : 0);
+                out->modseq = ls_seen_modseq(&t, mb->ref.uuid, user, &seen, uid, r.modseq);
                 ls_seen_free(&seen);
             }
         }
@@ -397,13 +401,27 @@ int ls_message_path(ls_mailbox *mb, uint32_t uid, char **out)
     return rc;
 }
 
-struct changes_ctx { uint64_t modseq; ls_change_cb cb; void *arg; int result; };
+struct changes_ctx {
+    uint64_t modseq;
+    ls_change_cb cb;
+    void *arg;
+    int result;
+    ls_txn *t;
+    const uint8_t *uuid;
+    const char *user;        /* private seen: the user's own changes count too */
+    const ls_seen *seen;
+};
 static int change_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
 {
     struct changes_ctx *c = arg;
-    if (!r || r->modseq <= c->modseq)
+    if (!r)
         return 0;
-    int x = c->cb(uid, r->modseq, (r->sysflags & LS_REC_EXPUNGED) != 0, c->arg);
+    uint64_t m = r->modseq;
+    if (c->seen && !(r->sysflags & LS_REC_EXPUNGED))
+        m = ls_seen_modseq(c->t, c->uuid, c->user, c->seen, uid, r->modseq);
+    if (m <= c->modseq)
+        return 0;
+    int x = c->cb(uid, m, (r->sysflags & LS_REC_EXPUNGED) != 0, c->arg);
     if (x) {
         c->result = x;
         return 1;
@@ -419,11 +437,17 @@ int ls_message_changes(ls_mailbox *mb, uint64_t modseq, ls_change_cb cb, void *a
         return rc;
     ls_mbox m;
     if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "changes")) == LS_OK) {
+        const char *user = ls_seen_user(mb->s, m.name);
         ls_mbox_clear(&m);
-        struct changes_ctx c = { modseq, cb, arg, 0 };
-        rc = ls_rec_foreach(&t, mb->ref.uuid, 1, change_one, &c);
+        ls_seen seen = { 0 };
+        if (user)
+            rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
+        struct changes_ctx c = { modseq, cb, arg, 0, &t, mb->ref.uuid, user, user ? &seen : NULL };
+        if (!rc)
+            rc = ls_rec_foreach(&t, mb->ref.uuid, 1, change_one, &c);
         if (rc == 1)
             rc = c.result;
+        ls_seen_free(&seen);
     }
     ls_txn_end(&t);
     return rc;

@@ -53,12 +53,17 @@ struct store_args {
     size_t changed;
     ls_seen *seen;           /* private seen state of the session, or NULL */
     int seen_changed;
+    ls_txn *t;
+    const char *user;        /* whose private seen state */
+    const uint8_t *uuid;
+    int state_dirty;         /* privmodseq moved */
 };
 
 static int store_one(ls_irec *r, void *arg)
 {
     struct store_args *a = arg;
-    if (a->unchangedsince && r->modseq > a->unchangedsince) {
+    uint64_t seen_as = a->seen ? ls_seen_modseq(a->t, a->uuid, a->user, a->seen, r->uid, r->modseq) : r->modseq;
+    if (a->unchangedsince && seen_as > a->unchangedsince) {
         int rc = ls_uidlist_add(&a->modified, r->uid);
         return rc ? rc : 0;
     }
@@ -82,6 +87,13 @@ static int store_one(ls_irec *r, void *arg)
             if (ch) {
                 a->seen->count += want ? 1 : (uint32_t)-1;
                 a->seen_changed = 1;
+                /* a MODSEQ only this user sees (SPEC §1) */
+                uint64_t m = ls_modseq_next_private(&a->state);
+                a->seen->modseq = m;
+                int prc = ls_seen_modseq_put(a->t, a->uuid, a->user, r->uid, m);
+                if (prc)
+                    return prc;
+                a->state_dirty = 1;
             }
         }
         flags &= ~(unsigned)LS_FLAG_SEEN;
@@ -111,7 +123,7 @@ static int store_one(ls_irec *r, void *arg)
     r->sysflags = f;
     r->keywords[0] = k0;
     r->keywords[1] = k1;
-    r->modseq = ++a->state.highestmodseq;
+    r->modseq = ls_modseq_next(&a->state);
     ls_state_add(&a->state, r, +1);
     a->changed++;
     return 1;
@@ -136,13 +148,17 @@ static int store_txn(ls_txn *t, void *arg)
     ls_seen seen = { 0 };
     a->seen = NULL;
     a->seen_changed = 0;
+    a->state_dirty = 0;
+    a->t = t;
+    a->user = user;
+    a->uuid = m.entry.uuid;
     if (user && (rc = ls_seen_load(t, m.entry.uuid, user, &seen)) == LS_OK)
         a->seen = &seen;
     if (!rc)
         rc = ls_keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_STORE_REMOVE, a->kw);
     if (!rc)
         rc = ls_rec_update(t, m.entry.uuid, a->uids, store_one, a);
-    if (!rc && a->changed)
+    if (!rc && (a->changed || a->state_dirty))
         rc = ls_mbstate_put(t, m.entry.uuid, &a->state);
     if (!rc && a->seen_changed)
         rc = ls_seen_save(t, m.entry.uuid, user, &seen);
@@ -169,7 +185,7 @@ int ls_message_store(ls_mailbox *mb, const ls_set *uids, int op, unsigned flags,
     struct store_args a = { .mb = mb, .uids = uids, .op = op, .flags = flags, .keywords = keywords,
                             .nkeywords = nkeywords, .unchangedsince = unchangedsince };
     rc = ls_env_write(mb->s->st->env, LS_SYNC_FLAGS, store_txn, &a);
-    if (!rc && a.changed)
+    if (!rc && (a.changed || a.seen_changed))
         ls_mbox_notify(mb->s->st, mb->ref.uuidstr);
     if (!rc && a.modified.n) {
         if (modified)

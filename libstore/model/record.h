@@ -56,6 +56,7 @@ typedef struct ls_mbstate {
     uint32_t deleted, flagged, answered;
     uint32_t recentuid;         /* the owner's: UIDs above it are \Recent */
     uint32_t recent;            /* live messages with UID above recentuid (STATUS RECENT in O(1)) */
+    uint64_t privmodseq;        /* highest MODSEQ given to a private seen change (model/seen.h) */
     uint64_t size;              /* bytes of live messages */
     uint32_t tombstones;        /* expunged records kept */
     uint64_t deletedmodseq;     /* highest MODSEQ of a tombstone removed by cleanup */

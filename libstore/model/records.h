@@ -21,6 +21,23 @@ int ls_rec_foreach(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, ls
 typedef int (*ls_rec_update_cb)(ls_irec *r, void *arg);
 int ls_rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids, ls_rec_update_cb cb, void *arg);
 
+/* MODSEQs: one sequence per mailbox for every change, shared and private,
+ * so that they stay unique and increasing for every viewer. A shared change
+ * raises HIGHESTMODSEQ (everyone sees it); a private seen change raises only
+ * privmodseq and the changing user's own view (SPEC §1). */
+static inline uint64_t ls_modseq_next(ls_mbstate *s)
+{
+    uint64_t m = (s->highestmodseq > s->privmodseq ? s->highestmodseq : s->privmodseq) + 1;
+    s->highestmodseq = m;
+    return m;
+}
+static inline uint64_t ls_modseq_next_private(ls_mbstate *s)
+{
+    uint64_t m = (s->highestmodseq > s->privmodseq ? s->highestmodseq : s->privmodseq) + 1;
+    s->privmodseq = m;
+    return m;
+}
+
 /* Counters of the mailbox state contributed by one live record. */
 void ls_state_add(ls_mbstate *s, const ls_irec *r, int sign);
 

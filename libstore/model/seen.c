@@ -31,20 +31,21 @@ static size_t make_key(uint8_t *k, const uint8_t uuid[LS_UUID_LEN], const char *
 static int decode(const uint8_t *p, size_t len, ls_seen *out)
 {
     memset(out, 0, sizeof *out);
-    if (len < 20 || p[0] != 1)
+    if (len < 28 || p[0] != 1)
         return ls_err(LS_ECORRUPT, "seen state: bad size or version");
     uint32_t n = get32(p + 12);
-    if ((uint64_t)16 + (uint64_t)n * 8 + 4 != len || get32(p + len - 4) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
+    if ((uint64_t)24 + (uint64_t)n * 8 + 4 != len || get32(p + len - 4) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
         return ls_err(LS_ECORRUPT, "seen state: damaged");
     out->recentuid = get32(p + 4);
     out->count = get32(p + 8);
+    out->modseq = (uint64_t)get32(p + 16) | (uint64_t)get32(p + 20) << 32;
     out->r = malloc((n ? n : 1) * sizeof *out->r);
     if (!out->r)
         return ls_err(LS_ENOMEM, "out of memory");
     out->cap = n ? n : 1;
     for (uint32_t i = 0; i < n; i++) {
-        out->r[i].lo = get32(p + 16 + 8 * i);
-        out->r[i].hi = get32(p + 20 + 8 * i);
+        out->r[i].lo = get32(p + 24 + 8 * i);
+        out->r[i].hi = get32(p + 28 + 8 * i);
     }
     out->n = n;
     return LS_OK;
@@ -76,18 +77,20 @@ int ls_seen_save(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, c
 {
     uint8_t k[LS_UUID_LEN + LS_NAME_BUF];
     size_t kl = make_key(k, uuid, user);
-    size_t len = 16 + sn->n * 8 + 4;
+    size_t len = 24 + sn->n * 8 + 4;
     uint8_t *b = malloc(len);
     if (!b)
         return ls_err(LS_ENOMEM, "out of memory");
-    memset(b, 0, 16);
+    memset(b, 0, 24);
     b[0] = 1;
     put32(b + 4, sn->recentuid);
     put32(b + 8, sn->count);
     put32(b + 12, (uint32_t)sn->n);
+    put32(b + 16, (uint32_t)sn->modseq);
+    put32(b + 20, (uint32_t)(sn->modseq >> 32));
     for (size_t i = 0; i < sn->n; i++) {
-        put32(b + 16 + 8 * i, sn->r[i].lo);
-        put32(b + 20 + 8 * i, sn->r[i].hi);
+        put32(b + 24 + 8 * i, sn->r[i].lo);
+        put32(b + 28 + 8 * i, sn->r[i].hi);
     }
     put32(b + len - 4, (uint32_t)crc32(0L, b, (uInt)(len - 4)));
     int rc = ls_db_put(t, LS_DB_SEEN, k, kl, b, len, 0);
@@ -291,5 +294,75 @@ static int rewrite_user(ls_txn *t, const char *from, const char *to)
     return rc;
 }
 
-int ls_seen_forget_user(ls_txn *t, const char *user) { return rewrite_user(t, user, NULL); }
-int ls_seen_rename_user(ls_txn *t, const char *from, const char *to) { return rewrite_user(t, from, to); }
+/* Drop the per-message private MODSEQs of `user` everywhere (a full scan;
+ * rare). Losing them only lowers what that user sees to the records' own. */
+static int drop_modseqs(ls_txn *t, const char *user)
+{
+    size_t ul = strlen(user);
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_SEENMOD, &c);
+    if (rc)
+        return rc;
+    keylist l = { 0 };
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        if (k.mv_size == LS_UUID_LEN + ul + 5 && !memcmp((char *)k.mv_data + LS_UUID_LEN, user, ul) &&
+            ((char *)k.mv_data)[LS_UUID_LEN + ul] == 0)
+            rc = keys_add(&l, &k);
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < l.n; i++)
+        rc = ls_db_del(t, LS_DB_SEENMOD, l.k[i].mv_data, l.k[i].mv_size, NULL, 0);
+    keys_free(&l);
+    return rc;
+}
+
+int ls_seen_forget_user(ls_txn *t, const char *user)
+{
+    int rc = rewrite_user(t, user, NULL);
+    return rc ? rc : drop_modseqs(t, user);
+}
+
+int ls_seen_rename_user(ls_txn *t, const char *from, const char *to)
+{
+    int rc = rewrite_user(t, from, to);
+    return rc ? rc : drop_modseqs(t, from);
+}
+
+static size_t modkey(uint8_t *k, const uint8_t uuid[LS_UUID_LEN], const char *user, uint32_t uid)
+{
+    size_t ul = strlen(user);
+    memcpy(k, uuid, LS_UUID_LEN);
+    memcpy(k + LS_UUID_LEN, user, ul);
+    k[LS_UUID_LEN + ul] = 0;
+    ls_be32(k + LS_UUID_LEN + ul + 1, uid);
+    return LS_UUID_LEN + ul + 5;
+}
+
+uint64_t ls_seen_modseq(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn,
+                        uint32_t uid, uint64_t record_modseq)
+{
+    /* only a user whose private changes are newer than the record can see
+     * another MODSEQ: most records need no lookup at all */
+    if (!sn || sn->modseq <= record_modseq || strlen(user) >= LS_NAME_BUF)
+        return record_modseq;
+    uint8_t k[LS_UUID_LEN + LS_NAME_BUF + 5];
+    size_t kl = modkey(k, uuid, user, uid);
+    MDB_val v;
+    if (ls_db_get(t, LS_DB_SEENMOD, k, kl, &v) != LS_OK || v.mv_size != 8)
+        return record_modseq;
+    uint64_t m = 0;
+    for (int i = 7; i >= 0; i--)
+        m = m << 8 | ((const uint8_t *)v.mv_data)[i];
+    return m > record_modseq ? m : record_modseq;
+}
+
+int ls_seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, uint32_t uid, uint64_t modseq)
+{
+    uint8_t k[LS_UUID_LEN + LS_NAME_BUF + 5], v[8];
+    if (strlen(user) >= LS_NAME_BUF)
+        return ls_err(LS_EBADNAME, "user name too long");
+    size_t kl = modkey(k, uuid, user, uid);
+    for (int i = 0; i < 8; i++)
+        v[i] = (uint8_t)(modseq >> (8 * i));
+    return ls_db_put(t, LS_DB_SEENMOD, k, kl, v, 8, 0);
+}

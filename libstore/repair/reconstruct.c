@@ -548,7 +548,7 @@ static int apply_txn(ls_txn *t, void *arg)
                 rc = ls_db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
             } else if (ok && !(cur.sysflags & LS_REC_EXPUNGED)) {
                 cur.sysflags |= LS_REC_EXPUNGED;
-                cur.modseq = ++s.highestmodseq;
+                cur.modseq = ls_modseq_next(&s);
                 cur.expunged_at = (uint32_t)now;
                 if (!(rc = ls_rec_put(t, a->uuid, &cur)))
                     rc = ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
@@ -580,7 +580,7 @@ static int apply_txn(ls_txn *t, void *arg)
             rc = LS_OK;
             r.sysflags &= LS_FLAG_ALL;
             r.expunged_at = 0;
-            r.modseq = ++s.highestmodseq;
+            r.modseq = ls_modseq_next(&s);
             if ((rc = ls_rec_put(t, a->uuid, &r)) ||
                 (rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0)))
                 break;
