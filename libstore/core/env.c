@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LS_MAP_INITIAL (256ull << 20)   /* sparse: costs address space, not disk */
 #define LS_MAP_MAX (1ull << 40)
 #define LS_MAX_READERS 4096
-#define LS_RESERVE_BYTES (8u << 20)
+#define LS_RESERVE_BYTES (2u << 20) /* copy-on-write room for a delete or an expunge */
 
 static const struct { const char *name; unsigned flags; } db_defs[LS_DBI_COUNT] = {
     [LS_DB_META] = { "meta", 0 },
@@ -114,12 +115,25 @@ void ls_txn_end(ls_txn *t)
     pthread_rwlock_unlock(&t->env->resize);
 }
 
+/* A write that failed with EIO on a file system with no room left failed
+ * for lack of room (some file systems report a failed extension of a sparse
+ * file that way). */
+static int disk_is_full(const ls_env *e)
+{
+    struct statvfs sv;
+    return statvfs(e->dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
+}
+
 int ls_txn_fail(ls_txn *t, int rc, const char *what)
 {
     if (rc == MDB_MAP_FULL)
         t->map_full = 1;
-    if (rc == ENOSPC)
+    if (rc == EIO && disk_is_full(t->env))
+        rc = ENOSPC;
+    if (rc == ENOSPC) {
         t->disk_full = 1;
+        return ls_err(LS_ENOSPC, "%s: the metadata disk (%s) is full", what, t->env->dir);
+    }
     return ls_err_mdb(rc, what);
 }
 
@@ -128,19 +142,47 @@ static int release_reserve(ls_env *e)
     return e->reserve && unlink(e->reserve) == 0;
 }
 
-void ls_env_refill_reserve(ls_env *e)
+/* Bytes of free pages inside the data file: LMDB reuses them before it
+ * grows the file, so they are room as good as the reserve. Counted as the
+ * mdb_stat tool does (-f): the free-page table (dbi 0) maps transaction
+ * ids to lists whose first word is their length. */
+static uint64_t free_page_bytes(ls_env *e)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    uint64_t pages = 0;
+    if (mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    if (mdb_cursor_open(txn, 0, &c) == 0) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if (v.mv_size >= sizeof(size_t))
+                pages += *(const size_t *)v.mv_data;
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    MDB_stat st;
+    return mdb_env_stat(e->env, &st) == 0 ? pages * st.ms_psize : 0;
+}
+
+int ls_env_refill_reserve(ls_env *e)
 {
     if (!e->reserve || e->rdonly || access(e->reserve, F_OK) == 0)
-        return;
+        return 1;
     int fd = open(e->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
-        return;
+        return 0;
     if (posix_fallocate(fd, 0, LS_RESERVE_BYTES) != 0) {
         close(fd);
         unlink(e->reserve); /* not enough room yet: try again later */
-        return;
+        /* free pages inside the data file serve as well */
+        pthread_rwlock_rdlock(&e->resize);
+        uint64_t inside = free_page_bytes(e);
+        pthread_rwlock_unlock(&e->resize);
+        return inside >= LS_RESERVE_BYTES;
     }
     close(fd);
+    return 1;
 }
 
 int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
@@ -182,7 +224,11 @@ int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
                 return g;
             continue;
         }
-        if ((t.disk_full || rc == LS_ENOSPC) && durability == LS_SYNC_RESERVE && !used_reserve) {
+        /* Operations that free room (expunge, delete, cleanup) and the flag
+         * changes that lead to them may spend the reserve: a full disk must
+         * never stop an administrator from making room. */
+        if ((t.disk_full || rc == LS_ENOSPC) && (durability == LS_SYNC_RESERVE || durability == LS_SYNC_FLAGS) &&
+            !used_reserve) {
             used_reserve = 1;
             if (release_reserve(e))
                 continue;

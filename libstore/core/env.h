@@ -93,8 +93,10 @@ void ls_db_cursor_close(MDB_cursor *c);
 /* Record an LMDB error in t (map full / disk full) and map it to a code. */
 int ls_txn_fail(ls_txn *t, int rc, const char *what);
 
-/* Ensure the reserve file exists (called after successful appends, cheap). */
-void ls_env_refill_reserve(ls_env *e);
+/* Ensure the reserve file exists (cheap when it does). 1 if it is in place.
+ * Appends refuse (LS_ENOSPC) while it cannot be restored, so that expunge,
+ * delete and flag changes always find room on the metadata disk. */
+int ls_env_refill_reserve(ls_env *e);
 
 /* Big-endian helpers for keys (so that LMDB's byte order is numeric order). */
 static inline void ls_be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }

@@ -65,6 +65,35 @@ static char *msgpath(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int expung
     return s;
 }
 
+#define PARTITION_RESERVE (1u << 20)
+
+static int files_reserve_release(ls_layout *ly, const char *partition)
+{
+    const char *p = part_dir(ly, partition);
+    char path[4096];
+    if (!p || snprintf(path, sizeof path, "%s/reserve", p) >= (int)sizeof path)
+        return 0;
+    return unlink(path) == 0;
+}
+
+static int files_reserve_refill(ls_layout *ly, const char *partition)
+{
+    const char *p = part_dir(ly, partition);
+    char path[4096];
+    if (!p || snprintf(path, sizeof path, "%s/reserve", p) >= (int)sizeof path)
+        return 0;
+    if (access(path, F_OK) == 0)
+        return 1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return 0;
+    int ok = posix_fallocate(fd, 0, PARTITION_RESERVE) == 0;
+    close(fd);
+    if (!ok)
+        unlink(path);
+    return ok;
+}
+
 static int files_open(ls_layout *ly)
 {
     for (size_t i = 0; i < ly->cfg->npartitions; i++) {
@@ -73,6 +102,7 @@ static int files_open(ls_layout *ly)
         free(t);
         if (rc)
             return rc;
+        files_reserve_refill(ly, ly->cfg->partitions[i].name);
     }
     return LS_OK;
 }
@@ -533,4 +563,6 @@ const ls_layout_ops ls_layout_files = {
     .remove_expunged = files_remove_expunged,
     .scan = files_scan,
     .cleanup_tmp = files_cleanup_tmp,
+    .reserve_release = files_reserve_release,
+    .reserve_refill = files_reserve_refill,
 };

@@ -93,6 +93,11 @@ typedef struct ls_layout_ops {
 
     /* Every object in a mailbox (live and expunged), any order. */
     int (*scan)(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file_info *fi, void *arg), void *arg);
+    /* A reserve of room on each partition, so that cleanup can always
+     * rewrite store.header files on a full partition: release frees it
+     * (returns 1 if there was one), refill restores it (1 if in place). */
+    int (*reserve_release)(ls_layout *ly, const char *partition);
+    int (*reserve_refill)(ls_layout *ly, const char *partition);
     /* Remove temporary objects older than max_age seconds. */
     int (*cleanup_tmp)(ls_layout *ly, int64_t max_age, uint64_t *removed);
 } ls_layout_ops;

@@ -336,7 +336,10 @@ int ls_mailbox_delete(ls_session *s, const char *name)
     ls_namelist_free(&a.changed);
     /* Roll the file removals forward now; any left (a reader still looks, a
      * crash) are finished by the next cleanup. */
-    ls_pending_run(s->st, 0, NULL);
+    /* only directories: other mailboxes' expunged files wait for cleanup,
+     * which first refreshes their store.header high-water marks */
+    ls_pending_run(s->st, 0, LS_PENDING_DESTROY, 0, NULL);
     ls_error_clear();
+    ls_env_refill_reserve(s->st->env);
     return LS_OK;
 }

@@ -95,6 +95,11 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
     }
     if (rc)
         return rc;
+    if (!ls_env_refill_reserve(st->env))
+        return ls_err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
+                      st->cfg->configdirectory);
+    if (!ops->reserve_refill(st->layout, mb->ref.partition))
+        return ls_err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", mb->ref.partition);
     item_state *its = calloc(n ? n : 1, sizeof *its);
     ls_placement *pl = calloc(n ? n : 1, sizeof *pl);
     if (!its || !pl) {
@@ -154,8 +159,6 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         ops->unstage(st->layout, its[i].staged);
         ls_prepared_free(&its[i].msg);
     }
-    if (!rc)
-        ls_env_refill_reserve(st->env);
     free(its);
     free(pl);
     return rc;

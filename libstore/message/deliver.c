@@ -166,6 +166,17 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     int rc = ls_check_keywords(o.keywords, o.nkeywords);
     if (rc)
         return rc;
+    if (!ls_env_refill_reserve(st->env))
+        rc = ls_err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
+                    st->cfg->configdirectory);
+    for (size_t i = 0; !rc && i < st->cfg->npartitions; i++)
+        if (!st->layout->ops->reserve_refill(st->layout, st->cfg->partitions[i].name))
+            rc = ls_err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", st->cfg->partitions[i].name);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            fail(&results[i], rc);
+        return rc;
+    }
     ls_prepared pm;
     if ((rc = ls_prepare(st, msg, len, o.internaldate, &pm))) {
         for (size_t i = 0; i < n; i++)
@@ -249,7 +260,5 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     free(r);
     free(srcs);
     ls_prepared_free(&pm);
-    if (!first)
-        ls_env_refill_reserve(st->env);
     return first;
 }

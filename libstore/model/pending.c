@@ -5,6 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct hold { uint8_t uuid[LS_UUID_LEN]; uint32_t from; } hold;
+static __thread hold *holds;
+static __thread size_t nholds;
+
+void ls_pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t from_uid)
+{
+    (void)st;
+    hold *nh = realloc(holds, (nholds + 1) * sizeof *nh);
+    if (!nh)
+        return;
+    holds = nh;
+    memcpy(holds[nholds].uuid, uuid, LS_UUID_LEN);
+    holds[nholds++].from = from_uid;
+}
+
+void ls_pending_hold_clear(ls_store *st)
+{
+    (void)st;
+    free(holds);
+    holds = NULL;
+    nholds = 0;
+}
+
+static int held_back(const uint8_t *uuid, uint32_t uid)
+{
+    for (size_t i = 0; i < nholds; i++)
+        if (!memcmp(holds[i].uuid, uuid, LS_UUID_LEN) && uid >= holds[i].from)
+            return 1;
+    return 0;
+}
+
 /* Value: type u8 | 3 reserved | uid u32 BE | txnid u64 BE | uuid 16 | partition bytes */
 #define PV_FIXED 32
 
@@ -80,7 +111,7 @@ static int delete_entries(ls_txn *t, void *arg)
     return LS_OK;
 }
 
-int ls_pending_run(ls_store *st, int force, uint64_t *done)
+int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64_t *done)
 {
     ls_txn t;
     int rc = ls_txn_read(st->env, &t);
@@ -101,6 +132,10 @@ int ls_pending_run(ls_store *st, int force, uint64_t *done)
          * removal (its txnid is below that one) may still read the files.
          * Our own scan's snapshot is newer, so it never holds anything up. */
         if (!force && txnid > limit)
+            continue;
+        if ((only && p[0] != only) || (max_txnid && txnid > max_txnid))
+            continue;
+        if (p[0] == LS_PENDING_EXPUNGED && held_back(p + 16, ls_rd_be32(p + 4)))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;

@@ -11,6 +11,7 @@
 #include "store_impl.h"
 #include "model/pending.h"
 #include "model/records.h"
+#include "repair/header.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,22 @@
 
 #define STAGED_MAX_AGE 3600   /* a staged file older than this has no writer */
 
-static int refresh_headers(ls_store *st)
+static uint32_t header_uidnext(ls_store *st, const ls_mbox *m);
+
+/* Rewrite store.header of every mailbox with expunged files waiting. On a
+ * full partition a header may not fit: then only that mailbox's removals of
+ * UIDs the old header does not cover yet must wait (they are skipped by
+ * pending_run through `hold`), the others free room, and a second pass
+ * completes the work. */
+static int refresh_headers(ls_store *st, int *held, uint64_t *seen_txnid)
 {
+    *held = 0;
     ls_txn t;
     int rc = ls_txn_read(st->env, &t);
     if (rc)
         return rc;
+    /* removals queued later than this snapshot were not covered: skip them */
+    *seen_txnid = (uint64_t)mdb_txn_id(t.txn);
     MDB_cursor *c;
     MDB_val k, v;
     uint8_t last[LS_UUID_LEN] = { 0 };
@@ -37,6 +48,13 @@ static int refresh_headers(ls_store *st)
         ls_mbox m;
         if (ls_mbox_load_uuid(&t, last, &m) == LS_OK) {
             rc = ls_header_write(st, &m);
+            if (rc == LS_ENOSPC && st->layout->ops->reserve_release(st->layout, m.entry.partition))
+                rc = ls_header_write(st, &m); /* the partition reserve exists for this */
+            if (rc == LS_ENOSPC) {
+                ls_pending_hold(st, last, header_uidnext(st, &m));
+                *held = 1;
+                rc = LS_OK;
+            }
             ls_mbox_clear(&m);
         }
     }
@@ -103,12 +121,40 @@ static int drop_tombstones_txn(ls_txn *t, void *arg)
     return rc;
 }
 
+/* The UIDNEXT the mailbox's current store.header records (0 if unreadable). */
+static uint32_t header_uidnext(ls_store *st, const ls_mbox *m)
+{
+    char *text;
+    size_t len;
+    uint32_t next = 0;
+    if (st->layout->ops->header_read(st->layout, &m->ref, &text, &len) == LS_OK) {
+        ls_hdrinfo h;
+        if (ls_hdr_parse(text, len, &h) == LS_OK) {
+            next = h.uidnext;
+            ls_hdr_free(&h);
+        }
+        free(text);
+    }
+    ls_error_clear();
+    return next;
+}
+
 int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed)
 {
-    uint64_t n = 0, files = 0;
-    int rc = refresh_headers(st);
+    uint64_t n = 0, n2 = 0, files = 0;
+    int held = 0;
+    uint64_t covered = 0;
+    int rc = refresh_headers(st, &held, &covered);
     if (!rc)
-        rc = ls_pending_run(st, 0, &n);
+        rc = ls_pending_run(st, 0, 0, covered ? covered : 1, &n);
+    ls_pending_hold_clear(st);
+    if (!rc && held) {
+        /* room was made: the headers fit now, then the rest can go */
+        if (!(rc = refresh_headers(st, &held, &covered)))
+            rc = ls_pending_run(st, 0, 0, covered ? covered : 1, &n2);
+        ls_pending_hold_clear(st);
+        n += n2;
+    }
     if (!rc)
         rc = st->layout->ops->cleanup_tmp(st->layout, STAGED_MAX_AGE, &files);
     if (!rc && tombstone_age >= 0) {
@@ -117,5 +163,8 @@ int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed)
     }
     if (removed)
         *removed = n + files;
+    ls_env_refill_reserve(st->env);
+    for (size_t i = 0; i < st->cfg->npartitions; i++)
+        st->layout->ops->reserve_refill(st->layout, st->cfg->partitions[i].name);
     return rc;
 }

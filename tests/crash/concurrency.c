@@ -451,7 +451,7 @@ static char *user_mbox(int u)
     return names[u];
 }
 
-static void deliverer(uint64_t seed, int donefd)
+static void deliverer(uint64_t seed, int donefd, int readyfd)
 {
     (void)seed;
     wlog = open_log(2, NAPPENDERS);
@@ -466,6 +466,14 @@ static void deliverer(uint64_t seed, int donefd)
         users[u] = unames[u];
     }
     ls_deliver_result res[NUSERS];
+    /* start when the appenders are appending */
+    for (int i = 0; i < NAPPENDERS; i++) {
+        char c;
+        if (read(readyfd, &c, 1) != 1) {
+            fprintf(wlog, "ERR an appender did not start\n");
+            _exit(1);
+        }
+    }
     for (int j = 0; j < NDELIVER; j++) {
         uint64_t sd = 9000000 + (uint64_t)j;
         size_t len;
@@ -498,7 +506,7 @@ static void deliverer(uint64_t seed, int donefd)
     _exit(0);
 }
 
-static void appender(uint64_t seed, int a, int donefd)
+static void appender(uint64_t seed, int a, int donefd, int readyfd)
 {
     wlog = open_log(2, a);
     setvbuf(wlog, NULL, _IOLBF, 0);
@@ -511,6 +519,9 @@ static void appender(uint64_t seed, int a, int donefd)
     for (int u = 0; u < NUSERS; u++)
         W_CHECK(ls_mailbox_open(s, user_mbox(u), LS_MAILBOX_RDWR, &mb[u]));
     fcntl(donefd, F_SETFL, O_NONBLOCK);
+    if (tu_write_all(readyfd, "r", 1))
+        _exit(2);
+    close(readyfd);
     uint64_t next_seed = (uint64_t)(a + 11) * 1000000;
     for (int i = 0; i < 2000; i++) {
         char c;
@@ -558,8 +569,8 @@ static void phase2(uint64_t seed)
         ls_session_free(s);
         ls_store_close(st);
     }
-    int donep[2];
-    if (pipe(donep) != 0)
+    int donep[2], readyp[2];
+    if (pipe(donep) != 0 || pipe(readyp) != 0)
         FAIL("pipe: %s", strerror(errno));
     pid_t pids[NAPPENDERS + 1];
     fflush(NULL);
@@ -570,14 +581,18 @@ static void phase2(uint64_t seed)
         if (pids[a] == 0) {
             if (a == NAPPENDERS) {
                 close(donep[0]);
-                deliverer(seed, donep[1]);
+                close(readyp[1]);
+                deliverer(seed, donep[1], readyp[0]);
             }
             close(donep[1]);
-            appender(seed, a, donep[0]);
+            close(readyp[0]);
+            appender(seed, a, donep[0], readyp[1]);
         }
     }
     close(donep[0]);
     close(donep[1]);
+    close(readyp[0]);
+    close(readyp[1]);
     wait_workers(pids, NAPPENDERS + 1, "phase 2 process");
     double t1 = tu_now_ms();
     acklist acks = { 0 };

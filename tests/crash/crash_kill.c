@@ -3,7 +3,8 @@
  * nothing half" under kill -9.
  *
  * A child process works on a store in a loop (single and batch appends,
- * flag changes, copies, moves, expunges, cleanup), telling the parent
+ * appends of content already stored (single instance), flag changes,
+ * copies, moves, expunges, deliveries to two users, cleanup), telling the parent
  * through a pipe what it is about to do ("B ...") and what was acknowledged
  * ("A ...": the call returned LS_OK). The parent kills it with SIGKILL at a
  * random instant (0-30 ms after the fork; one time in five within the first
@@ -17,24 +18,29 @@
  *   - a message nobody acknowledged may appear only if an operation that
  *     could have produced it was begun (in-flight, or an adopted leftover);
  *   - the in-flight operation happened entirely or not at all (a batch
- *     append, a multi-UID expunge or move);
+ *     append, a multi-UID expunge or move; a move that removed its sources
+ *     put them in the target);
  *   - every record has its file (fetch works), STATUS counters equal a scan,
  *     and ls_store_check reports no error (notices are fine).
  * The child is restarted on the same store until KILLS kills were made.
+ * At the end one append per mailbox adopts every leftover, cleanup runs,
+ * and everything is verified once more. Every line the children sent is in
+ * journal.txt in the (kept) store directory when the test fails.
+ * The store uses the default "fsync: all"; "crash_kill messages" (the ctest
+ * test crash_kill_fsync_messages, 100 kills) uses "fsync: messages".
  *
  * Environment: LIBSTORE_TEST_SEED (seed), CRASH_KILLS (number of kills,
- * default 200; 60 under the sanitizers), LIBSTORE_TEST_KEEP (keep the store).
+ * default 200), LIBSTORE_TEST_KEEP (keep the store).
  */
 #include "testutil.h"
 
-#ifdef LIBSTORE_SANITIZE
-#define DEFAULT_KILLS 60
-#else
 #define DEFAULT_KILLS 200
-#endif
 
-#define NMB 3
-static const char *const mbnames[NMB] = { "user.crash", "user.crash.a", "user.crash.b" };
+#define NMB 4
+static const char *const mbnames[NMB] = { "user.crash", "user.crash.a", "user.crash.b", "user.crash2" };
+/* deliveries go to the INBOXes of these users: mailboxes 0 and 3 */
+static const char *const dlv_users[2] = { "crash", "crash2" };
+static const int dlv_mbox[2] = { 0, 3 };
 static const char *conf;
 static FILE *journal;
 
@@ -199,7 +205,9 @@ static void child_main(uint64_t seed, int restart, int fd)
     say("S\n");
     for (;;) {
         int m = (int)tu_below(&r, NMB);
-        size_t total = live[0].n + live[1].n + live[2].n;
+        size_t total = 0;
+        for (int i = 0; i < NMB; i++)
+            total += live[i].n;
         unsigned w = (unsigned)tu_below(&r, 100);
         if (total > 90 && w < 55)
             w = 80; /* keep the store small: expunge more */
@@ -323,7 +331,7 @@ static void child_main(uint64_t seed, int restart, int fd)
             }
             say("%s\n", line);
             ls_uidmap_free(&map);
-        } else if (w < 97) { /* expunge 1-3 messages: +\Deleted (acknowledged), then expunge */
+        } else if (w < 94) { /* expunge 1-3 messages: +\Deleted (acknowledged), then expunge */
             size_t k = 1 + tu_below(&r, 3);
             if (k > live[m].n)
                 k = live[m].n;
@@ -376,6 +384,27 @@ static void child_main(uint64_t seed, int restart, int fd)
             say("%s\n", line);
             for (size_t i = 0; i < np; i++)
                 ul_del(&live[m], pick[i]);
+        } else if (w < 99) { /* delivery to two users */
+            uint64_t sd = next_seed++;
+            uint32_t bl = random_bodylen(&r);
+            size_t len;
+            char *msg = tu_msg_make(sd, bl, &len);
+            ls_date d = tu_msg_date(sd);
+            ls_append_opts o = { .internaldate = &d };
+            ls_deliver_result res[2];
+            say("B DLV %" PRIu64 " %u\n", sd, bl);
+            int rc = ls_message_deliver(s, msg, len, dlv_users, 2, NULL, &o, res);
+            for (int i = 0; i < 2; i++)
+                if (res[i].code != LS_OK) {
+                    say("E deliver to %s: %d (%s): %s\n", dlv_users[i], res[i].code, ls_strerror(res[i].code),
+                        res[i].error);
+                    _exit(3);
+                }
+            CHILD_CHECK(rc);
+            say("A DLV %u %u\n", res[0].uid, res[1].uid);
+            for (int i = 0; i < 2; i++)
+                ul_add(&live[dlv_mbox[i]], res[i].uid, sd, bl);
+            free(msg);
         } else { /* cleanup */
             say("B CLN\n");
             uint64_t removed;
@@ -400,15 +429,16 @@ typedef struct op {
     uint32_t uid[8];
 } op;
 
-static uint64_t stat_acks, stat_inflight[9], stat_kills, stat_rounds, stat_adopted, stat_notices;
-static const char *const kinds[] = { "APP", "APPN", "STO", "CPY", "MOV", "EXP", "CLN" };
+static const char *const kinds[] = { "APP", "APPN", "STO", "CPY", "MOV", "EXP", "CLN", "DLV" };
+#define NKINDS 8
+static uint64_t stat_acks, stat_inflight[NKINDS + 2], stat_kills, stat_rounds, stat_adopted, stat_notices;
 
 static int kind_index(const char *k)
 {
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < NKINDS; i++)
         if (!strcmp(k, kinds[i]))
             return i;
-    return 7;
+    return NKINDS;
 }
 
 static void model_live(int m, uint32_t uid, uint64_t seed, uint32_t bodylen, unsigned flags, const char *why)
@@ -487,6 +517,13 @@ static void apply_line(char *line, op *pend)
                 p += c;
                 model_get_live(pend->m, pend->uid[i], "expunge");
             }
+        } else if (!strcmp(kind, "DLV")) {
+            pend->k = 2;
+            sscanf(p, "%" SCNu64 " %u", &pend->seed[0], &pend->bodylen[0]);
+            pend->seed[1] = pend->seed[0];
+            pend->bodylen[1] = pend->bodylen[0];
+            for (int i = 0; i < 2; i++)
+                possible_add(dlv_mbox[i], pend->seed[0]);
         } else if (strcmp(kind, "CLN") != 0) {
             FAIL("unknown operation '%s' from the child", kind);
         }
@@ -541,6 +578,15 @@ static void apply_line(char *line, op *pend)
     } else if (!strcmp(kind, "EXP")) {
         for (size_t i = 0; i < pend->k; i++)
             ment_at(m, pend->uid[i])->state = E_GONE;
+    } else if (!strcmp(kind, "DLV")) {
+        for (int i = 0; i < 2; i++) {
+            uint32_t uid;
+            sscanf(p, "%u %n", &uid, &c);
+            p += c;
+            if (!possible_take(dlv_mbox[i], pend->seed[0]))
+                FAIL("internal: seed %" PRIu64 " not in the possible set", pend->seed[0]);
+            model_live(dlv_mbox[i], uid, pend->seed[0], pend->bodylen[0], 0, "deliver");
+        }
     }
     pend->active = 0;
 }
@@ -692,13 +738,17 @@ static void verify(int round, const op *pend)
     ls_store_close(st);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    tu_begin("crash_kill");
+    /* "crash_kill messages": the same with "fsync: messages", under which
+     * flag changes must also survive a process crash at once (SPEC §2) */
+    int fsync_messages = argc > 1 && !strcmp(argv[1], "messages");
+    tu_begin(fsync_messages ? "crash_kill_fsync_messages" : "crash_kill");
     uint64_t seed = tu_seed(20261121);
     const char *ek = getenv("CRASH_KILLS");
-    int kills_wanted = ek && *ek ? atoi(ek) : DEFAULT_KILLS;
-    conf = tu_write_conf(tu_dir, NULL, NULL, "");
+    int kills_wanted = ek && *ek ? atoi(ek) : fsync_messages ? DEFAULT_KILLS / 2 : DEFAULT_KILLS;
+    conf = tu_write_conf(tu_dir, NULL, NULL, fsync_messages ? "fsync: messages\n" : "");
+    tu_log("%d kills, fsync: %s", kills_wanted, fsync_messages ? "messages" : "all (the default)");
     {
         ls_store *st;
         ls_session *s;
@@ -771,7 +821,7 @@ int main(void)
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
             FAIL("the child ended by itself (status 0x%x) instead of being killed", status);
         stat_kills++;
-        stat_inflight[pend.active ? kind_index(pend.kind) : started ? 8 : 7]++;
+        stat_inflight[pend.active ? kind_index(pend.kind) : started ? NKINDS + 1 : NKINDS]++;
         stat_rounds++;
         verify((int)stat_kills, &pend);
         pend.active = 0;
@@ -813,11 +863,12 @@ int main(void)
            " check notices",
            stat_kills, early, (tu_now_ms() - t0) / 1000, stat_acks, stat_adopted, stat_notices);
     tu_log("killed inside: APP %" PRIu64 ", APPN %" PRIu64 ", STO %" PRIu64 ", CPY %" PRIu64 ", MOV %" PRIu64
-           ", EXP %" PRIu64 ", CLN %" PRIu64 ", opening the store %" PRIu64 ", between operations %" PRIu64,
+           ", EXP %" PRIu64 ", CLN %" PRIu64 ", DLV %" PRIu64 ", opening the store %" PRIu64
+           ", between operations %" PRIu64,
            stat_inflight[0], stat_inflight[1], stat_inflight[2], stat_inflight[3], stat_inflight[4], stat_inflight[5],
-           stat_inflight[6], stat_inflight[7], stat_inflight[8]);
+           stat_inflight[6], stat_inflight[7], stat_inflight[8], stat_inflight[9]);
     if (stat_kills < (uint64_t)kills_wanted)
         FAIL("only %" PRIu64 " kills", stat_kills);
-    printf("crash_kill: OK\n");
+    printf("%s: OK\n", tu_name);
     return 0;
 }

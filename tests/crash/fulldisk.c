@@ -34,8 +34,11 @@
 static char mounts[MAX_MOUNTS][4200];
 static int nmounts;
 
+static int listed;
 static void list_tree(const char *dir, int depth)
 {
+    if (listed >= 80)
+        return;
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -48,6 +51,10 @@ static void list_tree(const char *dir, int depth)
         struct stat sb;
         if (lstat(p, &sb) != 0)
             continue;
+        if (++listed > 80) {
+            fprintf(stderr, "    ...\n");
+            break;
+        }
         fprintf(stderr, "    %s%s (%lld bytes)\n", p, S_ISDIR(sb.st_mode) ? "/" : "", (long long)sb.st_size);
         if (S_ISDIR(sb.st_mode) && depth < 8)
             list_tree(p, depth + 1);
@@ -261,6 +268,8 @@ static void scan_partition(const char *dir, scan_ctx *c, const char *mbdirs[], i
                 bi = i;
         if (bi >= 0 && !strcmp(e->d_name, "store.header"))
             continue;
+        if (depth == 0 && !strcmp(e->d_name, "reserve"))
+            continue; /* the partition's reserve for cleanup (layout/files.c) */
         char *end;
         unsigned long uid = strtoul(e->d_name, &end, 10);
         if (bi >= 0 && uid && end[0] == '.' && (end[1] == 0 || (c->expunged_ok && !strcmp(end + 1, "expunged")))) {
@@ -425,10 +434,12 @@ static void run_part(const char *label, int meta_full)
 
     /* full again; then delete must still work */
     snprintf(what, sizeof what, "%s, filling again", label);
-    if (meta_full)
+    if (meta_full) {
+        fill(&boxes[0], 300, 600, what, 100000);
         fill(&boxes[0], 300, 40, what, 100000);
-    else
+    } else {
         fill(&boxes[0], 16 * 1024, 0, what, 10000);
+    }
     fill(&boxes[0], 100, 0, what, 100000);
     snprintf(what, sizeof what, "%s, full again", label);
     notices = tu_check_clean(st, what, 0);

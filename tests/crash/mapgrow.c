@@ -26,9 +26,9 @@
 
 #define INITIAL_MAP (1u << 20)
 #ifdef LIBSTORE_SANITIZE
-#define TARGET (8u << 20)
+#define TARGET (6u << 20)
 #else
-#define TARGET (24u << 20)
+#define TARGET (12u << 20)
 #endif
 
 static const char *conf;
@@ -138,12 +138,13 @@ static int verify_big(ls_mailbox *mb, uint32_t uid, const char *who)
     return ok;
 }
 
-static int done_fd;
-static int a_done(void)
+static int done_fd, bdone_fd = -1;
+static int is_eof(int fd)
 {
-    struct pollfd p = { done_fd, POLLIN, 0 };
-    return poll(&p, 1, 0) > 0; /* EOF: A closed its end */
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, 0) > 0; /* EOF: the writer closed its end */
 }
+static int a_done(void) { return is_eof(done_fd); }
 
 static int count_cb(const ls_record *r, const ls_cached *c, void *arg)
 {
@@ -174,13 +175,19 @@ static void proc_b(int ready_fd)
         if (!finishing && a_done())
             finishing = 1;
         if (finishing) {
-            /* grow further from the adopted map: big batches */
-            for (int b = 0; b < 4; b++) {
+            /* grow the map further, from the size adopted from A: big
+             * batches until the recorded map size changes */
+            uint64_t m0 = meta_mapsize();
+            for (int b = 0; meta_mapsize() == m0; b++) {
+                if (b == 400) {
+                    fprintf(stderr, "[mapgrow] %s: 400 batches did not grow the map beyond %" PRIu64 "\n", who, m0);
+                    _exit(1);
+                }
                 ls_append_item it[25];
                 char *msgs[25];
                 for (int i = 0; i < 25; i++) {
                     memset(&it[i], 0, sizeof it[i]);
-                    msgs[i] = big_header_msg(seed++, 120, &it[i].len);
+                    msgs[i] = big_header_msg(seed++, 600, &it[i].len);
                     it[i].msg = msgs[i];
                 }
                 P_CHECK(who, ls_message_append_many(mb, it, 25));
@@ -188,6 +195,8 @@ static void proc_b(int ready_fd)
                     free(msgs[i]);
                 appended += 25;
             }
+            fprintf(stderr, "[mapgrow %ld] %s: grew the map from %" PRIu64 " to %" PRIu64 " bytes itself\n",
+                    (long)getpid(), who, m0, meta_mapsize());
             break;
         }
         size_t len;
@@ -239,7 +248,7 @@ static void proc_c(int ready_fd)
         _exit(2);
     size_t loops = 0, last = 0;
     for (;;) {
-        int finishing = a_done();
+        int finishing = a_done() && is_eof(bdone_fd);
         ls_status stt;
         P_CHECK(who, ls_mailbox_status_open(mb, &stt));
         size_t n = 0;
@@ -267,7 +276,8 @@ static void proc_c(int ready_fd)
             break;
         tu_sleep_us(3000);
     }
-    fprintf(stderr, "[mapgrow %ld] %s: %zu read rounds, last saw %zu messages\n", (long)getpid(), who, loops, last);
+    fprintf(stderr, "[mapgrow %ld] %s: %zu read rounds, last saw %zu messages of A\n", (long)getpid(), who, loops,
+            last);
     ls_mailbox_close(mb);
     ls_session_free(s);
     ls_store_close(st);
@@ -348,8 +358,8 @@ int main(void)
         FAIL("the new store's LMDB map is %" PRIu64 " bytes although LIBSTORE_MAPSIZE=%u: ls_env_open does not "
              "honour the LIBSTORE_MAPSIZE test hook, so this test cannot make the map grow in reasonable time",
              initial, INITIAL_MAP);
-    int ready[2], done[2];
-    if (pipe(ready) || pipe(done))
+    int ready[2], done[2], bdone[2];
+    if (pipe(ready) || pipe(done) || pipe(bdone))
         FAIL("pipe: %s", strerror(errno));
     double t0 = tu_now_ms();
     fflush(NULL);
@@ -357,18 +367,23 @@ int main(void)
     if (b == 0) {
         close(ready[0]);
         close(done[1]);
+        close(bdone[0]);
         done_fd = done[0];
-        proc_b(ready[1]);
+        proc_b(ready[1]); /* bdone[1] closes when B exits */
     }
     pid_t c = fork();
     if (c == 0) {
         close(ready[0]);
         close(done[1]);
+        close(bdone[1]);
         done_fd = done[0];
+        bdone_fd = bdone[0];
         proc_c(ready[1]);
     }
     close(ready[1]);
     close(done[0]);
+    close(bdone[0]);
+    close(bdone[1]);
     char buf[2];
     size_t got = 0;
     while (got < 2) {
