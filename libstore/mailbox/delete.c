@@ -46,15 +46,16 @@ int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
 {
     void *args[2] = { t, (void *)m };
     /* quota: a root goes with its mailbox; otherwise the usage leaves its root */
+    int64_t d[3];
+    ls_quota_usage_of(&m->state, d);
     MDB_val qv;
-    int rc = ls_db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &qv);
-    if (rc == LS_OK) {
-        rc = ls_db_del(t, LS_DB_QUOTA, m->name, strlen(m->name), NULL, 0);
-    } else if (rc == LS_ENOTFOUND) {
-        int64_t d[3];
-        ls_quota_usage_of(&m->state, d);
-        rc = ls_quota_charge(t, m->name, sep, -d[0], -d[1], -d[2], 0);
-    }
+    int is_root = ls_db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &qv) == LS_OK;
+    /* its own usage leaves its root (itself, or one above) ... */
+    int rc = ls_quota_charge(t, m->name, sep, -d[0], -d[1], -d[2], 0);
+    /* ... and a root goes with its mailbox: what it still governs (children
+     * that survive this delete) falls to the next root above */
+    if (!rc && is_root)
+        rc = ls_quota_undefine(t, m->name, sep);
     if (!rc)
         rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
@@ -279,12 +280,12 @@ static int delete_txn(ls_txn *t, void *arg)
         return rc;
     char *owner = NULL;
     int is_inbox = ls_name_owner(a->name, sep, &owner) && strlen(a->name) == 5 + strlen(owner);
-    /* visibility first: a hidden mailbox must fail exactly as a missing one */
-    rc = ls_require(s, &m, LS_RIGHT_L, "delete");
+    /* the operation's own right first: without it, a mailbox the session
+     * may not see fails exactly as a missing one (ls_require); RFC 4314
+     * asks x, not l, for DELETE */
+    rc = ls_require(s, &m, LS_RIGHT_X, "delete");
     if (!rc && is_inbox && !s->admin)
         rc = ls_err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
-    else if (!rc)
-        rc = ls_require(s, &m, LS_RIGHT_X, "delete");
     if (!rc && is_inbox) {
         /* the whole account; children first, so their usage leaves the
          * account's quota root before the root itself goes */

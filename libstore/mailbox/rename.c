@@ -317,7 +317,7 @@ static int rename_txn(ls_txn *t, void *arg)
     int new_inbox = ls_name_owner(a->newname, sep, &nowner) && strlen(a->newname) == 5 + strlen(nowner);
     /* Order matters for privacy: a hidden source, or a target the session
      * could not create, fails exactly as if it did not exist. */
-    if ((rc = ls_require(s, &old, LS_RIGHT_L, "rename")))
+    if ((rc = ls_require(s, &old, LS_RIGHT_X, "rename")))
         goto out;
     if (ls_name_is_ancestor(a->oldname, a->newname, sep) && !(old_inbox && !new_inbox)) {
         /* INBOX may become its own child (RFC 3501: RENAME INBOX INBOX.old) */
@@ -379,7 +379,7 @@ static int rename_txn(ls_txn *t, void *arg)
         if (rc)
             goto out;
         /* both names stay under INBOX's root: one more mailbox, same messages */
-        rc = ls_quota_charge(t, a->oldname, sep, 0, 0, 1, 0);
+        rc = ls_quota_charge(t, a->oldname, sep, 0, 0, 1, 1);
         if (rc) {
             ls_mbox_clear(&fresh);
             goto out;

@@ -40,7 +40,7 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
         return ls_err(LS_ECORRUPT, "mailbox name too long in the uuid table");
     memcpy(name, v.mv_data, v.mv_size);
     name[v.mv_size] = 0;
-    if ((rc = ls_quota_charge(t, name, st->cfg->sep, (int64_t)p->msg->len, 1, 0, !p->adopted)))
+    if ((rc = ls_quota_charge(t, name, st->cfg->sep, (int64_t)p->msg->len, 1, 0, !p->adopted && !p->no_quota_check)))
         return rc;
     ls_irec r = { 0 };
     if ((rc = ls_keywords_bits(t, p->ref.uuid, p->keywords, p->nkeywords, 1, r.keywords)))

@@ -7,6 +7,7 @@
 #include "message/message_impl.h"
 #include "model/cache.h"
 #include "model/seen.h"
+#include "model/quota.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,14 @@ static int copy_txn(ls_txn *t, void *arg)
             rc = ls_err(LS_EBUSY, "some messages were expunged by another session during the move; try again");
         if (!rc)
             ls_expunge_files(st, &m.ref, &c->expunged, 0);
+        /* within one quota root a MOVE never fails for quota (RFC 9208) */
+        char r1[LS_NAME_BUF], r2[LS_NAME_BUF];
+        ls_qrec q1, q2;
+        int f1 = ls_quota_find(t, m.name, st->cfg->sep, r1, &q1), f2 = ls_quota_find(t, c->tgt.name, st->cfg->sep, r2, &q2);
+        int same = (f1 == LS_ENOTFOUND && f2 == LS_ENOTFOUND) || (f1 == LS_OK && f2 == LS_OK && !strcmp(r1, r2));
+        for (size_t i = 0; i < c->n; i++)
+            c->pl[i].no_quota_check = same;
+        ls_error_clear();
         ls_mbox_clear(&m);
         if (rc)
             return rc;

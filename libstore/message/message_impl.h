@@ -38,6 +38,7 @@ typedef struct ls_placement {
     const char *const *keywords;
     size_t nkeywords;
     int adopted;                 /* a crash leftover: the file is already there */
+    int no_quota_check;          /* charged but never refused (MOVE within one root) */
     int placed;                  /* we created its file (remove it if not committed) */
     int code;                    /* per-placement result */
     char error[256];
