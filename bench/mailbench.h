@@ -43,6 +43,8 @@ typedef struct result {
 
 /* Timing. */
 double now_s(void);
+/* Median of n values. */
+double median_of(const double *v, int n);
 
 /* Progress and errors go to stderr only. */
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -116,6 +118,8 @@ int wl_store_flags(bench_ctx *c, result *r);
 int wl_search_header(bench_ctx *c, result *r);
 int wl_copy(bench_ctx *c, result *r);
 int wl_expunge(bench_ctx *c, result *r);
+int wl_reconstruct(bench_ctx *c, result *r);
+int wl_quota_fix(bench_ctx *c, result *r);
 
 /* The big mailbox shared by status, fetch_envelope and store_flags (built once). */
 typedef struct bigbox {

@@ -201,17 +201,18 @@ int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
             t.txn = NULL;
             pthread_rwlock_unlock(&e->resize);
             if (mrc == 0) {
-                if (e->nosync) {
-                    if (durability != LS_SYNC_FLAGS) {
-                        mrc = mdb_env_sync(e->env, 1);
-                        if (mrc)
-                            return ls_err_mdb(mrc, "syncing the LMDB environment");
-                    } else {
-                        pthread_mutex_lock(&e->flush_mu);
-                        e->dirty = 1;
-                        pthread_mutex_unlock(&e->flush_mu);
-                    }
+                if (e->nosync && durability == LS_SYNC_FLAGS) {
+                    /* fsync: messages: flags within a second (flusher) */
+                    pthread_mutex_lock(&e->flush_mu);
+                    e->dirty = 1;
+                    pthread_mutex_unlock(&e->flush_mu);
+                    return LS_OK;
                 }
+                /* the commit's meta page becomes durable here, after the
+                 * writer lock is released (MDB_NOMETASYNC) */
+                mrc = mdb_env_sync(e->env, 1);
+                if (mrc)
+                    return ls_err_mdb(mrc == EIO && disk_is_full(e) ? ENOSPC : mrc, "syncing the LMDB environment");
                 return LS_OK;
             }
             rc = ls_txn_fail(&t, mrc, "committing");
@@ -355,7 +356,11 @@ int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **ou
         mapsize = (size_t)st.st_size * 2;
     free(datafile);
     mdb_env_set_mapsize(e->env, mapsize);
-    unsigned flags = MDB_NOTLS | (nosync ? MDB_NOSYNC : 0) | (rdonly ? MDB_RDONLY : 0);
+    /* fsync: all uses MDB_NOMETASYNC and syncs after the commit, outside
+     * the writer lock (ls_env_write): the same durability (we return only
+     * after the sync) and integrity (LMDB flushes data pages before it
+     * writes the meta page), but concurrent writers share their flushes. */
+    unsigned flags = MDB_NOTLS | (nosync ? MDB_NOSYNC : MDB_NOMETASYNC) | (rdonly ? MDB_RDONLY : 0);
     rc = mdb_env_open(e->env, dir, flags, 0640);
     if (rc) {
         int code = rc == ENOENT ? ls_err(LS_ENOTFOUND, "%s: no LMDB environment", dir)

@@ -39,10 +39,13 @@ const char *ls_strerror(int code)
 
 int ls_err(int code, const char *fmt, ...)
 {
+    /* format into a copy: callers may pass ls_error_last() as an argument */
+    char buf[sizeof last_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_msg, buf, sizeof last_msg);
     last_code = code;
     return code;
 }

@@ -33,8 +33,8 @@ struct subs_args { const char *user, *mailbox; int add; };
 static int subs_txn(ls_txn *t, void *arg)
 {
     struct subs_args *a = arg;
-    char *k;
-    size_t kl;
+    char *k = NULL;
+    size_t kl = 0;
     int rc = subs_key(a->user, a->mailbox, &k, &kl);
     if (rc)
         return rc;
@@ -120,8 +120,8 @@ int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_c
 int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep)
 {
     size_t ul = strlen(user) + 1, ol = strlen(oldp);
-    char *prefix;
-    size_t plen;
+    char *prefix = NULL;
+    size_t plen = 0;
     int rc = subs_key(user, oldp, &prefix, &plen);
     if (rc)
         return rc;

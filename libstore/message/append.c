@@ -13,6 +13,7 @@
 #include "message/message_impl.h"
 #include "model/sis.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,47 @@ static int place_item(ls_store *st, const ls_mbref *ref, item_state *it, uint32_
     return ops->place(st->layout, it->staged, ref, uid);
 }
 
+/* Parsing and hashing are the CPU of an append: a batch splits them over a
+ * second thread (the work is per message and shares nothing). */
+struct prep_job {
+    ls_store *st;
+    ls_append_item *items;
+    item_state *its;
+    size_t from, to;
+    int rc;
+    char err[256];
+};
+
+static void *prep_worker(void *arg)
+{
+    struct prep_job *j = arg;
+    for (size_t i = j->from; i < j->to && !j->rc; i++)
+        j->rc = ls_prepare(j->st, j->items[i].msg, j->items[i].len, j->items[i].opts.internaldate, &j->its[i].msg);
+    if (j->rc)
+        snprintf(j->err, sizeof j->err, "%s", ls_error_last());
+    return NULL;
+}
+
+static int prepare_all(ls_store *st, ls_append_item *items, item_state *its, size_t n)
+{
+    struct prep_job main_job = { st, items, its, 0, n, 0, "" }, other = main_job;
+    pthread_t th;
+    int threaded = 0;
+    if (n >= 16) {
+        main_job.to = other.from = n / 2;
+        threaded = pthread_create(&th, NULL, prep_worker, &other) == 0;
+        if (!threaded)
+            main_job.to = n;
+    }
+    prep_worker(&main_job);
+    if (threaded) {
+        pthread_join(th, NULL);
+        if (!main_job.rc && other.rc)
+            return ls_err(other.rc, "%s", other.err);
+    }
+    return main_job.rc ? ls_err(main_job.rc, "%s", main_job.err) : LS_OK;
+}
+
 static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int batch)
 {
     ls_store *st = mb->s->st;
@@ -107,8 +149,7 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         free(pl);
         return ls_err(LS_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = ls_prepare(st, items[i].msg, items[i].len, items[i].opts.internaldate, &its[i].msg);
+    rc = prepare_all(st, items, its, n);
 
     /* rights, and content already on the partition */
     ls_txn t;

@@ -36,7 +36,42 @@ struct foreach_ctx {
     ls_record_cb cb;
     void *arg;
     int result;
+    /* the cache table walked in step with the records (same key order),
+     * instead of one B-tree descent per message */
+    MDB_cursor *cc;
+    MDB_val ck, cv;
+    int cc_state;            /* 0: not positioned, 1: at (ck, cv), -1: past the end */
 };
+
+/* The cache value stored under exactly `key`, moving the cache cursor
+ * forward only. */
+static int cache_at(struct foreach_ctx *c, const uint8_t key[LS_RECKEY_LEN], MDB_val *out)
+{
+    if (c->cc_state < 0)
+        return 0;
+    if (c->cc_state == 0) {
+        c->ck.mv_size = LS_RECKEY_LEN;
+        c->ck.mv_data = (void *)key;
+        if (mdb_cursor_get(c->cc, &c->ck, &c->cv, MDB_SET_RANGE) != 0) {
+            c->cc_state = -1;
+            return 0;
+        }
+        c->cc_state = 1;
+    }
+    for (;;) {
+        int cmp = c->ck.mv_size == LS_RECKEY_LEN ? memcmp(c->ck.mv_data, key, LS_RECKEY_LEN) : -1;
+        if (cmp == 0) {
+            *out = c->cv;
+            return 1;
+        }
+        if (cmp > 0)
+            return 0; /* no cache record for this key (damage: check reports it) */
+        if (mdb_cursor_get(c->cc, &c->ck, &c->cv, MDB_NEXT) != 0) {
+            c->cc_state = -1;
+            return 0;
+        }
+    }
+}
 
 static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
 {
@@ -61,15 +96,14 @@ static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         ls_reckey(key, c->mb->ref.uuid, uid);
         MDB_val v;
         ls_cache_view view;
-        if (ls_db_get(c->t, LS_DB_CACHE, key, sizeof key, &v) == LS_OK &&
-            ls_cache_decode(v.mv_data, v.mv_size, 0, &view) == LS_OK) {
+        if (cache_at(c, key, &v) && ls_cache_decode_hot(v.mv_data, v.mv_size, &view) == LS_OK) {
+            /* zero-copy: the fields point into the map, valid in the callback */
             cached.envelope = view.f[LS_CF_ENVELOPE];
             cached.envelope_len = view.len[LS_CF_ENVELOPE];
             cached.bodystructure = view.f[LS_CF_BODYSTRUCTURE];
             cached.bodystructure_len = view.len[LS_CF_BODYSTRUCTURE];
             cached.body = view.f[LS_CF_BODY];
             cached.body_len = view.len[LS_CF_BODY];
-            ls_cache_view_free(&view); /* raw fields point into the map: still valid */
         }
     }
     int r2 = c->cb(&rec, &cached, c->arg);
@@ -93,10 +127,13 @@ int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what, ls_rec
         ls_mbox_clear(&m);
         if (user)
             rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
-        struct foreach_ctx c = { user ? &seen : NULL, user, &t, mb, uids, what, cb, arg, 0 };
+        struct foreach_ctx c = { user ? &seen : NULL, user, &t, mb, uids, what, cb, arg, 0, NULL, { 0, NULL }, { 0, NULL }, 0 };
         uint32_t from = uids && uids->n ? uids->r[0].lo : 1;
+        if (!rc && (what & LS_FETCH_CACHE))
+            rc = ls_db_cursor(&t, LS_DB_CACHE, &c.cc);
         if (!rc)
             rc = ls_rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
+        ls_db_cursor_close(c.cc);
         if (rc == 1)
             rc = c.result;
         ls_seen_free(&seen);
@@ -333,8 +370,8 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
     size_t plen;
     int not;
     const char *list = fields_spec(section, &plen, &not);
-    const char *src;
-    size_t srclen;
+    const char *src = NULL;
+    size_t srclen = 0;
     char *filtered = NULL;
     if (list) {
         char part[256];

@@ -18,7 +18,7 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
 {
     uint8_t *z[LS_CF_MAX + 1] = { 0 };
     size_t zlen[LS_CF_MAX + 1] = { 0 };
-    size_t total = 2 + 4;
+    size_t total = 10 + 4;
     int n = 0, rc = LS_OK;
     for (int id = 1; id <= LS_CF_MAX; id++) {
         if (!vals[id])
@@ -48,7 +48,14 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
     }
     *p++ = LS_CACHE_VERSION;
     *p++ = (uint8_t)n;
+    uint8_t *hot_hdr = p;
+    p += 8;
     for (int id = 1; id <= LS_CF_MAX; id++) {
+        if (id == LS_CF_PARTS) {
+            /* the hot fields end here */
+            put32(hot_hdr, (uint32_t)(p - b));
+            put32(hot_hdr + 4, (uint32_t)crc32(0L, b + 10, (uInt)(p - b - 10)));
+        }
         if (!vals[id])
             continue;
         const void *src = z[id] ? (const void *)z[id] : (const void *)vals[id];
@@ -75,13 +82,16 @@ int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache
 {
     const uint8_t *p = buf, *end;
     memset(v, 0, sizeof *v);
-    if (len < 6 || p[0] != LS_CACHE_VERSION)
+    if (len < 14 || p[0] != LS_CACHE_VERSION)
         return ls_err(LS_ECORRUPT, "cache record: bad size or version");
     end = p + len - 4;
     if (get32(end) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
         return ls_err(LS_ECORRUPT, "cache record: CRC mismatch");
+    uint32_t hot_end = get32(p + 2);
+    if (hot_end < 10 || hot_end > len - 4)
+        return ls_err(LS_ECORRUPT, "cache record: bad hot-field bound");
     int n = p[1];
-    p += 2;
+    p += 10;
     for (int i = 0; i < n; i++) {
         if (end - p < 10)
             goto bad;
@@ -130,4 +140,31 @@ void ls_cache_view_free(ls_cache_view *v)
         v->f[id] = NULL;
         v->len[id] = 0;
     }
+}
+
+int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
+{
+    const uint8_t *b = buf;
+    memset(v, 0, sizeof *v);
+    if (len < 14 || b[0] != LS_CACHE_VERSION)
+        return ls_err(LS_ECORRUPT, "cache record: bad size or version");
+    uint32_t hot_end = get32(b + 2);
+    if (hot_end < 10 || hot_end > len - 4 || get32(b + 6) != (uint32_t)crc32(0L, b + 10, (uInt)(hot_end - 10)))
+        return ls_err(LS_ECORRUPT, "cache record: hot fields damaged");
+    const uint8_t *p = b + 10, *end = b + hot_end;
+    while (p < end) {
+        if (end - p < 10)
+            return ls_err(LS_ECORRUPT, "cache record: malformed hot field");
+        int id = p[0], enc = p[1];
+        uint32_t rawlen = get32(p + 2), slen = get32(p + 6);
+        p += 10;
+        if (id < LS_CF_ENVELOPE || id > LS_CF_BODY || enc != 0 || rawlen != slen || (size_t)(end - p) < slen || v->f[id]) {
+            memset(v, 0, sizeof *v);
+            return ls_err(LS_ECORRUPT, "cache record: malformed hot field");
+        }
+        v->f[id] = (const char *)p;
+        v->len[id] = slen;
+        p += slen;
+    }
+    return LS_OK;
 }

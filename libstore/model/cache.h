@@ -2,9 +2,12 @@
  * Cache records (table "cache", key uuid16 + uid BE32): what a server reads
  * to answer FETCH and SEARCH without opening the message file.
  *
- * Layout: version u8 (1) | nfields u8 | fields... | crc32 u32 (LE, over all
- * bytes before it). A field: id u8 | encoding u8 (0 raw, 1 zlib) |
- * raw length u32 LE | stored length u32 LE | stored bytes.
+ * Layout: version u8 (1) | nfields u8 | hot_end u32 LE | hot_crc u32 LE |
+ * fields... | crc32 u32 (LE, over all bytes before it). A field: id u8 |
+ * encoding u8 (0 raw, 1 zlib) | raw length u32 LE | stored length u32 LE |
+ * stored bytes. The hot fields (ENVELOPE, BODYSTRUCTURE, BODY: what FETCH
+ * reads every time) come first, in bytes [10, hot_end), with their own CRC
+ * (hot_crc), so the FETCH path verifies a few hundred bytes, not the record.
  * ENVELOPE, BODYSTRUCTURE and BODY are always raw (read on every FETCH, and
  * zero-copy from the map); PARTS and FIELDS are zlib-compressed when that is
  * smaller and they have at least LS_CACHE_COMPRESS_MIN bytes.
@@ -42,5 +45,8 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
  * fields to decompress; others are left absent. Errors: LS_ECORRUPT. */
 int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache_view *v);
 void ls_cache_view_free(ls_cache_view *v);
+/* Decode only the hot fields, verifying only hot_crc (the FETCH fast path;
+ * nothing is allocated). Errors: LS_ECORRUPT. */
+int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v);
 
 #endif

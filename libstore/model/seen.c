@@ -366,3 +366,40 @@ int ls_seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *u
         v[i] = (uint8_t)(modseq >> (8 * i));
     return ls_db_put(t, LS_DB_SEENMOD, k, kl, v, 8, 0);
 }
+
+int ls_seen_renumber(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, uint32_t to)
+{
+    MDB_cursor *c;
+    int rc = ls_db_cursor(t, LS_DB_SEEN, &c);
+    if (rc)
+        return rc;
+    keylist l = { 0 };
+    MDB_val k = { LS_UUID_LEN, (void *)uuid }, v;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
+            break;
+        rc = keys_add(&l, &k);
+    }
+    ls_db_cursor_close(c);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        char user[LS_NAME_BUF];
+        size_t ul = l.k[i].mv_size - LS_UUID_LEN;
+        if (ul >= sizeof user)
+            continue;
+        memcpy(user, (char *)l.k[i].mv_data + LS_UUID_LEN, ul);
+        user[ul] = 0;
+        ls_seen sn;
+        if ((rc = ls_seen_load(t, uuid, user, &sn)))
+            break;
+        if (ls_seen_has(&sn, from)) {
+            /* the message is the same: membership moves, the count stays */
+            if (ls_seen_put(&sn, from, 0) < 0 || ls_seen_put(&sn, to, 1) < 0)
+                rc = ls_err(LS_ENOMEM, "out of memory");
+            else
+                rc = ls_seen_save(t, uuid, user, &sn);
+        }
+        ls_seen_free(&sn);
+    }
+    keys_free(&l);
+    return rc;
+}

@@ -42,6 +42,8 @@ int ls_seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *u
 
 /* Expunged UIDs leave every user's set of this mailbox (and their counts). */
 int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n);
+/* A message renumbered by reconstruct keeps every user's \Seen. */
+int ls_seen_renumber(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, uint32_t to);
 /* Remove every row of `user` / rename them (whole-table scans: rare). */
 int ls_seen_forget_user(ls_txn *t, const char *user);
 int ls_seen_rename_user(ls_txn *t, const char *from, const char *to);

@@ -84,7 +84,8 @@ int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid
     return LS_OK;
 }
 
-int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN])
+int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_rctx *rx,
+                                 const char *name)
 {
     MDB_cursor *c;
     if (mdb_cursor_open(b->txn, b->seen, &c))
@@ -95,23 +96,35 @@ int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_
         if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
             break;
         MDB_val cur;
-        if (ls_db_get(t, LS_DB_SEEN, k.mv_data, k.mv_size, &cur) == LS_ENOTFOUND)
+        if (ls_db_get(t, LS_DB_SEEN, k.mv_data, k.mv_size, &cur) == LS_ENOTFOUND) {
             rc = ls_db_put(t, LS_DB_SEEN, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
+            ls_say(rx, "%s: seen state of %.*s restored from the backup", name, (int)(k.mv_size - LS_UUID_LEN),
+                   (const char *)k.mv_data + LS_UUID_LEN);
+        }
     }
     mdb_cursor_close(c);
     ls_error_clear();
     return rc;
 }
 
-int ls_backup_restore_subs(ls_backup *b, ls_txn *t)
+int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
 {
     MDB_cursor *c;
     if (mdb_cursor_open(b->txn, b->subs, &c))
         return LS_OK;
     MDB_val k, v;
     int rc = LS_OK;
-    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        MDB_val cur;
+        if (ls_db_get(t, LS_DB_SUBS, k.mv_data, k.mv_size, &cur) == LS_OK)
+            continue;
         rc = ls_db_put(t, LS_DB_SUBS, k.mv_data, k.mv_size, "", 0, 0);
+        size_t ul = strnlen(k.mv_data, k.mv_size);
+        if (ul < k.mv_size)
+            ls_say(rc_ctx, "subscription of %.*s to %.*s restored from the backup", (int)ul, (const char *)k.mv_data,
+                   (int)(k.mv_size - ul - 1), (const char *)k.mv_data + ul + 1);
+    }
     mdb_cursor_close(c);
+    ls_error_clear();
     return rc;
 }

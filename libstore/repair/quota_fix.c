@@ -8,11 +8,40 @@
 #include "model/names.h"
 #include "model/quota.h"
 #include "model/records.h"
+#include "repair/header.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct qroot { char *name; ls_qrec q; uint64_t sum[LS_QUOTA_NRESOURCES]; int gone; } qroot;
+typedef struct qroot { char *name; ls_qrec q; uint64_t sum[LS_QUOTA_NRESOURCES]; int gone, damaged; } qroot;
+
+/* Limits of root `name` as its store.header records them; 1 if found. */
+static int header_limits(ls_store *st, ls_txn *t, const char *name, int64_t limit[LS_QUOTA_NRESOURCES])
+{
+    ls_mbox m;
+    if (ls_mbox_load(t, name, &m) != LS_OK) {
+        ls_error_clear();
+        return 0;
+    }
+    char *text;
+    size_t len;
+    int found = 0;
+    if (st->layout->ops->header_read(st->layout, &m.ref, &text, &len) == LS_OK) {
+        ls_hdrinfo h;
+        if (ls_hdr_parse(text, len, &h) == LS_OK) {
+            if (h.has_quota) {
+                for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
+                    limit[i] = h.quota[i];
+                found = 1;
+            }
+            ls_hdr_free(&h);
+        }
+        free(text);
+    }
+    ls_mbox_clear(&m);
+    ls_error_clear();
+    return found;
+}
 
 struct live_sum { uint64_t bytes, msgs; };
 static int add_live(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
@@ -25,15 +54,12 @@ static int add_live(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     return 0;
 }
 
-struct fix_args { ls_rctx *c; const char *prefix; };
+struct fix_args { ls_rctx *c; const char *prefix; int exact; };
 
-static int fix_txn(ls_txn *t, void *arg)
+int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
 {
-    struct fix_args *a = arg;
-    ls_rctx *c = a->c;
+    struct fix_args args = { c, prefix, exact }, *a = &args;
     char sep = c->st->cfg->sep;
-    ls_say_flush(c, 0);
-    c->holding = 1;
     qroot *roots = NULL;
     size_t n = 0, cap = 0;
     int rc = LS_OK;
@@ -62,7 +88,11 @@ static int fix_txn(ls_txn *t, void *arg)
             memset(&r->q, 0, sizeof r->q);
             for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
                 r->q.limit[i] = LS_QUOTA_UNLIMITED;
-            ls_say(c, "%s: damaged quota record, limits reset", r->name);
+            /* the limits are mirrored in the mailbox's store.header */
+            int from_header = header_limits(c->st, t, r->name, r->q.limit);
+            ls_say(c, "%s: damaged quota record rebuilt (limits %s)", r->name,
+                   from_header ? "from store.header" : "lost: none found in store.header");
+            r->damaged = 1;
         }
         MDB_val mv;
         r->gone = ls_db_get(t, LS_DB_MAILBOXES, k.mv_data, k.mv_size, &mv) != LS_OK;
@@ -104,7 +134,7 @@ static int fix_txn(ls_txn *t, void *arg)
     size_t plen = a->prefix ? strlen(a->prefix) : 0;
     for (size_t i = 0; !rc && i < n; i++) {
         qroot *r = &roots[i];
-        if (plen && strncmp(r->name, a->prefix, plen))
+        if (plen && (a->exact ? strcmp(r->name, a->prefix) : strncmp(r->name, a->prefix, plen)))
             continue;
         if (r->gone) {
             ls_say(c, "%s: quota root removed (no such mailbox)", r->name);
@@ -125,22 +155,44 @@ static int fix_txn(ls_txn *t, void *arg)
             r->q.usage[res] = r->sum[res];
             changed = 1;
         }
-        if (changed)
+        if (changed || r->damaged)
             rc = ls_quota_put(t, r->name, &r->q);
     }
     for (size_t i = 0; i < n; i++)
         free(roots[i].name);
     free(roots);
+    return rc;
+}
+
+static int fix_txn(ls_txn *t, void *arg)
+{
+    struct fix_args *a = arg;
+    ls_rctx *c = a->c;
+    ls_say_flush(c, 0);
+    c->holding = 1;
+    int rc = ls_quota_fix_in(t, c, a->prefix, a->exact);
     c->holding = 0;
     if (!rc && (c->flags & LS_REPAIR_DRYRUN))
         return 1;
     return rc;
 }
 
+/* quota -f of one root, reporting through c (reconstruct uses it). */
+int ls_quota_fix_root(ls_rctx *c, const char *root)
+{
+    struct fix_args a = { c, root, 1 };
+    int rc = ls_env_write(c->st->env, LS_SYNC_ALWAYS, fix_txn, &a);
+    if (rc == 1)
+        rc = LS_OK;
+    c->holding = 0;
+    ls_say_flush(c, rc == LS_OK);
+    return rc;
+}
+
 int ls_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_report_cb cb, void *arg)
 {
     ls_rctx c = { .st = st, .flags = flags, .cb = cb, .arg = arg };
-    struct fix_args a = { &c, prefix };
+    struct fix_args a = { &c, prefix, 0 };
     int rc = ls_env_write(st->env, LS_SYNC_ALWAYS, fix_txn, &a);
     if (rc == 1)
         rc = LS_OK;

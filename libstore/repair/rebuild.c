@@ -7,6 +7,8 @@
 #include "core/fsutil.h"
 #include "model/names.h"
 #include "model/quota.h"
+#include "model/pending.h"
+#include "model/records.h"
 #include "repair/header.h"
 
 #include <dirent.h>
@@ -171,7 +173,12 @@ static int insert_txn(ls_txn *t, void *arg)
     if (a->f->have_h && a->f->h.uidvalidity) {
         m.entry.uidvalidity = a->f->h.uidvalidity;
         m.state.uidvalidity = a->f->h.uidvalidity;
-        m.state.highestmodseq = a->f->h.highestmodseq ? a->f->h.highestmodseq : 1;
+        /* store.header's mark is refreshed at create, rename, ACL changes
+         * and cleanup, not at every flag change: the lost environment may
+         * have issued MODSEQs above it. Jump far past it (2^32), so that
+         * CONDSTORE clients see every message as changed and resynchronise
+         * flags, and no MODSEQ a client holds is ever reached again. */
+        m.state.highestmodseq = (a->f->h.highestmodseq ? a->f->h.highestmodseq : 1) + (1ull << 32);
         if ((rc = ls_mbox_put_entry(t, &m)) == LS_OK)
             rc = ls_mbstate_put(t, u, &m.state);
     }
@@ -211,9 +218,178 @@ static int adopt_dir(ls_rctx *c, const found *f)
     return rc;
 }
 
+/* 1 if the pending queue holds the removal of mailbox directory uuid. */
+static int destroy_pending(ls_txn *t, const uint8_t uuid[LS_UUID_LEN])
+{
+    MDB_cursor *c;
+    if (ls_db_cursor(t, LS_DB_PENDING, &c))
+        return 0;
+    MDB_val k, v;
+    int hit = 0;
+    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !hit; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        hit = v.mv_size >= 32 && p[0] == LS_PENDING_DESTROY && !memcmp(p + 16, uuid, LS_UUID_LEN);
+    }
+    ls_db_cursor_close(c);
+    return hit;
+}
+
+/* 1 if some partition still holds the directory of mailbox uuid. */
+static int dir_on_disk(ls_store *st, const uint8_t uuid[LS_UUID_LEN])
+{
+    for (size_t i = 0; i < st->cfg->npartitions; i++) {
+        ls_mbref ref;
+        ls_mbref_set(&ref, uuid, st->cfg->partitions[i].name);
+        char *path;
+        if (st->layout->ops->mailbox_path(st->layout, &ref, &path) == LS_OK) {
+            int there = access(path, F_OK) == 0;
+            free(path);
+            if (there)
+                return 1;
+        }
+    }
+    ls_error_clear();
+    return 0;
+}
+
+/* Store-wide leftovers a per-mailbox pass cannot see: GUID-table values
+ * naming no live record with that content (D3), and private seen state or
+ * per-message MODSEQs of mailboxes that no longer exist. */
+struct sweep_args { ls_rctx *c; };
+static int sweep_txn(ls_txn *t, void *arg)
+{
+    ls_rctx *c = ((struct sweep_args *)arg)->c;
+    ls_say_flush(c, 0);
+    c->holding = 1;
+    int rc = LS_OK;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    /* collect, then delete: never write through a cursor being walked */
+    typedef struct gone { uint8_t *k; size_t kl; uint8_t val[LS_RECKEY_LEN]; int db; } gone;
+    gone *g = NULL;
+    size_t n = 0, cap = 0;
+    if ((rc = ls_db_cursor(t, LS_DB_GUIDS, &cur)))
+        return rc;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data;
+        size_t plen = strnlen((const char *)kp, k.mv_size);
+        int bad = plen + 1 + LS_GUID_LEN + 8 != k.mv_size || v.mv_size != LS_RECKEY_LEN;
+        if (!bad) {
+            ls_irec r;
+            const uint8_t *vu = v.mv_data;
+            bad = ls_rec_get(t, vu, ls_rd_be32(vu + LS_UUID_LEN), &r) != LS_OK || (r.sysflags & LS_REC_EXPUNGED) ||
+                  memcmp(r.guid, kp + plen + 1, LS_GUID_LEN) ||
+                  r.internaldate != (int64_t)ls_rd_be64(kp + plen + 1 + LS_GUID_LEN);
+            ls_error_clear();
+        }
+        if (!bad)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            gone *ng = realloc(g, cap * sizeof *ng);
+            if (!ng) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            g = ng;
+        }
+        g[n].k = malloc(k.mv_size);
+        if (!g[n].k) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(g[n].k, k.mv_data, k.mv_size);
+        g[n].kl = k.mv_size;
+        memcpy(g[n].val, v.mv_data, v.mv_size == LS_RECKEY_LEN ? LS_RECKEY_LEN : 0);
+        g[n].db = v.mv_size == LS_RECKEY_LEN ? LS_DB_GUIDS : -1;
+        n++;
+    }
+    ls_db_cursor_close(cur);
+    for (int db = LS_DB_SEEN; !rc && db <= LS_DB_SEENMOD; db += LS_DB_SEENMOD - LS_DB_SEEN) {
+        if ((rc = ls_db_cursor(t, db, &cur)))
+            break;
+        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            MDB_val mv;
+            if (k.mv_size >= LS_UUID_LEN && ls_db_get(t, LS_DB_BYUUID, k.mv_data, LS_UUID_LEN, &mv) == LS_OK)
+                continue;
+            /* a directory still on disk may be brought back (-f): keep its
+             * users' state until the mailbox is really gone */
+            if (k.mv_size < LS_UUID_LEN || dir_on_disk(c->st, k.mv_data))
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                gone *ng = realloc(g, cap * sizeof *ng);
+                if (!ng) {
+                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    break;
+                }
+                g = ng;
+            }
+            g[n].k = malloc(k.mv_size ? k.mv_size : 1);
+            if (!g[n].k) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(g[n].k, k.mv_data, k.mv_size);
+            g[n].kl = k.mv_size;
+            g[n].db = db;
+            n++;
+        }
+        ls_db_cursor_close(cur);
+        ls_error_clear();
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        char us[37];
+        if (g[i].db == LS_DB_GUIDS) {
+            rc = ls_db_del(t, LS_DB_GUIDS, g[i].k, g[i].kl, g[i].val, LS_RECKEY_LEN);
+            ls_uuid_format(g[i].val, us);
+            ls_say(c, "GUID table: entry for mailbox %s uid %u names no live message, removed", us,
+                   ls_rd_be32(g[i].val + LS_UUID_LEN));
+        } else if (g[i].db >= 0) {
+            rc = ls_db_del(t, g[i].db, g[i].k, g[i].kl, NULL, 0);
+            if (g[i].db == LS_DB_SEEN && g[i].kl >= LS_UUID_LEN) {
+                ls_uuid_format(g[i].k, us);
+                ls_say(c, "seen state of %.*s for mailbox %s (which no longer exists) removed",
+                       (int)(g[i].kl - LS_UUID_LEN), (const char *)g[i].k + LS_UUID_LEN, us);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(g[i].k);
+    free(g);
+    c->holding = 0;
+    if (!rc && (c->flags & LS_REPAIR_DRYRUN))
+        return 1;
+    return rc;
+}
+
+static int sweep(ls_rctx *c)
+{
+    struct sweep_args a = { c };
+    int rc = ls_env_write(c->st->env, LS_SYNC_ALWAYS, sweep_txn, &a);
+    if (rc == 1)
+        rc = LS_OK;
+    c->holding = 0;
+    ls_say_flush(c, rc == LS_OK);
+    return rc;
+}
+
 static int restore_subs_txn(ls_txn *t, void *arg)
 {
-    return ls_backup_restore_subs(arg, t);
+    ls_rctx *c = arg;
+    ls_say_flush(c, 0);
+    c->holding = 1;
+    int rc = ls_backup_restore_subs(c->backup, t, c);
+    c->holding = 0;
+    return rc;
+}
+
+static int restore_subs(ls_rctx *c)
+{
+    int rc = ls_env_write(c->st->env, LS_SYNC_ALWAYS, restore_subs_txn, c);
+    c->holding = 0;
+    ls_say_flush(c, rc == LS_OK);
+    return rc;
 }
 
 int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir, ls_report_cb cb,
@@ -236,7 +412,10 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
             if ((rc = ls_txn_read(st->env, &t)))
                 break;
             int known = ls_db_get(&t, LS_DB_BYUUID, u, LS_UUID_LEN, &v) == LS_OK;
-            /* a directory queued for removal (a deleted mailbox) is not lost */
+            /* a directory queued for removal (a deleted mailbox) is not lost:
+             * it must never come back */
+            if (!known)
+                known = destroy_pending(&t, u);
             ls_txn_end(&t);
             ls_error_clear();
             if (known)
@@ -258,8 +437,10 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
     for (size_t i = 0; !rc && i < n; i++)
         rc = ls_reconstruct_one(&c, names[i], 0);
     ls_names_free(names, n);
+    if (!rc)
+        rc = sweep(&c);
     if (!rc && c.backup && !(flags & LS_REPAIR_DRYRUN))
-        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, restore_subs_txn, c.backup);
+        rc = restore_subs(&c);
 out:
     ls_backup_close(c.backup);
     ls_say_flush(&c, 0);
@@ -308,7 +489,15 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
     char *lock = ls_strprintf("%s/lock.mdb", cfg->configdirectory);
     struct stat sb;
     if (data && lock && stat(data, &sb) == 0) {
-        char *aside = ls_strprintf("%s/data.mdb.damaged.%lld", cfg->configdirectory, (long long)time(NULL));
+        /* a name no earlier run used: never overwrite a moved-aside copy */
+        char *aside = NULL;
+        for (int i = 0; i < 1000; i++) {
+            free(aside);
+            aside = i ? ls_strprintf("%s/data.mdb.damaged.%lld.%d", cfg->configdirectory, (long long)time(NULL), i)
+                      : ls_strprintf("%s/data.mdb.damaged.%lld", cfg->configdirectory, (long long)time(NULL));
+            if (!aside || access(aside, F_OK) != 0)
+                break;
+        }
         if (!aside) {
             rc = ls_err(LS_ENOMEM, "out of memory");
         } else if (flags & LS_REPAIR_DRYRUN) {
@@ -358,7 +547,7 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
         rc = ls_env_write(st->env, LS_SYNC_ALWAYS, roots_txn, &qa);
     }
     if (!rc && c.backup)
-        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, restore_subs_txn, c.backup);
+        rc = restore_subs(&c);
     flist_free(&fl);
     ls_backup_close(c.backup);
     ls_say_flush(&c, 0);

@@ -75,16 +75,20 @@ enum act {
     A_ADOPT,         /* file without record: a new record under `uid` */
     A_QUEUE,         /* UID.expunged with no pending removal: queue it */
     A_TOMBFILE,      /* tombstone whose file had its live name: renamed */
+    A_RESTORE,       /* -B: flags, keywords, internal date from the backup */
 };
 
 typedef struct item {
     uint32_t uid;
+    uint32_t orig_uid;       /* a stray adopted under a new UID: the UID it had */
     int act;
     int had_record, damaged;
     ls_irec rec;             /* the record as planned (flags etc. kept) */
     ls_prepared msg;         /* parsed file, for REDERIVE / RECACHE / ADOPT */
     int have_msg;
     char why[160];
+    char **bk_names;         /* A_RESTORE: the backup's keyword names */
+    size_t bk_n;
 } item;
 
 typedef struct plan {
@@ -111,8 +115,10 @@ static item *plan_add(plan *p, uint32_t uid)
 
 static void plan_free(plan *p)
 {
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         ls_prepared_free(&p->v[i].msg);
+        ls_keywords_free(p->v[i].bk_names, p->v[i].bk_n);
+    }
     free(p->v);
     memset(p, 0, sizeof *p);
 }
@@ -223,6 +229,48 @@ static int sha256_of(ls_rctx *c, const ls_mbref *ref, uint32_t uid, uint8_t out[
     return ok ? LS_OK : ls_err(LS_ENOMEM, "SHA-256 failed");
 }
 
+/* A live record whose file is gone: find another holder of the same bytes
+ * and date in the GUID table whose file exists, and share it under this
+ * record's UID (before any transaction: a live-named file for a live record
+ * is harmless at any moment). `from` describes the holder. */
+static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_irec *r, char *from, size_t fromlen)
+{
+    const ls_layout_ops *ops = c->st->layout->ops;
+    uint8_t k[128];
+    size_t plen = strlen(m->entry.partition);
+    if (plen > 63)
+        return LS_ENOTFOUND;
+    memcpy(k, m->entry.partition, plen);
+    k[plen] = 0;
+    memcpy(k + plen + 1, r->guid, LS_GUID_LEN);
+    ls_be64(k + plen + 1 + LS_GUID_LEN, (uint64_t)r->internaldate);
+    MDB_cursor *cur;
+    int rc = ls_db_cursor(t, LS_DB_GUIDS, &cur);
+    if (rc)
+        return rc;
+    MDB_val key = { plen + 1 + LS_GUID_LEN + 8, k }, v;
+    rc = LS_ENOTFOUND;
+    for (int mrc = mdb_cursor_get(cur, &key, &v, MDB_SET); mrc == 0; mrc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size != LS_RECKEY_LEN)
+            continue;
+        const uint8_t *hu = v.mv_data;
+        uint32_t huid = ls_rd_be32(hu + LS_UUID_LEN);
+        if (!memcmp(hu, m->entry.uuid, LS_UUID_LEN) && huid == r->uid)
+            continue; /* ourselves */
+        ls_mbref href;
+        ls_mbref_set(&href, hu, m->entry.partition);
+        ls_file_info fi;
+        if (ops->stat(c->st->layout, &href, huid, &fi) != LS_OK || fi.expunged || fi.size != r->size)
+            continue;
+        snprintf(from, fromlen, "mailbox %s uid %u", href.uuidstr, huid);
+        rc = (c->flags & LS_REPAIR_DRYRUN) ? LS_OK : ops->share(c->st->layout, &href, huid, &m->ref, r->uid);
+        if (rc == LS_OK)
+            break;
+    }
+    ls_db_cursor_close(cur);
+    return rc;
+}
+
 /* Step 1: the plan. */
 static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, int fresh)
 {
@@ -234,12 +282,9 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         /* the directory is gone: every record's file is missing; recreate it */
         ls_error_clear();
         rc = LS_OK;
-        if (!(c->flags & LS_REPAIR_DRYRUN)) {
+        if (!(c->flags & LS_REPAIR_DRYRUN))
             ops->mailbox_init(c->st->layout, ref);
-            ls_say(c, "%s: mailbox directory was missing, recreated", name);
-        } else {
-            ls_say(c, "%s: mailbox directory is missing", name);
-        }
+        ls_say(c, "%s: mailbox directory was missing, recreated", name);
     }
     if (rc)
         return rc;
@@ -266,8 +311,12 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         free(files.v);
         return rc;
     }
+    char **kwnames = NULL;
+    size_t nkw = 0;
     if (!fresh)
         rc = ls_rec_foreach(&t, m->entry.uuid, 1, snap_rec, &snap);
+    if (!rc && c->backup)
+        rc = ls_keywords_load(&t, m->entry.uuid, &kwnames, &nkw);
     uint32_t maxuid = 0;
     for (size_t i = 0; !rc && i < snap.n; i++) {
         recsnap *s = &snap.v[i];
@@ -299,6 +348,16 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             /* an expunged message never comes back: its live-named file is
              * renamed now (a rename is harmless at any time) */
             if (live) {
+                /* only the expunged message's own bytes (same GUID) are
+                 * renamed; other content under its UID is a stray message,
+                 * adopted under a new UID below */
+                uint8_t g[LS_GUID_LEN];
+                if (sha256_of(c, ref, s->uid, g) == LS_OK && memcmp(g, r->guid, LS_GUID_LEN)) {
+                    live->used = 0;
+                    ls_error_clear();
+                    continue;
+                }
+                ls_error_clear();
                 if (!(it = plan_add(p, s->uid))) {
                     rc = ls_err(LS_ENOMEM, "out of memory");
                     break;
@@ -318,6 +377,14 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             continue;
         }
         if (!live && !exp) {
+            /* the same bytes may still be on the partition under another
+             * name (single-instance storage): link them back, lose nothing */
+            char from[160];
+            if (relink_from_holder(c, &t, m, r, from, sizeof from) == LS_OK) {
+                ls_say(c, "%s: uid %u: file missing, relinked from %s", name, s->uid, from);
+                continue;
+            }
+            ls_error_clear();
             if (!(it = plan_add(p, s->uid))) {
                 rc = ls_err(LS_ENOMEM, "out of memory");
                 break;
@@ -327,9 +394,10 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             snprintf(it->why, sizeof it->why, "file missing, message removed");
             continue;
         }
-        if (!live && exp && !(c->flags & LS_REPAIR_DRYRUN)) {
+        if (!live && exp) {
             /* an expunge that did not commit left the file renamed */
-            ops->unmark_expunged(c->st->layout, ref, s->uid);
+            if (!(c->flags & LS_REPAIR_DRYRUN))
+                ops->unmark_expunged(c->st->layout, ref, s->uid);
             ls_say(c, "%s: uid %u: file renamed back from an interrupted expunge", name, s->uid);
         }
         fent *f = live ? live : exp;
@@ -371,6 +439,43 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             }
             ls_error_clear();
         }
+        if (!rederive && !recache && c->backup) {
+            /* -B: the backup's flags, keywords and internal date for a
+             * message whose bytes (GUID) are the backup's */
+            ls_irec br;
+            char **bn = NULL;
+            size_t bnn = 0;
+            if (ls_backup_record(c->backup, m->entry.uuid, s->uid, r->guid, &br, &bn, &bnn) == LS_OK) {
+                int differ = (br.sysflags & LS_FLAG_ALL) != (r->sysflags & LS_FLAG_ALL) ||
+                             br.internaldate != r->internaldate;
+                /* keyword names now vs in the backup */
+                size_t now = 0;
+                for (unsigned b = 0; b < LS_MAX_KEYWORDS; b++)
+                    if (r->keywords[b / 64] >> (b % 64) & 1) {
+                        now++;
+                        int in = 0;
+                        for (size_t j = 0; j < bnn && !in; j++)
+                            in = b < nkw && !strcasecmp(kwnames[b], bn[j]);
+                        differ |= !in;
+                    }
+                differ |= now != bnn;
+                if (differ && (it = plan_add(p, s->uid))) {
+                    it->act = A_RESTORE;
+                    it->rec = *r;
+                    it->rec.sysflags = (uint8_t)((r->sysflags & ~LS_FLAG_ALL) | (br.sysflags & LS_FLAG_ALL));
+                    it->rec.internaldate = br.internaldate;
+                    it->rec.internal_tz = br.internal_tz;
+                    it->bk_names = bn;
+                    it->bk_n = bnn;
+                    bn = NULL;
+                    bnn = 0;
+                    snprintf(it->why, sizeof it->why, "flags, keywords and internal date restored from the backup");
+                }
+                ls_keywords_free(bn, bnn);
+            }
+            ls_error_clear();
+            continue;
+        }
         if (rederive || recache) {
             if (!(it = plan_add(p, s->uid))) {
                 rc = ls_err(LS_ENOMEM, "out of memory");
@@ -384,6 +489,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         }
     }
     ls_txn_end(&t);
+    ls_keywords_free(kwnames, nkw);
 
     /* files without records */
     uint32_t next = m->state.uidnext;
@@ -436,6 +542,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
              * crash leaves a complete file at UIDNEXT or above, adopted later. */
             uint32_t to = newuid++;
             snprintf(it->why, sizeof it->why, "stray file %u. adopted as uid %u", f->fi.uid, to);
+            it->orig_uid = f->fi.uid;
             if (!(c->flags & LS_REPAIR_DRYRUN)) {
                 char *src, *dst;
                 if (ops->message_path(c->st->layout, ref, f->fi.uid, &src) == LS_OK) {
@@ -575,7 +682,7 @@ static int apply_txn(ls_txn *t, void *arg)
             }
             r.uid = it->uid;
             fill_from_msg(&r, &it->msg);
-            if (!ok && (rc = backup_values(c, t, a->uuid, it->uid, &r)) < 0)
+            if (!ok && (rc = backup_values(c, t, a->uuid, it->orig_uid ? it->orig_uid : it->uid, &r)) < 0)
                 break;
             rc = LS_OK;
             r.sysflags &= LS_FLAG_ALL;
@@ -584,8 +691,10 @@ static int apply_txn(ls_txn *t, void *arg)
             if ((rc = ls_rec_put(t, a->uuid, &r)) ||
                 (rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0)))
                 break;
-            if (st->cfg->singleinstancestore)
+            if (!rc && st->cfg->singleinstancestore)
                 rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
+            if (!rc && it->orig_uid)
+                rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
             ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         }
@@ -593,6 +702,24 @@ static int apply_txn(ls_txn *t, void *arg)
             if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
                 break;
             rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0);
+            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            break;
+        case A_RESTORE:
+            if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
+                break;
+            if (cur.internaldate != it->rec.internaldate && st->cfg->singleinstancestore) {
+                /* the GUID table is keyed by the internal date too */
+                ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+                if ((rc = ls_sis_add(t, m.entry.partition, cur.guid, it->rec.internaldate, a->uuid, cur.uid)))
+                    break;
+            }
+            cur.sysflags = it->rec.sysflags;
+            cur.internaldate = it->rec.internaldate;
+            cur.internal_tz = it->rec.internal_tz;
+            if ((rc = ls_keywords_bits(t, a->uuid, (const char *const *)it->bk_names, it->bk_n, 1, cur.keywords)))
+                break;
+            cur.modseq = ls_modseq_next(&s);
+            rc = ls_rec_put(t, a->uuid, &cur);
             ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_QUEUE:
@@ -639,12 +766,19 @@ static int apply_txn(ls_txn *t, void *arg)
         s.size = x.s.size;
         s.recent = x.s.recent;
         s.tombstones = x.s.tombstones;
-        if (d0 || d1)
-            rc = ls_quota_charge(t, m.name, st->cfg->sep, d0, d1, 0, 0);
+        (void)d0;
+        (void)d1; /* usage is recomputed from the records after the commit (ls_quota_fix) */
         if (!rc && c->backup)
-            rc = ls_backup_restore_user_state(c->backup, t, a->uuid);
+            rc = ls_backup_restore_user_state(c->backup, t, a->uuid, c, name);
         if (!rc && memcmp(&s, &m.state, sizeof s))
             rc = ls_mbstate_put(t, a->uuid, &s);
+        /* quota: the root's usage from the records as they are now, in this
+         * same transaction (so a dry run reports what the real run does) */
+        char root[LS_NAME_BUF];
+        ls_qrec q;
+        if (!rc && ls_quota_find(t, m.name, st->cfg->sep, root, &q) == LS_OK)
+            rc = ls_quota_fix_in(t, c, root, 1);
+        ls_error_clear();
     }
     ls_mbox_clear(&m);
     c->holding = 0;
@@ -684,8 +818,9 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
     }
     plan_free(&p);
     ls_mbox_unlock(lockfd);
+
     /* the header's high-water marks follow what was found */
-    if (!rc && !(c->flags & LS_REPAIR_DRYRUN) && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
+    if (!rc && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
         ls_mbox m2;
         if (ls_mbox_load(&t, name, &m2) == LS_OK) {
             char *old;
@@ -693,17 +828,23 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
             int missing = st->layout->ops->header_read(st->layout, &m2.ref, &old, &ol) != LS_OK;
             ls_hdrinfo h;
             int bad = !missing && ls_hdr_parse(old, ol, &h) != LS_OK;
+            /* marks lagging behind are normal (the header is not rewritten at
+             * every append): refreshed silently; another name is damage (a
+             * rename that crashed after its commit) and is reported */
+            int renamed = !missing && !bad && strcmp(h.name, m2.name) != 0;
             int stale = !missing && !bad &&
-                        (h.uidnext < m2.state.uidnext || strcmp(h.name, m2.name) || h.highestmodseq < m2.state.highestmodseq);
+                        (h.uidnext < m2.state.uidnext || renamed || h.highestmodseq < m2.state.highestmodseq);
             if (!missing && !bad)
                 ls_hdr_free(&h);
             if (!missing)
                 free(old);
             ls_error_clear();
             if (missing || bad || stale) {
-                rc = ls_header_write(st, &m2);
-                if (missing || bad)
-                    ls_say(c, "%s: store.header %s, rewritten", name, missing ? "missing" : "damaged");
+                if (!(c->flags & LS_REPAIR_DRYRUN))
+                    rc = ls_header_write(st, &m2);
+                if (missing || bad || renamed)
+                    ls_say(c, "%s: store.header %s, rewritten", name,
+                           missing ? "missing" : bad ? "damaged" : "named another mailbox");
             }
             ls_mbox_clear(&m2);
         }

@@ -27,6 +27,11 @@ typedef struct ls_rctx {
 void ls_say(ls_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ls_say_flush(ls_rctx *c, int emit);
 
+/* quota -f of exactly one root (reporting through c). */
+int ls_quota_fix_root(ls_rctx *c, const char *root);
+/* The same inside a caller's write transaction (reports go through c). */
+int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact);
+
 /* Reconstruct one mailbox; fresh = its records are known to be gone (-m). */
 int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh);
 
@@ -38,7 +43,8 @@ int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid
                      ls_irec *out, char ***kwnames, size_t *nkw);
 /* Copy the backup's private seen rows of the mailbox, and every user's
  * subscriptions (existing rows are kept). */
-int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN]);
-int ls_backup_restore_subs(ls_backup *b, ls_txn *t);
+int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_rctx *c,
+                                 const char *name);
+int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *c);
 
 #endif
