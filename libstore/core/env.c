@@ -23,6 +23,7 @@ static const struct { const char *name; unsigned flags; } db_defs[LS_DBI_COUNT] 
     [LS_DB_MBSTATE] = { "mbstate", 0 },
     [LS_DB_RECORDS] = { "records", 0 },
     [LS_DB_CACHE] = { "cache", 0 },
+    [LS_DB_CACHEX] = { "cachex", 0 },
     [LS_DB_KEYWORDS] = { "keywords", 0 },
     [LS_DB_GUIDS] = { "guids", MDB_DUPSORT },
     [LS_DB_PENDING] = { "pending", 0 },

@@ -26,7 +26,8 @@ enum ls_dbi {
     LS_DB_MAILBOXES,  /* internal name -> mailbox entry (model/mbentry) */
     LS_DB_MBSTATE,    /* uuid16 -> mailbox state (index header) */
     LS_DB_RECORDS,    /* uuid16 + uid(BE32) -> index record (fixed size) */
-    LS_DB_CACHE,      /* uuid16 + uid(BE32) -> cache record */
+    LS_DB_CACHE,      /* uuid16 + uid(BE32) -> cache record: ENVELOPE, BODYSTRUCTURE, BODY (hot) */
+    LS_DB_CACHEX,     /* uuid16 + uid(BE32) -> cache record: part offsets, header fields (cold) */
     LS_DB_KEYWORDS,   /* uuid16 -> keyword names, NUL-separated */
     LS_DB_GUIDS,      /* partition NUL guid32 date(BE64) -> uuid16 + uid(BE32), DUPSORT */
     LS_DB_PENDING,    /* seq(BE64) -> a file removal to roll forward after commit */

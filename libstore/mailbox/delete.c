@@ -60,6 +60,7 @@ int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
         rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHEX, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEEN, m->entry.uuid, LS_UUID_LEN);
     if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEENMOD, m->entry.uuid, LS_UUID_LEN);

@@ -10,6 +10,7 @@
 #include "message/message_impl.h"
 #include "model/sis.h"
 #include "model/quota.h"
+#include "model/cache.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,7 +61,7 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, p->ref.uuid, p->uid);
     if ((rc = ls_rec_put(t, p->ref.uuid, &r)) ||
-        (rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, m->cache, m->cachelen, 0)))
+        (rc = ls_cache_put(t, key, m->cache, m->cachelen, m->cachex, m->cachexlen)))
         return rc;
     if (st->cfg->singleinstancestore &&
         (rc = ls_sis_add(t, p->ref.partition, m->guid, m->date.t, p->ref.uuid, p->uid)))

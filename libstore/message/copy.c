@@ -78,17 +78,22 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         s->rec.sysflags = (uint8_t)((s->rec.sysflags & ~LS_FLAG_SEEN) | (ls_seen_has(x->seen, uid) ? LS_FLAG_SEEN : 0));
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, c->mb->ref.uuid, uid);
-    MDB_val v;
+    MDB_val v, vx;
     int rc = ls_db_get(x->t, LS_DB_CACHE, key, sizeof key, &v);
+    if (!rc)
+        rc = ls_db_get(x->t, LS_DB_CACHEX, key, sizeof key, &vx);
     if (rc == LS_ENOTFOUND)
         return ls_err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
     if (rc)
         return rc;
-    s->msg.cache = malloc(v.mv_size);
-    if (!s->msg.cache)
+    s->msg.cache = malloc(v.mv_size ? v.mv_size : 1);
+    s->msg.cachex = malloc(vx.mv_size ? vx.mv_size : 1);
+    if (!s->msg.cache || !s->msg.cachex)
         return ls_err(LS_ENOMEM, "out of memory");
     memcpy(s->msg.cache, v.mv_data, v.mv_size);
     s->msg.cachelen = v.mv_size;
+    memcpy(s->msg.cachex, vx.mv_data, vx.mv_size);
+    s->msg.cachexlen = vx.mv_size;
     s->msg.len = r->size;
     memcpy(s->msg.guid, r->guid, LS_GUID_LEN);
     s->msg.date.t = r->internaldate;

@@ -8,6 +8,7 @@
 #include "model/pending.h"
 #include "model/sis.h"
 #include "model/quota.h"
+#include "model/cache.h"
 #include "model/seen.h"
 
 #include <stdlib.h>
@@ -57,7 +58,7 @@ int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, i
         const ls_irec *r = &c.recs[i];
         uint8_t key[LS_RECKEY_LEN];
         ls_reckey(key, m->entry.uuid, r->uid);
-        if ((rc = ls_db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0)))
+        if ((rc = ls_cache_del(t, key)))
             break;
         if ((rc = ls_sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, r->uid)))
             break;

@@ -207,11 +207,10 @@ static int load_cache(ls_mailbox *mb, ls_txn *t, uint32_t uid, unsigned inflate,
         return rc;
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, mb->ref.uuid, uid);
-    MDB_val v;
-    rc = ls_db_get(t, LS_DB_CACHE, key, sizeof key, &v);
+    rc = ls_cache_get(t, key, inflate, view);
     if (rc == LS_ENOTFOUND)
         return ls_err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
-    if (!rc && (rc = ls_cache_decode(v.mv_data, v.mv_size, inflate, view)))
+    if (rc)
         rc = ls_err(rc, "message UID %u: %s (run reconstruct)", uid, ls_error_last());
     return rc;
 }

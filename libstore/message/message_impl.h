@@ -13,8 +13,10 @@ typedef struct ls_prepared {
     char *owned;             /* == data when normalization copied */
     uint8_t guid[LS_GUID_LEN];
     ls_date date;            /* internal date */
-    uint8_t *cache;          /* encoded cache record */
+    uint8_t *cache;          /* encoded hot cache record (table "cache") */
     size_t cachelen;
+    uint8_t *cachex;         /* encoded cold cache record (table "cachex") */
+    size_t cachexlen;
     uint32_t header_size, body_lines;
     int64_t sentdate;
     int16_t sent_tz;

@@ -65,7 +65,7 @@ static int build_cache(const char *data, size_t len, ls_prepared *p)
         lens[LS_CF_PARTS] = partslen;
         vals[LS_CF_FIELDS] = mi.fields ? mi.fields : "";
         lens[LS_CF_FIELDS] = mi.fields ? mi.fields_len : 0;
-        rc = ls_cache_encode(vals, lens, &p->cache, &p->cachelen);
+        rc = ls_cache_encode_split(vals, lens, &p->cache, &p->cachelen, &p->cachex, &p->cachexlen);
     }
     p->header_size = mi.header_size > UINT32_MAX ? UINT32_MAX : (uint32_t)mi.header_size;
     p->body_lines = mi.body_lines;
@@ -129,5 +129,6 @@ void ls_prepared_free(ls_prepared *p)
 {
     free(p->owned);
     free(p->cache);
+    free(p->cachex);
     memset(p, 0, sizeof *p);
 }

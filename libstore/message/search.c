@@ -70,7 +70,7 @@ static int search_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         uint8_t key[LS_RECKEY_LEN];
         ls_reckey(key, c->mb->ref.uuid, uid);
         MDB_val v;
-        if (ls_db_get(c->t, LS_DB_CACHE, key, sizeof key, &v) == LS_OK &&
+        if (ls_db_get(c->t, LS_DB_CACHEX, key, sizeof key, &v) == LS_OK &&
             ls_cache_decode(v.mv_data, v.mv_size, 1u << LS_CF_FIELDS, &view) == LS_OK) {
             m.fields = view.f[LS_CF_FIELDS];
             m.fields_len = view.len[LS_CF_FIELDS];

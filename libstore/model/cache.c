@@ -168,3 +168,70 @@ int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
     }
     return LS_OK;
 }
+
+#include "core/env.h"
+
+int ls_cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
+                          size_t *hotlen, uint8_t **cold, size_t *coldlen)
+{
+    const char *hv[LS_CF_MAX + 1] = { 0 }, *cv[LS_CF_MAX + 1] = { 0 };
+    size_t hl[LS_CF_MAX + 1] = { 0 }, cl[LS_CF_MAX + 1] = { 0 };
+    for (int id = 1; id <= LS_CF_MAX; id++) {
+        if (id <= LS_CF_BODY) {
+            hv[id] = vals[id];
+            hl[id] = lens[id];
+        } else {
+            cv[id] = vals[id];
+            cl[id] = lens[id];
+        }
+    }
+    int rc = ls_cache_encode(hv, hl, hot, hotlen);
+    if (!rc && (rc = ls_cache_encode(cv, cl, cold, coldlen))) {
+        free(*hot);
+        *hot = NULL;
+    }
+    return rc;
+}
+
+int ls_cache_put(ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
+                 size_t coldlen)
+{
+    int rc = ls_db_put(t, LS_DB_CACHE, key, 20, hot, hotlen, 0);
+    return rc ? rc : ls_db_put(t, LS_DB_CACHEX, key, 20, cold, coldlen, 0);
+}
+
+int ls_cache_del(ls_txn *t, const uint8_t key[20])
+{
+    int rc = ls_db_del(t, LS_DB_CACHE, key, 20, NULL, 0);
+    return rc ? rc : ls_db_del(t, LS_DB_CACHEX, key, 20, NULL, 0);
+}
+
+int ls_cache_get(ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v)
+{
+    memset(v, 0, sizeof *v);
+    MDB_val hv, cv;
+    int rc = ls_db_get(t, LS_DB_CACHE, key, 20, &hv);
+    if (!rc)
+        rc = ls_db_get(t, LS_DB_CACHEX, key, 20, &cv);
+    if (rc == LS_ENOTFOUND)
+        return ls_err(LS_ENOTFOUND, "cache record missing");
+    if (rc)
+        return rc;
+    ls_cache_view cold;
+    if ((rc = ls_cache_decode(hv.mv_data, hv.mv_size, inflate_mask, v)))
+        return rc;
+    if ((rc = ls_cache_decode(cv.mv_data, cv.mv_size, inflate_mask, &cold))) {
+        ls_cache_view_free(v);
+        return rc;
+    }
+    for (int id = 1; id <= LS_CF_MAX; id++) {
+        if (v->f[id] || !cold.f[id])
+            continue;
+        v->f[id] = cold.f[id];
+        v->len[id] = cold.len[id];
+        v->owned[id] = cold.owned[id];
+        cold.owned[id] = NULL;
+    }
+    ls_cache_view_free(&cold);
+    return LS_OK;
+}

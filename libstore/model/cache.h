@@ -49,4 +49,19 @@ void ls_cache_view_free(ls_cache_view *v);
  * nothing is allocated). Errors: LS_ECORRUPT. */
 int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v);
 
+/* A message's cache lives in two tables with the same key: the hot fields
+ * (what FETCH reads every time, walked in order by ls_message_foreach) in
+ * "cache", the cold ones (part offsets, header fields) in "cachex", so the
+ * hot walk touches a third of the bytes. Both values use the layout above. */
+struct ls_txn;
+int ls_cache_put(struct ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
+                 size_t coldlen);
+int ls_cache_del(struct ls_txn *t, const uint8_t key[20]);
+/* Both records decoded into one view. LS_ENOTFOUND when a record is
+ * missing, LS_ECORRUPT when one is damaged. */
+int ls_cache_get(struct ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v);
+/* Encode the hot and the cold record of a message from its fields. */
+int ls_cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
+                          size_t *hotlen, uint8_t **cold, size_t *coldlen);
+
 #endif

@@ -157,11 +157,11 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
                name, uid);
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, x->m->entry.uuid, uid);
-    MDB_val v;
     ls_cache_view view;
-    if (ls_db_get(c->t, LS_DB_CACHE, key, sizeof key, &v) != LS_OK)
+    int crc = ls_cache_get(c->t, key, ~0u, &view);
+    if (crc == LS_ENOTFOUND)
         report(c, LS_CHECK_ERROR, "%s: uid %u: cache record is missing", name, uid);
-    else if (ls_cache_decode(v.mv_data, v.mv_size, ~0u, &view) != LS_OK)
+    else if (crc != LS_OK)
         report(c, LS_CHECK_ERROR, "%s: uid %u: cache record is damaged", name, uid);
     else {
         if (!view.f[LS_CF_ENVELOPE] || !view.f[LS_CF_BODYSTRUCTURE] || !view.f[LS_CF_PARTS])

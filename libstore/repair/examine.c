@@ -47,19 +47,21 @@ static int ex_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
            r->sentdate ? sdate : "", guid);
     uint8_t key[LS_RECKEY_LEN];
     ls_reckey(key, x->uuid, uid);
-    MDB_val v;
+    MDB_val v, vx;
     ls_cache_view view;
-    if (ls_db_get(x->t, LS_DB_CACHE, key, sizeof key, &v) != LS_OK) {
+    int got = ls_db_get(x->t, LS_DB_CACHE, key, sizeof key, &v) == LS_OK &&
+              ls_db_get(x->t, LS_DB_CACHEX, key, sizeof key, &vx) == LS_OK;
+    if (!got) {
         ls_say(c, "  cache MISSING");
         ls_error_clear();
         return 0;
     }
-    if (ls_cache_decode(v.mv_data, v.mv_size, ~0u, &view) != LS_OK) {
-        ls_say(c, "  cache DAMAGED (%zu bytes)", v.mv_size);
+    if (ls_cache_get(x->t, key, ~0u, &view) != LS_OK) {
+        ls_say(c, "  cache DAMAGED (%zu + %zu bytes)", v.mv_size, vx.mv_size);
         ls_error_clear();
         return 0;
     }
-    ls_say(c, "  cache %zu bytes", v.mv_size);
+    ls_say(c, "  cache %zu + %zu bytes", v.mv_size, vx.mv_size);
     ls_say(c, "  envelope %.*s", (int)view.len[LS_CF_ENVELOPE], view.f[LS_CF_ENVELOPE] ? view.f[LS_CF_ENVELOPE] : "");
     ls_say(c, "  bodystructure %.*s", (int)view.len[LS_CF_BODYSTRUCTURE],
            view.f[LS_CF_BODYSTRUCTURE] ? view.f[LS_CF_BODYSTRUCTURE] : "");

@@ -422,12 +422,12 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         if (!rederive) {
             uint8_t key[LS_RECKEY_LEN];
             ls_reckey(key, m->entry.uuid, s->uid);
-            MDB_val v;
             ls_cache_view view;
-            if (ls_db_get(&t, LS_DB_CACHE, key, sizeof key, &v) != LS_OK) {
+            int grc = ls_cache_get(&t, key, ~0u, &view);
+            if (grc == LS_ENOTFOUND) {
                 recache = 1;
                 snprintf(why, sizeof why, "cache record missing, rebuilt");
-            } else if (ls_cache_decode(v.mv_data, v.mv_size, ~0u, &view) != LS_OK) {
+            } else if (grc != LS_OK) {
                 recache = 1;
                 snprintf(why, sizeof why, "cache record damaged, rebuilt");
             } else {
@@ -663,7 +663,7 @@ static int apply_txn(ls_txn *t, void *arg)
                 break;
             }
             if (!rc)
-                rc = ls_db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0);
+                rc = ls_cache_del(t, key);
             ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_REDERIVE:
@@ -689,7 +689,7 @@ static int apply_txn(ls_txn *t, void *arg)
             r.expunged_at = 0;
             r.modseq = ls_modseq_next(&s);
             if ((rc = ls_rec_put(t, a->uuid, &r)) ||
-                (rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0)))
+                (rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
                 break;
             if (!rc && st->cfg->singleinstancestore)
                 rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
@@ -701,7 +701,7 @@ static int apply_txn(ls_txn *t, void *arg)
         case A_RECACHE:
             if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
                 break;
-            rc = ls_db_put(t, LS_DB_CACHE, key, sizeof key, it->msg.cache, it->msg.cachelen, 0);
+            rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen);
             ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_RESTORE:
