@@ -1,5 +1,6 @@
 /* Cache record encoding (see cache.h and docs/format.md). */
 #include "model/cache.h"
+#include "core/crc32c.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -54,7 +55,7 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
         if (id == LS_CF_PARTS) {
             /* the hot fields end here */
             put32(hot_hdr, (uint32_t)(p - b));
-            put32(hot_hdr + 4, (uint32_t)crc32(0L, b + 10, (uInt)(p - b - 10)));
+            put32(hot_hdr + 4, ls_crc32c(b + 10, (size_t)(p - b - 10)));
         }
         if (!vals[id])
             continue;
@@ -149,7 +150,7 @@ int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
     if (len < 14 || b[0] != LS_CACHE_VERSION)
         return ls_err(LS_ECORRUPT, "cache record: bad size or version");
     uint32_t hot_end = get32(b + 2);
-    if (hot_end < 10 || hot_end > len - 4 || get32(b + 6) != (uint32_t)crc32(0L, b + 10, (uInt)(hot_end - 10)))
+    if (hot_end < 10 || hot_end > len - 4 || get32(b + 6) != ls_crc32c(b + 10, hot_end - 10))
         return ls_err(LS_ECORRUPT, "cache record: hot fields damaged");
     const uint8_t *p = b + 10, *end = b + hot_end;
     while (p < end) {

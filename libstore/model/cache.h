@@ -7,7 +7,8 @@
  * encoding u8 (0 raw, 1 zlib) | raw length u32 LE | stored length u32 LE |
  * stored bytes. The hot fields (ENVELOPE, BODYSTRUCTURE, BODY: what FETCH
  * reads every time) come first, in bytes [10, hot_end), with their own CRC
- * (hot_crc), so the FETCH path verifies a few hundred bytes, not the record.
+ * (hot_crc, a CRC-32C: hardware-fast), so the FETCH path needs no CRC-32
+ * over the whole record.
  * ENVELOPE, BODYSTRUCTURE and BODY are always raw (read on every FETCH, and
  * zero-copy from the map); PARTS and FIELDS are zlib-compressed when that is
  * smaller and they have at least LS_CACHE_COMPRESS_MIN bytes.

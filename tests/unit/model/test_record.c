@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crc32c.h"
 #include "model/cache.h"
 #include "model/record.h"
 
@@ -182,6 +183,19 @@ static void uuid_and_guid_format(void **state)
     assert_memory_equal(gs, "deadbeef00", 10);
 }
 
+static void crc32c_known_value(void **state)
+{
+    (void)state;
+    assert_int_equal(ls_crc32c("123456789", 9), 0xE3069283u); /* the standard check value */
+    assert_int_equal(ls_crc32c("", 0), 0);
+    char buf[1000];
+    for (int i = 0; i < 1000; i++)
+        buf[i] = (char)(i * 31);
+    uint32_t a = ls_crc32c(buf, 1000);
+    buf[500] ^= 1;
+    assert_int_not_equal(ls_crc32c(buf, 1000), a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +205,7 @@ int main(void)
         cmocka_unit_test(mbentry_round_trip_and_damage),
         cmocka_unit_test(cache_round_trip_compresses_large_fields),
         cmocka_unit_test(uuid_and_guid_format),
+        cmocka_unit_test(crc32c_known_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
