@@ -23,116 +23,8 @@
 
 #define PROG "mbexamine"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
-/* ------------------------------------------------------------------------ */
-/* Progress on stderr (as in reconstruct.c): after one second, then every   */
-/* five seconds.                                                            */
-/* ------------------------------------------------------------------------ */
-
-typedef struct progress {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    int running, stop, printed;
-    struct timespec start;
-    unsigned long long lines;
-    const char *noun;
-} progress;
-
-static progress P = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .noun = "line" };
-
-static double elapsed(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - P.start.tv_sec) + (double)(now.tv_nsec - P.start.tv_nsec) / 1e9;
-}
-
-static void *progress_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&P.mu);
-    double next = 1.0;
-    while (!P.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        double wait = next - elapsed();
-        if (wait > 0) {
-            until.tv_sec += (time_t)wait;
-            until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-            if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-            pthread_cond_timedwait(&P.cv, &P.mu, &until);
-            continue;
-        }
-        fprintf(stderr, "%s: working: %.0f s, %llu %s%s so far\n", PROG, elapsed(), P.lines, P.noun,
-                P.lines == 1 ? "" : "s");
-        P.printed = 1;
-        next += next < 1.5 ? 4.0 : 5.0;
-    }
-    pthread_mutex_unlock(&P.mu);
-    return NULL;
-}
-
-static void progress_start(int enabled)
-{
-    clock_gettime(CLOCK_MONOTONIC, &P.start);
-    if (enabled && pthread_create(&P.thread, NULL, progress_main, NULL) == 0)
-        P.running = 1;
-}
-
-static void progress_note(void)
-{
-    pthread_mutex_lock(&P.mu);
-    P.lines++;
-    pthread_mutex_unlock(&P.mu);
-}
-
-static void progress_stop(int ok)
-{
-    if (!P.running) return;
-    pthread_mutex_lock(&P.mu);
-    P.stop = 1;
-    pthread_cond_signal(&P.cv);
-    pthread_mutex_unlock(&P.mu);
-    pthread_join(P.thread, NULL);
-    P.running = 0;
-    if (P.printed)
-        fprintf(stderr, "%s: %s after %.1f s, %llu %s%s\n", PROG, ok ? "done" : "stopped", elapsed(), P.lines,
-                P.noun, P.lines == 1 ? "" : "s");
-}
-
-static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errorf(const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    pthread_mutex_lock(&P.mu);
-    fprintf(stderr, "%s: ", PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    putc('\n', stderr);
-    pthread_mutex_unlock(&P.mu);
-}
-
-static const char *lserr(int rc)
-{
-    const char *m = ls_error_last();
-    return m && *m ? m : ls_strerror(rc);
-}
-
-static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_err(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", PROG);
-    return EXIT_USAGE;
-}
+#define PROG_NOUN "line"
+#include "tool_support.h"
 
 static void print_help(FILE *f)
 {
@@ -221,7 +113,7 @@ static uint32_t record_uid(const char *line)
 static void report_cb(const char *line, void *arg)
 {
     run *r = arg;
-    progress_note();
+    progress_note(line);
     if (r->uid) {
         uint32_t u = record_uid(line);
         if (u) {
