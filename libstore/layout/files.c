@@ -28,10 +28,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A staged message: an unnamed O_TMPFILE inode in PARTITION/tmp (no
+ * directory entry to create and remove, and nothing left behind by a crash)
+ * held by fd; or, where O_TMPFILE is missing or too many are open, a named
+ * file in PARTITION/tmp (path). */
 struct ls_staged {
     char *path;
+    int fd;
     const char *partition;
 };
+
+#define MAX_UNNAMED_STAGED 256   /* open descriptors a batch may hold */
+static int unnamed_open;
 
 static unsigned long tmp_counter;
 
@@ -214,11 +222,34 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
     ls_staged *st = calloc(1, sizeof *st);
     if (!st)
         return ls_err(LS_ENOMEM, "out of memory");
+    st->fd = -1;
+    st->partition = partition;
+    if (__atomic_add_fetch(&unnamed_open, 1, __ATOMIC_RELAXED) <= MAX_UNNAMED_STAGED) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/tmp", p);
+        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            int e = ls_write_all(fd, data, len);
+            if (!e)
+                e = set_mtime_fd(fd, mtime);
+            if (!e && sync && fdatasync(fd) != 0)
+                e = errno;
+            if (e) {
+                close(fd);
+                __atomic_sub_fetch(&unnamed_open, 1, __ATOMIC_RELAXED);
+                free(st);
+                return ls_err_errno(e, "write", dir);
+            }
+            st->fd = fd;
+            *out = st;
+            return LS_OK;
+        }
+    }
+    __atomic_sub_fetch(&unnamed_open, 1, __ATOMIC_RELAXED);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     unsigned long n = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
     st->path = ls_strprintf("%s/tmp/%ld.%ld.%lu.%ld", p, (long)getpid(), (long)now.tv_sec, n, (long)now.tv_nsec);
-    st->partition = partition;
     if (!st->path) {
         free(st);
         return ls_err(LS_ENOMEM, "out of memory");
@@ -281,12 +312,61 @@ static int link_or_copy(const char *src, const char *dst)
     return ls_err_errno(e, "link", dst);
 }
 
+/* Give an unnamed staged inode a name: linkat through /proc/self/fd (no
+ * privilege needed), else AT_EMPTY_PATH; a copy where links are impossible. */
+static int link_unnamed(int fd, const char *dst)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+        return LS_OK;
+    int e = errno;
+    if (e == ENOENT && access(proc, F_OK) != 0 && linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH) == 0)
+        return LS_OK;
+    if (e == ENOENT && access(proc, F_OK) == 0) {
+        /* the mailbox directory is gone (damage): recreate it, lose nothing */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", dst);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = 0;
+            if (ls_mkdirs(dir) == LS_OK && linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+                return LS_OK;
+            e = errno;
+        }
+    }
+    if (e == EMLINK || e == EXDEV || e == EPERM || e == ENOTSUP || e == ENOENT) {
+        /* copy the bytes under a temporary name, then rename (never half) */
+        struct stat sb;
+        if (fstat(fd, &sb) != 0)
+            return ls_err_errno(errno, "stat", "staged message");
+        char *buf = malloc((size_t)sb.st_size + 1);
+        if (!buf)
+            return ls_err(LS_ENOMEM, "out of memory");
+        ssize_t got = pread(fd, buf, (size_t)sb.st_size, 0);
+        int rc = got == sb.st_size ? LS_OK : ls_err_errno(got < 0 ? errno : EIO, "read", "staged message");
+        char *tmp = rc ? NULL : ls_strprintf("%s.copy.%ld", dst, (long)getpid());
+        if (!rc && !tmp)
+            rc = ls_err(LS_ENOMEM, "out of memory");
+        if (!rc)
+            rc = write_new_file(tmp, buf, (size_t)sb.st_size, sb.st_mtime, 1);
+        if (!rc && rename(tmp, dst) != 0) {
+            rc = ls_err_errno(errno, "rename", dst);
+            unlink(tmp);
+        }
+        free(tmp);
+        free(buf);
+        return rc;
+    }
+    return ls_err_errno(e, "link", dst);
+}
+
 static int files_place(ls_layout *ly, ls_staged *st, const ls_mbref *mb, uint32_t uid)
 {
     char *dst = msgpath(ly, mb, uid, 0);
     if (!dst)
         return ls_error_last_code();
-    int rc = link_or_copy(st->path, dst);
+    int rc = st->fd >= 0 ? link_unnamed(st->fd, dst) : link_or_copy(st->path, dst);
     free(dst);
     return rc;
 }
@@ -296,7 +376,12 @@ static void files_unstage(ls_layout *ly, ls_staged *st)
     (void)ly;
     if (!st)
         return;
-    unlink(st->path);
+    if (st->fd >= 0) {
+        close(st->fd); /* an inode never linked vanishes here */
+        __atomic_sub_fetch(&unnamed_open, 1, __ATOMIC_RELAXED);
+    } else {
+        unlink(st->path);
+    }
     free(st->path);
     free(st);
 }

@@ -1216,7 +1216,9 @@ class TestQuota(RepairTest):
             for t in threads:
                 t.join()
         self.assertEqual(errors, [])
-        self.assertTrue(any(l.startswith("user.fred: STORAGE usage ") and "(3 -> " in l for l in fixes), fixes)
+        # (the writers may charge their appends on top of the damaged 3 bytes
+        # before the first quota -f runs: the line's "from" value varies)
+        self.assertTrue(any(l.startswith("user.fred: STORAGE usage ") for l in fixes), fixes)
         self.assertTrue(any(l.startswith("user.bovik: MESSAGE usage 0 -> ") for l in fixes), fixes)
         # only the damage was fixed: the writers' own changes were always right
         self.assertEqual(len([l for l in fixes if l.startswith("user.fred: STORAGE")]), 1, fixes)
