@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,8 +39,21 @@ struct ls_staged {
     const char *partition;
 };
 
-#define MAX_UNNAMED_STAGED 256   /* open descriptors a batch may hold */
 static int unnamed_open;
+
+/* How many unnamed staged files (open descriptors) may be held at once: a
+ * quarter of the descriptor limit, so a batch never starves the process. */
+static int max_unnamed(void)
+{
+    static int max;
+    if (!max) {
+        struct rlimit rl;
+        long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : 1024;
+        lim /= 4;
+        max = lim < 16 ? 16 : lim > 4096 ? 4096 : (int)lim;
+    }
+    return max;
+}
 
 static unsigned long tmp_counter;
 
@@ -224,7 +238,7 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
         return ls_err(LS_ENOMEM, "out of memory");
     st->fd = -1;
     st->partition = partition;
-    if (__atomic_add_fetch(&unnamed_open, 1, __ATOMIC_RELAXED) <= MAX_UNNAMED_STAGED) {
+    if (__atomic_add_fetch(&unnamed_open, 1, __ATOMIC_RELAXED) <= max_unnamed()) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tmp", p);
         int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
