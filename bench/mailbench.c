@@ -36,6 +36,9 @@ static const struct {
     { "expunge", wl_expunge, "ls_message_expunge of 10k messages vs unlink(2) of the same files" },
     { "reconstruct", wl_reconstruct, "reconstruct of an intact 10k-message mailbox vs readdir + stat" },
     { "quota_fix", wl_quota_fix, "quota -f over 10k messages vs summing the same records" },
+    { "reconstruct_rebuild", wl_reconstruct_rebuild,
+      "reconstruct -m of a 100k-message mailbox whose index is lost vs read + SHA-256 + parse of its files" },
+    { "quota_fix_1m", wl_quota_fix_1m, "quota -f over 1M records (10 mailboxes, one root) vs summing them" },
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

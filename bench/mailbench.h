@@ -120,6 +120,8 @@ int wl_copy(bench_ctx *c, result *r);
 int wl_expunge(bench_ctx *c, result *r);
 int wl_reconstruct(bench_ctx *c, result *r);
 int wl_quota_fix(bench_ctx *c, result *r);
+int wl_reconstruct_rebuild(bench_ctx *c, result *r);
+int wl_quota_fix_1m(bench_ctx *c, result *r);
 
 /* The big mailbox shared by status, fetch_envelope and store_flags (built once). */
 typedef struct bigbox {
