@@ -211,10 +211,11 @@ static void keys_free(keylist *l)
     free(l->k);
 }
 
-int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n)
+/* Call fn on every user's row of mailbox uuid (keys collected first: no
+ * writes under the walking cursor); a row fn changed (returns 1) is saved. */
+typedef int (*row_fn)(ls_seen *sn, void *arg);
+static int foreach_row(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], row_fn fn, void *arg)
 {
-    if (!n)
-        return LS_OK;
     MDB_cursor *c;
     int rc = ls_db_cursor(t, LS_DB_SEEN, &c);
     if (rc)
@@ -237,25 +238,39 @@ int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32
         ls_seen sn;
         if ((rc = ls_seen_load(t, uuid, user, &sn)))
             break;
-        int changed = 0;
-        for (size_t j = 0; j < n; j++) {
-            int ch = ls_seen_put(&sn, uids[j], 0);
-            if (ch < 0) {
-                rc = ch;
-                break;
-            }
-            if (ch) {
-                changed = 1;
-                if (sn.count)
-                    sn.count--;
-            }
-        }
-        if (!rc && changed)
+        int ch = fn(&sn, arg);
+        if (ch < 0)
+            rc = ch;
+        else if (ch)
             rc = ls_seen_save(t, uuid, user, &sn);
         ls_seen_free(&sn);
     }
     keys_free(&l);
     return rc;
+}
+
+struct uids_arg { const uint32_t *uids; size_t n; };
+static int forget_in_row(ls_seen *sn, void *arg)
+{
+    struct uids_arg *a = arg;
+    int changed = 0;
+    for (size_t j = 0; j < a->n; j++) {
+        int ch = ls_seen_put(sn, a->uids[j], 0);
+        if (ch < 0)
+            return ch;
+        if (ch) {
+            changed = 1;
+            if (sn->count)
+                sn->count--;
+        }
+    }
+    return changed;
+}
+
+int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n)
+{
+    struct uids_arg a = { uids, n };
+    return n ? foreach_row(t, uuid, forget_in_row, &a) : LS_OK;
 }
 
 static int rewrite_user(ls_txn *t, const char *from, const char *to)
@@ -367,39 +382,20 @@ int ls_seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *u
     return ls_db_put(t, LS_DB_SEENMOD, k, kl, v, 8, 0);
 }
 
+struct renumber_arg { uint32_t from, to; };
+static int renumber_in_row(ls_seen *sn, void *arg)
+{
+    struct renumber_arg *a = arg;
+    if (!ls_seen_has(sn, a->from))
+        return 0;
+    /* the message is the same: membership moves, the count stays */
+    if (ls_seen_put(sn, a->from, 0) < 0 || ls_seen_put(sn, a->to, 1) < 0)
+        return ls_err(LS_ENOMEM, "out of memory");
+    return 1;
+}
+
 int ls_seen_renumber(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, uint32_t to)
 {
-    MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_SEEN, &c);
-    if (rc)
-        return rc;
-    keylist l = { 0 };
-    MDB_val k = { LS_UUID_LEN, (void *)uuid }, v;
-    for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
-            break;
-        rc = keys_add(&l, &k);
-    }
-    ls_db_cursor_close(c);
-    for (size_t i = 0; !rc && i < l.n; i++) {
-        char user[LS_NAME_BUF];
-        size_t ul = l.k[i].mv_size - LS_UUID_LEN;
-        if (ul >= sizeof user)
-            continue;
-        memcpy(user, (char *)l.k[i].mv_data + LS_UUID_LEN, ul);
-        user[ul] = 0;
-        ls_seen sn;
-        if ((rc = ls_seen_load(t, uuid, user, &sn)))
-            break;
-        if (ls_seen_has(&sn, from)) {
-            /* the message is the same: membership moves, the count stays */
-            if (ls_seen_put(&sn, from, 0) < 0 || ls_seen_put(&sn, to, 1) < 0)
-                rc = ls_err(LS_ENOMEM, "out of memory");
-            else
-                rc = ls_seen_save(t, uuid, user, &sn);
-        }
-        ls_seen_free(&sn);
-    }
-    keys_free(&l);
-    return rc;
+    struct renumber_arg a = { from, to };
+    return foreach_row(t, uuid, renumber_in_row, &a);
 }
