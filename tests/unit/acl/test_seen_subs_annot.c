@@ -14,49 +14,17 @@
 
 #include "libstore/libstore.h"
 
-typedef struct fixture {
-    char dir[256];
-    char conf[300];
-    ls_store *st;
-    ls_session *admin;
-} fixture;
+#include "../store_fixture.h"
 
 static int setup_with(void **state, const char *extra)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ls-seen-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->conf, sizeof f->conf, "%s/store.conf", f->dir);
-    FILE *c = fopen(f->conf, "w");
-    fprintf(c, "configdirectory: %s/conf\npartition-default: %s/spool\nadmins: cyrus\nfsync: messages\n%s", f->dir,
-            f->dir, extra ? extra : "");
-    fclose(c);
-    if (ls_store_open(f->conf, 0, &f->st) != LS_OK) {
-        fprintf(stderr, "open: %s\n", ls_error_last());
-        return -1;
-    }
-    if (ls_session_new(f->st, NULL, &f->admin) != LS_OK)
-        return -1;
-    *state = f;
-    return 0;
+    return store_fixture_setup(state, "seen", "configdirectory: @DIR@/conf\npartition-default: @DIR@/spool\nadmins: cyrus\nfsync: messages\n", extra);
 }
 
 static int setup(void **state) { return setup_with(state, NULL); }
 static int setup_small_annot(void **state) { return setup_with(state, "annotation_size_limit: 100\n"); }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    ls_session_free(f->admin);
-    ls_store_close(f->st);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return store_fixture_teardown(state); }
 
 static const char MSG[] = "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: Hello\r\n"
                           "Date: Sat, 21 Nov 2026 10:00:00 +0100\r\n\r\nline one\r\n";
