@@ -8,7 +8,12 @@
  *   3. take the mailbox's append lock; adopt crash leftovers; UID = UIDNEXT;
  *   4. give the file its final name (link), and make it durable;
  *   5. one short LMDB write transaction; commit; release the lock.
- * A crash before 5 leaves at most a complete file at UIDNEXT, adopted later.
+ * A crash before 5 leaves at most complete files at UIDNEXT and above,
+ * adopted later.
+ *
+ * A batch of many messages (append_many) takes the lock first and runs
+ * steps 1, 2 and 4's link for each message in two threads (batch_run), then
+ * makes everything durable at once (one syncfs) and commits.
  */
 #include "message/message_impl.h"
 #include "model/sis.h"
@@ -48,18 +53,26 @@ typedef struct item_state {
     uint32_t holder_uid;
 } item_state;
 
+/* Single instance: note the holder of content already on the partition. */
+static void find_holder(ls_txn *t, const ls_mbref *ref, item_state *it)
+{
+    uint8_t huuid[LS_UUID_LEN];
+    if (ls_sis_find(t, ref->partition, it->msg.guid, it->msg.date.t, huuid, &it->holder_uid) == LS_OK) {
+        snprintf(it->holder_part, sizeof it->holder_part, "%s", ref->partition);
+        ls_mbref_set(&it->holder, huuid, it->holder_part);
+        it->has_holder = 1;
+    } else {
+        ls_error_clear();
+    }
+}
+
 /* Stage bytes for an item unless an identical file can be linked. */
 static int stage_item(ls_store *st, ls_txn *t, const ls_mbref *ref, item_state *it, int sync)
 {
     if (st->cfg->singleinstancestore) {
-        uint8_t huuid[LS_UUID_LEN];
-        if (ls_sis_find(t, ref->partition, it->msg.guid, it->msg.date.t, huuid, &it->holder_uid) == LS_OK) {
-            snprintf(it->holder_part, sizeof it->holder_part, "%s", ref->partition);
-            ls_mbref_set(&it->holder, huuid, it->holder_part);
-            it->has_holder = 1;
+        find_holder(t, ref, it);
+        if (it->has_holder)
             return LS_OK;
-        }
-        ls_error_clear();
     }
     return st->layout->ops->stage(st->layout, ref->partition, it->msg.data, it->msg.len, it->msg.date.t, sync,
                                   &it->staged);
@@ -76,52 +89,102 @@ static int place_item(ls_store *st, const ls_mbref *ref, item_state *it, uint32_
         /* the holder went away since we looked: write our own copy */
         ls_error_clear();
         it->has_holder = 0;
-        if ((rc = ops->stage(st->layout, ref->partition, it->msg.data, it->msg.len, it->msg.date.t, sync, &it->staged)))
+        if (!it->staged &&
+            (rc = ops->stage(st->layout, ref->partition, it->msg.data, it->msg.len, it->msg.date.t, sync, &it->staged)))
             return rc;
     }
     return ops->place(st->layout, it->staged, ref, uid);
 }
 
-/* Parsing and hashing are the CPU of an append: a batch splits them over a
- * second thread (the work is per message and shares nothing). */
-struct prep_job {
+/* Normalize, hash and parse one message (no lock, no LMDB). */
+static int append_prepare(ls_store *st, const ls_append_item *item, item_state *it)
+{
+    return ls_prepare(st, item->msg, item->len, item->opts.internaldate, &it->msg);
+}
+
+/* A batch is CPU-bound: SHA-256, the MIME parse and the file system calls
+ * of each message. Two threads share it, each claiming the next message,
+ * so that one thread's system calls overlap the other's hashing. The append
+ * lock is taken before they start (UIDs are known), so linking happens in
+ * the threads too; the lock is held longer, but only appends to the same
+ * mailbox wait for it, and they would wait for this commit anyway. */
+struct batch_job {
     ls_store *st;
+    const ls_mbref *ref;
     ls_append_item *items;
     item_state *its;
-    size_t from, to;
+    ls_placement *pl;
+    size_t n;
+    size_t next; /* the next message to claim (atomic) */
+    int failed;  /* set by the first thread that fails (atomic) */
+};
+
+struct batch_thread {
+    struct batch_job *job;
     int rc;
     char err[256];
 };
 
-static void *prep_worker(void *arg)
+/* One message of a batch, in a worker thread: prepare and stage it
+ * (unsynced), then, under the append lock the caller holds, link content
+ * already on the partition or place the staged file under its UID. A
+ * duplicate has then been staged for nothing: rare within appends, and
+ * staging first keeps the lookup next to the placement. */
+static int batch_item(struct batch_job *j, ls_txn *t, size_t i)
 {
-    struct prep_job *j = arg;
-    for (size_t i = j->from; i < j->to && !j->rc; i++)
-        j->rc = ls_prepare(j->st, j->items[i].msg, j->items[i].len, j->items[i].opts.internaldate, &j->its[i].msg);
-    if (j->rc)
-        snprintf(j->err, sizeof j->err, "%s", ls_error_last());
+    ls_store *st = j->st;
+    item_state *it = &j->its[i];
+    int rc = append_prepare(st, &j->items[i], it);
+    if (!rc)
+        rc = st->layout->ops->stage(st->layout, j->ref->partition, it->msg.data, it->msg.len, it->msg.date.t, 0,
+                                    &it->staged);
+    if (rc)
+        return rc;
+    if (t)
+        find_holder(t, j->ref, it);
+    if ((rc = place_item(st, j->ref, it, j->pl[i].uid, 0)) == LS_OK)
+        j->pl[i].placed = 1;
+    return rc;
+}
+
+static void *batch_worker(void *arg)
+{
+    struct batch_thread *me = arg;
+    struct batch_job *j = me->job;
+    ls_txn t, *tp = NULL;
+    if (j->st->cfg->singleinstancestore && !(me->rc = ls_txn_read(j->st->env, &t)))
+        tp = &t;
+    while (!me->rc && !__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n)
+            break;
+        me->rc = batch_item(j, tp, i);
+    }
+    ls_txn_end(tp);
+    if (me->rc) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        snprintf(me->err, sizeof me->err, "%s", ls_error_last());
+    }
     return NULL;
 }
 
-static int prepare_all(ls_store *st, ls_append_item *items, item_state *its, size_t n)
+static int batch_run(struct batch_job *j)
 {
-    struct prep_job main_job = { st, items, its, 0, n, 0, "" }, other = main_job;
+    struct batch_thread mine = { .job = j }, other = { .job = j };
     pthread_t th;
-    int threaded = 0;
-    if (n >= 16) {
-        main_job.to = other.from = n / 2;
-        threaded = pthread_create(&th, NULL, prep_worker, &other) == 0;
-        if (!threaded)
-            main_job.to = n;
-    }
-    prep_worker(&main_job);
-    if (threaded) {
+    int threaded = pthread_create(&th, NULL, batch_worker, &other) == 0;
+    batch_worker(&mine);
+    if (threaded)
         pthread_join(th, NULL);
-        if (!main_job.rc && other.rc)
-            return ls_err(other.rc, "%s", other.err);
-    }
-    return main_job.rc ? ls_err(main_job.rc, "%s", main_job.err) : LS_OK;
+    if (mine.rc)
+        return ls_err(mine.rc, "%s", mine.err);
+    if (threaded && other.rc)
+        return ls_err(other.rc, "%s", other.err);
+    return LS_OK;
 }
+
+/* Below this many messages a second thread costs more than it saves. */
+#define BATCH_THREADED_MIN 16
 
 static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int batch)
 {
@@ -149,17 +212,20 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         free(pl);
         return ls_err(LS_ENOMEM, "out of memory");
     }
-    rc = prepare_all(st, items, its, n);
+    int threaded = batch && n >= BATCH_THREADED_MIN;
 
-    /* rights, and content already on the partition */
+    /* rights first: nothing is written for a session that may not append;
+     * a single message looks for identical content before it writes, so
+     * that a duplicate writes nothing */
     ls_txn t;
-    if (!rc && !(rc = ls_txn_read(st->env, &t))) {
+    if (!(rc = ls_txn_read(st->env, &t))) {
         ls_mbox m;
         rc = ls_mailbox_reload(mb, &t, &m, need, "append");
         if (!rc)
             ls_mbox_clear(&m);
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = stage_item(st, &t, &mb->ref, &its[i], !batch);
+        for (size_t i = 0; i < n && !rc && !threaded; i++)
+            if (!(rc = append_prepare(st, &items[i], &its[i])))
+                rc = stage_item(st, &t, &mb->ref, &its[i], !batch);
         ls_txn_end(&t);
     }
 
@@ -178,9 +244,14 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         p->flags = items[i].opts.flags;
         p->keywords = items[i].opts.keywords;
         p->nkeywords = items[i].opts.nkeywords;
-        if ((rc = place_item(st, &mb->ref, &its[i], p->uid, !batch)) == LS_OK)
-            p->placed = 1;
     }
+    if (!rc && threaded) {
+        struct batch_job j = { .st = st, .ref = &mb->ref, .items = items, .its = its, .pl = pl, .n = n };
+        rc = batch_run(&j);
+    }
+    for (size_t i = 0; i < n && !rc && !threaded; i++)
+        if ((rc = place_item(st, &mb->ref, &its[i], pl[i].uid, !batch)) == LS_OK)
+            pl[i].placed = 1;
     if (!rc)
         rc = batch ? ops->sync_partition(st->layout, mb->ref.partition) : ops->sync_mailbox(st->layout, &mb->ref);
     if (!rc)

@@ -67,4 +67,21 @@ static inline int store_fixture_teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
+/* Messages (a, ua) and (b, ub) are one file with nlink names (single
+ * instance). Needs cmocka.h and sys/stat.h included before this header. */
+static inline void fixture_assert_one_file(ls_mailbox *a, uint32_t ua, ls_mailbox *b, uint32_t ub,
+                                           unsigned long nlink)
+{
+    char *pa, *pb;
+    assert_int_equal(ls_message_path(a, ua, &pa), LS_OK);
+    assert_int_equal(ls_message_path(b, ub, &pb), LS_OK);
+    struct stat sa, sb;
+    assert_int_equal(stat(pa, &sa), 0);
+    assert_int_equal(stat(pb, &sb), 0);
+    assert_true(sa.st_ino == sb.st_ino); /* one file, two names */
+    assert_int_equal(sa.st_nlink, nlink);
+    ls_free(pa);
+    ls_free(pb);
+}
+
 #endif

@@ -277,16 +277,7 @@ static void copy_move_share_files(void **state)
     assert_int_equal(ls_message_get(b, 1, &r), LS_OK);
     assert_int_equal(r.flags, LS_FLAG_FLAGGED);
     assert_string_equal(ls_mailbox_keyword(b, 0), "kw");
-    char *pa, *pb;
-    assert_int_equal(ls_message_path(a, 1, &pa), LS_OK);
-    assert_int_equal(ls_message_path(b, 1, &pb), LS_OK);
-    struct stat sa, sb;
-    assert_int_equal(stat(pa, &sa), 0);
-    assert_int_equal(stat(pb, &sb), 0);
-    assert_true(sa.st_ino == sb.st_ino); /* one file, two names */
-    assert_int_equal(sa.st_nlink, 2);
-    ls_free(pa);
-    ls_free(pb);
+    fixture_assert_one_file(a, 1, b, 1, 2);
     /* move across partitions: a copy there, gone here */
     ls_set one;
     assert_int_equal(ls_set_parse("2", &one), LS_OK);

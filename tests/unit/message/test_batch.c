@@ -1,0 +1,246 @@
+/* ls_message_append_many past the size where it runs in two threads
+ * (libstore/message/append.c, batch_run): every message stored byte for
+ * byte under consecutive UIDs in item order, content already on the
+ * partition linked rather than written again, and a failure part-way
+ * through leaving no record, no file and no UID consumed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "libstore/libstore.h"
+
+#include "../store_fixture.h"
+
+static int setup_with(void **state, const char *extra)
+{
+    return store_fixture_setup(state, "batch", "configdirectory: @DIR@/conf\npartition-default: @DIR@/spool\n", extra);
+}
+
+static int setup(void **state) { return setup_with(state, NULL); }
+static int setup_maxsize(void **state) { return setup_with(state, "maxmessagesize: 4000\n"); }
+static int teardown(void **state) { return store_fixture_teardown(state); }
+
+/* Message i: distinct content, sizes from ~100 bytes to ~30 KB, every
+ * third with bare LF line ends (stored as CRLF). */
+static char *make_msg(int i, size_t *len)
+{
+    const char *eol = i % 3 == 0 ? "\n" : "\r\n";
+    size_t body = (size_t)(i * 997) % 30000;
+    char *m = malloc(body + 512);
+    assert_non_null(m);
+    int n = snprintf(m, 512, "From: sender%d@example.com%sTo: bob@example.com%sSubject: message %d%s"
+                     "Message-ID: <%d@example.com>%s%s", i, eol, eol, i, eol, i, eol, eol);
+    size_t o = (size_t)n;
+    for (size_t k = 0; k < body; k++)
+        m[o++] = k % 70 == 69 ? '\n' : (char)('a' + (k + (size_t)i) % 26);
+    if (i % 3 != 0) /* CRLF messages: make every line end CRLF */
+        for (size_t k = (size_t)n; k < o; k++)
+            if (m[k] == '\n')
+                m[k - 1] = '\r';
+    *len = o;
+    return m;
+}
+
+/* The bytes the store must hold for m: bare LF -> CRLF. */
+static char *crlf(const char *m, size_t len, size_t *outlen)
+{
+    char *o = malloc(len * 2 + 1);
+    assert_non_null(o);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
+            o[n++] = '\r';
+        o[n++] = m[i];
+    }
+    *outlen = n;
+    return o;
+}
+
+/* Entries of dir, not counting dot files; with only_msgs, only message
+ * files ("UID." and "UID.expunged"), not store.header. */
+static int count_files_in(const char *dir, int only_msgs)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && (!only_msgs || (e->d_name[0] >= '0' && e->d_name[0] <= '9')))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int count_files(const char *dir) { return count_files_in(dir, 0); }
+
+static void assert_check_clean(fixture *f)
+{
+    uint64_t errors = 99;
+    assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
+    assert_int_equal(errors, 0);
+}
+
+static void large_batch_is_complete_and_in_order(void **state)
+{
+    fixture *f = *state;
+    enum { N = 300 };
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    ls_mailbox *mb;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &mb), LS_OK);
+    assert_int_equal(ls_message_append(mb, "Subject: first\r\n\r\nx\r\n", 21, NULL, NULL), LS_OK);
+    ls_append_item items[N];
+    char *msgs[N];
+    ls_date dates[N];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < N; i++) {
+        msgs[i] = make_msg(i, &items[i].len);
+        items[i].msg = msgs[i];
+        dates[i] = (ls_date){ 1790000000 + i, 120 };
+        items[i].opts.internaldate = &dates[i];
+        items[i].opts.flags = i % 2 ? LS_FLAG_FLAGGED : 0;
+    }
+    assert_int_equal(ls_message_append_many(mb, items, N), LS_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(items[i].uid, 2 + i); /* item order, after UID 1 */
+        char *got;
+        size_t gotlen, wantlen;
+        char *want = crlf(msgs[i], items[i].len, &wantlen);
+        assert_int_equal(ls_message_fetch(mb, items[i].uid, "", 0, UINT64_MAX, &got, &gotlen), LS_OK);
+        assert_int_equal(gotlen, wantlen);
+        assert_memory_equal(got, want, wantlen);
+        ls_record r;
+        assert_int_equal(ls_message_get(mb, items[i].uid, &r), LS_OK);
+        assert_int_equal(r.size, wantlen);
+        assert_int_equal(r.flags, i % 2 ? LS_FLAG_FLAGGED : 0);
+        assert_int_equal(r.internaldate.t, 1790000000 + i);
+        char *path;
+        assert_int_equal(ls_message_path(mb, items[i].uid, &path), LS_OK);
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_mtime, 1790000000 + i); /* mtime is the internal date */
+        assert_int_equal(sb.st_nlink, 1);
+        ls_free(path);
+        ls_free(got);
+        free(want);
+        free(msgs[i]);
+    }
+    ls_status s;
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, N + 1);
+    assert_int_equal(s.uidnext, N + 2);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s/spool/tmp", f->dir);
+    assert_int_equal(count_files(tmp), 0); /* nothing staged is left behind */
+    assert_check_clean(f);
+    ls_mailbox_close(mb);
+}
+
+static void batch_links_content_already_stored(void **state)
+{
+    fixture *f = *state;
+    enum { N = 40, DUP = 17 };
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    assert_int_equal(ls_mailbox_create(f->admin, "user.ann", NULL), LS_OK);
+    ls_mailbox *a, *b;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.ann", 0, &a), LS_OK);
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &b), LS_OK);
+    size_t dlen;
+    char *dup = make_msg(1000, &dlen);
+    ls_date when = { 1791000000, 0 };
+    ls_append_opts o = { .internaldate = &when };
+    uint32_t first;
+    assert_int_equal(ls_message_append(a, dup, dlen, &o, &first), LS_OK);
+
+    ls_append_item items[N];
+    char *msgs[N];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < N; i++) {
+        msgs[i] = i == DUP ? dup : make_msg(2000 + i, &items[i].len);
+        if (i == DUP)
+            items[i].len = dlen;
+        items[i].msg = msgs[i];
+        items[i].opts.internaldate = &when;
+    }
+    assert_int_equal(ls_message_append_many(b, items, N), LS_OK);
+    fixture_assert_one_file(a, first, b, items[DUP].uid, 2);
+    char *got;
+    size_t gotlen;
+    assert_int_equal(ls_message_fetch(b, items[DUP].uid, "", 0, UINT64_MAX, &got, &gotlen), LS_OK);
+    size_t wantlen;
+    char *want = crlf(dup, dlen, &wantlen);
+    assert_int_equal(gotlen, wantlen);
+    assert_memory_equal(got, want, wantlen);
+    ls_free(got);
+    free(want);
+    for (int i = 0; i < N; i++)
+        free(msgs[i]);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s/spool/tmp", f->dir);
+    assert_int_equal(count_files(tmp), 0);
+    assert_check_clean(f);
+    ls_mailbox_close(a);
+    ls_mailbox_close(b);
+}
+
+/* The 25th message is over maxmessagesize: the batch fails as a whole,
+ * after the threads have placed some files; none may remain. */
+static void failed_batch_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    enum { N = 60, BAD = 25 };
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    ls_mailbox *mb;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &mb), LS_OK);
+    uint32_t uid;
+    assert_int_equal(ls_message_append(mb, "Subject: one\r\n\r\nx\r\n", 19, NULL, &uid), LS_OK);
+    assert_int_equal(uid, 1);
+    ls_append_item items[N];
+    char small[N][64], big[5000];
+    memset(items, 0, sizeof items);
+    memset(big, 'y', sizeof big);
+    memcpy(big, "Subject: big\r\n\r\n", 16);
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(small[i], sizeof small[i], "Subject: small %d\r\n\r\nbody %d\r\n", i, i);
+        items[i].msg = i == BAD ? big : small[i];
+        items[i].len = i == BAD ? sizeof big : (size_t)n;
+    }
+    assert_int_equal(ls_message_append_many(mb, items, N), LS_ETOOBIG);
+    assert_non_null(strstr(ls_error_last(), "maxmessagesize"));
+    ls_status s;
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, 1);
+    assert_int_equal(s.uidnext, 2);
+    char *path;
+    assert_int_equal(ls_message_path(mb, 1, &path), LS_OK);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    assert_int_equal(count_files_in(path, 1), 1); /* only 1. */
+    ls_free(path);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s/spool/tmp", f->dir);
+    assert_int_equal(count_files(tmp), 0);
+    /* the next append takes the next UID: nothing was adopted */
+    assert_int_equal(ls_message_append(mb, "Subject: two\r\n\r\nx\r\n", 19, NULL, &uid), LS_OK);
+    assert_int_equal(uid, 2);
+    assert_check_clean(f);
+    ls_mailbox_close(mb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(large_batch_is_complete_and_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_links_content_already_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_batch_leaves_nothing, setup_maxsize, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
