@@ -208,20 +208,6 @@ static int set_mtime_fd(int fd, int64_t mtime)
     return futimens(fd, ts) == 0 ? 0 : errno;
 }
 
-/* A batch syncs the whole partition once before its commit. Starting each
- * file's writeback as soon as it is written lets that work (ext4 allocates
- * delayed blocks here) run on the threads that stage, in parallel and while
- * the rest of the batch is parsed, instead of all inside the one syncfs. A
- * hint only: failure changes nothing, syncfs still decides durability. */
-static void start_writeback(int fd)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#else
-    (void)fd;
-#endif
-}
-
 static int write_new_file(const char *path, const void *data, size_t len, int64_t mtime, int sync)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -232,8 +218,6 @@ static int write_new_file(const char *path, const void *data, size_t len, int64_
         e = set_mtime_fd(fd, mtime);
     if (!e && sync && fdatasync(fd) != 0)
         e = errno;
-    if (!e && !sync)
-        start_writeback(fd);
     if (close(fd) != 0 && !e)
         e = errno;
     if (e) {
@@ -264,8 +248,6 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
                 e = set_mtime_fd(fd, mtime);
             if (!e && sync && fdatasync(fd) != 0)
                 e = errno;
-            if (!e && !sync)
-                start_writeback(fd);
             if (e) {
                 close(fd);
                 __atomic_sub_fetch(&unnamed_open, 1, __ATOMIC_RELAXED);
