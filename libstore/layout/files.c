@@ -278,6 +278,16 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
     return LS_OK;
 }
 
+/* A message file already at a new UID: something at or above UIDNEXT that
+ * ls_adopt_leftovers did not adopt, because it walks up from UIDNEXT and
+ * stops at the first missing UID (a stray file above a gap). Appends never
+ * leave such gaps (append.c places in UID order); reconstruct adopts it. */
+static int name_taken(const char *dst)
+{
+    return ls_err(LS_EEXIST, "%s already exists: a message file above UIDNEXT with no record "
+                  "(run reconstruct on this mailbox to adopt it)", dst);
+}
+
 /* Copy src to dst through a temporary file (used when a link is impossible). */
 static int copy_file(const char *src, const char *dst)
 {
@@ -323,6 +333,8 @@ static int link_or_copy(const char *src, const char *dst)
         return copy_file(src, dst);
     if (e == ENOENT && access(src, F_OK) != 0)
         return ls_err(LS_ENOTFOUND, "%s: source is gone", src);
+    if (e == EEXIST)
+        return name_taken(dst);
     return ls_err_errno(e, "link", dst);
 }
 
@@ -390,6 +402,8 @@ static int link_unnamed(int fd, const char *dst)
         free(buf);
         return rc;
     }
+    if (e == EEXIST)
+        return name_taken(dst);
     return ls_err_errno(e, "link", dst);
 }
 

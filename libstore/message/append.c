@@ -107,7 +107,15 @@ static int append_prepare(ls_store *st, const ls_append_item *item, item_state *
  * so that one thread's system calls overlap the other's hashing. The append
  * lock is taken before they start (UIDs are known), so linking happens in
  * the threads too; the lock is held longer, but only appends to the same
- * mailbox wait for it, and they would wait for this commit anyway. */
+ * mailbox wait for it, and they would wait for this commit anyway.
+ *
+ * Invariant: the files a batch has placed are always the UIDs
+ * uid0 .. uid0 + placed - 1, a run without gaps from UIDNEXT. A crash then
+ * leaves leftovers that ls_adopt_leftovers finds (it walks up from UIDNEXT
+ * and stops at the first missing UID); a gap would hide the files above it
+ * and make the next append's link fail on them. The threads finish
+ * messages out of order, so placing is in order: whoever finishes message
+ * `placed` places it and every following message already finished. */
 struct batch_job {
     ls_store *st;
     const ls_mbref *ref;
@@ -115,8 +123,11 @@ struct batch_job {
     item_state *its;
     ls_placement *pl;
     size_t n;
-    size_t next; /* the next message to claim (atomic) */
-    int failed;  /* set by the first thread that fails (atomic) */
+    size_t next;        /* the next message to claim (atomic) */
+    int failed;         /* set by the first thread that fails (atomic) */
+    pthread_mutex_t mu; /* guards ready[] and placed */
+    unsigned char *ready;
+    size_t placed;
 };
 
 struct batch_thread {
@@ -125,11 +136,28 @@ struct batch_thread {
     char err[256];
 };
 
+/* Mark message i ready, then place every ready message from `placed` on. */
+static int place_in_order(struct batch_job *j, size_t i)
+{
+    int rc = LS_OK;
+    pthread_mutex_lock(&j->mu);
+    j->ready[i] = 1;
+    while (!rc && j->placed < j->n && j->ready[j->placed] && !__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
+        size_t k = j->placed;
+        if ((rc = place_item(j->st, j->ref, &j->its[k], j->pl[k].uid, 0)) == LS_OK) {
+            j->pl[k].placed = 1;
+            j->placed++;
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
 /* One message of a batch, in a worker thread: prepare and stage it
- * (unsynced), then, under the append lock the caller holds, link content
- * already on the partition or place the staged file under its UID. A
- * duplicate has then been staged for nothing: rare within appends, and
- * staging first keeps the lookup next to the placement. */
+ * (unsynced), look for its content on the partition, then place it (in
+ * order, see above) under the append lock the caller holds. A duplicate
+ * has been staged for nothing: rare within appends, and staging first keeps
+ * the lookup next to the placement. */
 static int batch_item(struct batch_job *j, ls_txn *t, size_t i)
 {
     ls_store *st = j->st;
@@ -142,9 +170,7 @@ static int batch_item(struct batch_job *j, ls_txn *t, size_t i)
         return rc;
     if (t)
         find_holder(t, j->ref, it);
-    if ((rc = place_item(st, j->ref, it, j->pl[i].uid, 0)) == LS_OK)
-        j->pl[i].placed = 1;
-    return rc;
+    return place_in_order(j, i);
 }
 
 static void *batch_worker(void *arg)
@@ -170,16 +196,23 @@ static void *batch_worker(void *arg)
 
 static int batch_run(struct batch_job *j)
 {
+    if (!(j->ready = calloc(j->n, 1)))
+        return ls_err(LS_ENOMEM, "out of memory");
+    pthread_mutex_init(&j->mu, NULL);
     struct batch_thread mine = { .job = j }, other = { .job = j };
     pthread_t th;
     int threaded = pthread_create(&th, NULL, batch_worker, &other) == 0;
     batch_worker(&mine);
     if (threaded)
         pthread_join(th, NULL);
+    pthread_mutex_destroy(&j->mu);
+    free(j->ready);
     if (mine.rc)
         return ls_err(mine.rc, "%s", mine.err);
     if (threaded && other.rc)
         return ls_err(other.rc, "%s", other.err);
+    if (j->placed != j->n) /* cannot happen: every message was placed or a thread failed */
+        return ls_err(LS_EIO, "batch append: %zu of %zu messages placed", j->placed, j->n);
     return LS_OK;
 }
 

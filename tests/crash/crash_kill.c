@@ -146,10 +146,13 @@ static void ul_del(ulist *l, uint32_t u)
     l->bodylen[i] = l->bodylen[l->n];
 }
 
+/* The most messages in one batch append of the child. */
+#define MAX_BATCH 24
+
 static int out_fd;
 static __attribute__((format(printf, 1, 2))) void say(const char *fmt, ...)
 {
-    char buf[1024];
+    char buf[4000]; /* under PIPE_BUF: one write(2) is atomic */
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
@@ -237,13 +240,15 @@ static void child_main(uint64_t seed, int restart, int fd)
             ul_add(&live[m], uid, sd, bl);
             free(msg);
         } else if (w < 35) { /* batch append */
-            size_t k = 2 + tu_below(&r, 4);
-            ls_append_item it[5];
-            uint64_t sds[5];
-            uint32_t bls[5];
-            ls_date d[5];
-            char *msgs[5];
-            char line[800];
+            /* one batch in four is large enough to run in two threads
+             * (BATCH_THREADED_MIN in libstore/message/append.c) */
+            size_t k = tu_below(&r, 4) == 0 ? 16 + tu_below(&r, MAX_BATCH - 15) : 2 + tu_below(&r, 4);
+            ls_append_item it[MAX_BATCH];
+            uint64_t sds[MAX_BATCH];
+            uint32_t bls[MAX_BATCH];
+            ls_date d[MAX_BATCH];
+            char *msgs[MAX_BATCH];
+            char line[2048];
             int o = snprintf(line, sizeof line, "B APPN %d %zu", m, k);
             for (size_t i = 0; i < k; i++) {
                 uint64_t sd = sds[i] = next_seed++;
@@ -423,10 +428,10 @@ typedef struct op {
     int m, dst, stop;
     unsigned flags;
     size_t k;
-    uint64_t seed[8];
-    uint32_t bodylen[8];
-    unsigned aflags[8];
-    uint32_t uid[8];
+    uint64_t seed[MAX_BATCH];
+    uint32_t bodylen[MAX_BATCH];
+    unsigned aflags[MAX_BATCH];
+    uint32_t uid[MAX_BATCH];
 } op;
 
 static const char *const kinds[] = { "APP", "APPN", "STO", "CPY", "MOV", "EXP", "CLN", "DLV" };
@@ -488,6 +493,8 @@ static void apply_line(char *line, op *pend)
             possible_add(pend->m, pend->seed[0]);
         } else if (!strcmp(kind, "APPN")) {
             sscanf(p, "%d %zu %n", &pend->m, &pend->k, &c);
+            if (pend->k > MAX_BATCH)
+                FAIL("child announced a batch of %zu messages (at most %d)", pend->k, MAX_BATCH);
             p += c;
             for (size_t i = 0; i < pend->k; i++) {
                 sscanf(p, "%" SCNu64 " %u %u %n", &pend->seed[i], &pend->bodylen[i], &pend->aflags[i], &c);

@@ -66,7 +66,7 @@ static void stage_place_share_read(void **state)
     assert_int_equal(o->stage(f->ly, "default", BYTES, strlen(BYTES), 1700000000, 1, &st), LS_OK);
     assert_int_equal(o->place(f->ly, st, &f->a, 1), LS_OK);
     assert_int_equal(o->place(f->ly, st, &f->b, 5), LS_OK);
-    assert_int_equal(o->place(f->ly, st, &f->b, 5), LS_EIO); /* never overwrite a final name */
+    assert_int_equal(o->place(f->ly, st, &f->b, 5), LS_EEXIST); /* never overwrite a final name */
     o->unstage(f->ly, st);
     assert_int_equal(o->share(f->ly, &f->a, 1, &f->a, 2), LS_OK);
     ls_file_info fi;
