@@ -318,6 +318,34 @@ static int open_dbis(ls_env *e, int create)
     return rc ? ls_err_mdb(rc, "opening the tables") : LS_OK;
 }
 
+/* LMDB maps data.mdb and reads pages straight from the map: a data file
+ * shorter than the last page its meta page names (truncated by damage, or by
+ * a copy that ran out of room) would kill the process with SIGBUS at the
+ * first read of a missing page. Refuse it here, with the repair named, while
+ * only the meta pages (read with pread) have been looked at. The file never
+ * shrinks while in use (LMDB writes pages before the meta page that names
+ * them), so the check cannot trip on a healthy store another process is
+ * writing. */
+static int check_data_size(ls_env *e)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    struct stat st;
+    if (mdb_env_info(e->env, &info) != 0 || mdb_env_stat(e->env, &ms) != 0)
+        return LS_OK;
+    char *path = ls_strprintf("%s/data.mdb", e->dir);
+    if (!path)
+        return ls_err(LS_ENOMEM, "out of memory");
+    int rc = LS_OK;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if (stat(path, &st) == 0 && (uint64_t)st.st_size < need)
+        rc = ls_err(LS_ECORRUPT,
+                    "%s is truncated: %lld bytes, but its last page ends at byte %llu (run reconstruct -m)",
+                    path, (long long)st.st_size, (unsigned long long)need);
+    free(path);
+    return rc;
+}
+
 int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **out)
 {
     struct stat st;
@@ -370,6 +398,10 @@ int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **ou
                             "%s: cannot open the LMDB environment: %s (run reconstruct -m)", dir, mdb_strerror(rc));
         ls_env_close(e);
         return code;
+    }
+    if ((rc = check_data_size(e))) {
+        ls_env_close(e);
+        return rc;
     }
     int dead = 0;
     mdb_reader_check(e->env, &dead);
