@@ -29,6 +29,7 @@
 
 #define PROG_NOUN "line"
 #include "tool_support.h"
+#include "crash_guard.h"
 
 static void print_help(FILE *f)
 {
@@ -276,6 +277,7 @@ static int dry_compare(const char *text, size_t len, run *r, char **names)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     const char *conf = NULL;
     int dump = 0, undump = 0, dry = 0, quiet = 0;
 

@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #endif
 #include "libstore/libstore.h"
+#include "crash_guard.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -739,6 +740,7 @@ static void run_check(ls_store *st)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
         printf("Usage: demo [DIR]\n\n(Re)create a demo store in DIR (default ./demo-store) with about 1000\n"
                "generated messages and print what libstore keeps of them.\n");

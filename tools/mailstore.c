@@ -18,6 +18,7 @@
  * "mailstore: SUBCOMMAND: message".
  */
 #include "libstore/libstore.h"
+#include "crash_guard.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1776,6 +1777,7 @@ static int finish_output(const ctx *c, int ex)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     ctx c;
     memset(&c, 0, sizeof c);
     int sub = 0;

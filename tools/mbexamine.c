@@ -25,6 +25,7 @@
 
 #define PROG_NOUN "line"
 #include "tool_support.h"
+#include "crash_guard.h"
 
 static void print_help(FILE *f)
 {
@@ -131,6 +132,7 @@ static void report_cb(const char *line, void *arg)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     const char *conf = NULL;
     uint32_t uid = 0;
 

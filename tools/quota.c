@@ -29,6 +29,7 @@
 #define PROG "quota"
 
 #include "tool_support.h"
+#include "crash_guard.h"
 
 static void print_help(FILE *f)
 {
@@ -166,6 +167,7 @@ static void report_cb(const char *line, void *arg)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     const char *conf = NULL;
     int fix = 0, dry = 0, quiet = 0;
 

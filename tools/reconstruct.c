@@ -29,6 +29,7 @@
 #define PROG "reconstruct"
 
 #include "tool_support.h"
+#include "crash_guard.h"
 
 static void print_help(FILE *f)
 {
@@ -160,6 +161,7 @@ static const char *config_path(const char *opt)
 
 int main(int argc, char **argv)
 {
+    crash_guard_install(argv[0]);
     const char *conf = NULL, *backup = NULL;
     unsigned flags = 0;
     int mflag = 0, quiet = 0;

@@ -31,6 +31,7 @@ import collections
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -1058,6 +1059,34 @@ class TestEnvironment(RepairTest):
         lines = self.repair("reconstruct", "-m", "-B", self.st.backup)
         self.assert_lines(lines, r"^moved \S*data\.mdb to \S+$", exact=False)
         self.assert_moved_aside(digest)
+        after = self.assert_recovered(self.m_expect(True))
+        self.assert_m_state(after, True)
+        self.assert_clean()
+
+    def test_garbage_pages_never_kill_a_tool(self):
+        """LMDB keeps no page checksums: garbage written over its pages can
+        make it follow a wild offset. Whatever a tool then meets, it exits 0
+        or 1 with a message, never by a signal; then -m recovers."""
+        p = self.data_mdb()
+        pristine = read(p)
+        size = len(pristine)
+        killed = []
+        for seed in range(12):
+            rnd = random.Random(seed)
+            damaged = bytearray(pristine)
+            for _ in range(rnd.randint(1, 4)):
+                at = rnd.randrange(2 * 4096, size - 64)
+                n = min(rnd.choice([8, 64, 512, 4096]), size - at)
+                damaged[at:at + n] = rnd.randbytes(n)
+            with open(p, "wb") as f:
+                f.write(damaged)
+            for args in (("list",), ("check",), ("status", "user.bovik"), ("fetch", "user.bovik", "1")):
+                r = self.st.ms(*args)
+                if r.rc not in (0, 1) or (r.rc == 1 and not r.err.strip()):
+                    killed.append((seed, args, r.rc, r.err[-300:]))
+        self.assertEqual(killed, [], "a tool died of a signal or failed silently")
+        lines = self.repair("reconstruct", "-m", "-B", self.st.backup)
+        self.assert_lines(lines, r"^moved \S*data\.mdb to \S+$", exact=False)
         after = self.assert_recovered(self.m_expect(True))
         self.assert_m_state(after, True)
         self.assert_clean()
