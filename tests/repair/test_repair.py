@@ -97,6 +97,18 @@ def epoch(imap_date):
 # Running programs
 # --------------------------------------------------------------------------
 
+def lmdb_fault_under_sanitizer(err):
+    """In a sanitizer build the tools install no crash guard
+    (tools/crash_guard.h): a memory fault inside LMDB on garbage pages (LMDB
+    in one of the top frames, also when it faulted in a libc memcpy) is
+    reported by ASan, or an LMDB assertion aborts. Only those are expected
+    there; any other sanitizer report is a finding."""
+    if re.search(r"mdb\.c:\d+: Assertion", err):
+        return True
+    m = re.search(r"ERROR: AddressSanitizer: (SEGV|BUS) .*?\n((?:.*\n){0,12})", err)
+    return bool(m and re.search(r"#[0-5] .*liblmdb", m.group(2)))
+
+
 class Result:
     def __init__(self, argv, proc):
         self.argv = argv
@@ -1082,6 +1094,8 @@ class TestEnvironment(RepairTest):
                 f.write(damaged)
             for args in (("list",), ("check",), ("status", "user.bovik"), ("fetch", "user.bovik", "1")):
                 r = self.st.ms(*args)
+                if lmdb_fault_under_sanitizer(r.err):
+                    continue  # sanitizer builds leave the fault to ASan (no crash guard there)
                 if r.rc not in (0, 1) or (r.rc == 1 and not r.err.strip()):
                     killed.append((seed, args, r.rc, r.err[-300:]))
         self.assertEqual(killed, [], "a tool died of a signal or failed silently")
