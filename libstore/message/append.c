@@ -247,18 +247,21 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
     }
     int threaded = batch && n >= BATCH_THREADED_MIN;
 
-    /* rights first: nothing is written for a session that may not append;
-     * a single message looks for identical content before it writes, so
-     * that a duplicate writes nothing */
+    /* unthreaded: hash and parse outside any transaction (a large message
+     * must not pin a read snapshot while it is parsed) */
+    for (size_t i = 0; i < n && !rc && !threaded; i++)
+        rc = append_prepare(st, &items[i], &its[i]);
+    /* rights before anything is written; unthreaded, each message looks
+     * for identical content before it writes, so that a duplicate writes
+     * nothing (a batch does both in its threads, batch_item) */
     ls_txn t;
-    if (!(rc = ls_txn_read(st->env, &t))) {
+    if (!rc && !(rc = ls_txn_read(st->env, &t))) {
         ls_mbox m;
         rc = ls_mailbox_reload(mb, &t, &m, need, "append");
         if (!rc)
             ls_mbox_clear(&m);
         for (size_t i = 0; i < n && !rc && !threaded; i++)
-            if (!(rc = append_prepare(st, &items[i], &its[i])))
-                rc = stage_item(st, &t, &mb->ref, &its[i], !batch);
+            rc = stage_item(st, &t, &mb->ref, &its[i], !batch);
         ls_txn_end(&t);
     }
 
