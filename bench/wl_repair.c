@@ -1,5 +1,5 @@
 /*
- * Workloads of the repair tools (SPEC §4): reconstruct and quota -f, on an
+ * Workloads of the repair tools (docs/contract.md §4): reconstruct and quota -f, on an
  * intact 10k-message mailbox (small: 1k), so that they measure the cost of
  * a verification pass (what an administrator runs after a crash). Same
  * conventions as wl_append.c: ABBA runs, medians.

@@ -1,5 +1,5 @@
 /*
- * ctl_mboxlist - dump the mailbox list as text, or load it back (SPEC §3).
+ * ctl_mboxlist - dump the mailbox list as text, or load it back (docs/contract.md §3.7).
  *
  *   ctl_mboxlist [-C FILE] -d
  *   ctl_mboxlist [-C FILE] [-n] [-q] -u < LIST

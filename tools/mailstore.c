@@ -1,5 +1,5 @@
 /*
- * mailstore - the scripting front end to libstore (SPEC §3).
+ * mailstore - the scripting front end to libstore (docs/contract.md §3.2).
  *
  *   mailstore [-C FILE] [--as ID] [--json] SUBCOMMAND ARGS...
  *

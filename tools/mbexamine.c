@@ -1,6 +1,6 @@
 /*
  * mbexamine - dump a mailbox's index header and every index and cache
- * record, readably (SPEC §3).
+ * record, readably (docs/contract.md §3.6).
  *
  *   mbexamine [-C FILE] [-u UID] MAILBOX...
  *

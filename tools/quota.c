@@ -1,5 +1,5 @@
 /*
- * quota - report quota roots, or recompute their usage (SPEC §3).
+ * quota - report quota roots, or recompute their usage (docs/contract.md §3.5).
  *
  *   quota [-C FILE] [-f] [-n] [-q] [PREFIX...]
  *

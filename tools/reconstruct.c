@@ -1,5 +1,5 @@
 /*
- * reconstruct - rebuild a store's metadata from its files (SPEC §3).
+ * reconstruct - rebuild a store's metadata from its files (docs/contract.md §3.4).
  *
  *   reconstruct [-C FILE] [-r] [-f] [-m] [-n] [-G] [-q] [-B DIR] [MAILBOX...]
  *

@@ -6,7 +6,7 @@
  * ls_message_uids() gives the UIDs in order, from which a server keeps its
  * own sequence map for its session.
  *
- * Each call is one transaction: it happens entirely or not at all (SPEC §2).
+ * Each call is one transaction: it happens entirely or not at all (docs/contract.md §2.1).
  * When a call that writes returns LS_OK the change is durable.
  */
 #ifndef LIBSTORE_MESSAGE_H

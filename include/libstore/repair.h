@@ -30,7 +30,7 @@ enum ls_repair_flags {
 
 /**
  * Rebuild the records of `mailbox` (NULL: every mailbox) from its files
- * (SPEC §3 reconstruct): adopt files with no record (UIDs as SPEC §2 says),
+ * (docs/contract.md §3.4): adopt files with no record (UIDs as its §2.3 says),
  * drop records whose file is gone, re-derive records whose size (or, with
  * LS_REPAIR_REHASH, GUID) no longer matches, rebuild bad cache records,
  * keep flags, keywords, internal date and MODSEQ of intact records, raise

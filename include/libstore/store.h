@@ -1,7 +1,7 @@
 /*
  * libstore/store.h - open and close a store; sessions (acting identities).
  *
- * A store is one configuration file plus the directories it names (SPEC §1):
+ * A store is one configuration file plus the directories it names (docs/contract.md §1.1):
  * an LMDB environment in `configdirectory` and message files in partitions.
  * Any number of processes may open the same store at once; each process
  * should open it once and share the ls_store between its threads (all

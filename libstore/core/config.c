@@ -1,5 +1,5 @@
 /*
- * store.conf parser (SPEC §1), Cyrus imapd.conf syntax:
+ * store.conf parser (docs/contract.md §1.1), Cyrus imapd.conf syntax:
  *
  *   # comment                       ('#' at line start, or after whitespace)
  *   key: value                      (whitespace around the value is trimmed)

@@ -1,5 +1,5 @@
 /*
- * Store configuration (SPEC §1): a "key: value" file in the syntax of Cyrus
+ * Store configuration (docs/contract.md §1.1): a "key: value" file in the syntax of Cyrus
  * imapd.conf. '#' starts a comment (at line start or after whitespace), blank
  * lines are ignored, keys are case-sensitive, values are trimmed.
  *

@@ -1,5 +1,5 @@
 /*
- * The default layout: one file per message (SPEC §1).
+ * The default layout: one file per message (docs/contract.md §1.8).
  *
  *   PARTITION/uuid/X/Y/UUID/        one directory per mailbox (X, Y: the
  *                                   first two hex digits of the unique id)
@@ -11,7 +11,7 @@
  *   PARTITION/deleted/UUID/         a deleted mailbox being removed
  *
  * Single instance: place() and share() hard-link; on EMLINK or EXDEV they
- * copy (to a temporary file, fsync'd, then renamed), as SPEC §1 requires.
+ * copy (to a temporary file, fsync'd, then renamed), as docs/contract.md §1.8 requires.
  */
 #include "layout/layout.h"
 #include "core/error.h"
@@ -310,7 +310,7 @@ static int copy_file(const char *src, const char *dst)
     return rc;
 }
 
-/* link(2) with the copy fallback of SPEC §1. An existing destination (a
+/* link(2) with the copy fallback of docs/contract.md §1.8. An existing destination (a
  * leftover of a crash that the caller decided to replace) is an error. */
 static int link_or_copy(const char *src, const char *dst)
 {

@@ -6,12 +6,12 @@
  * new file that fills an ls_layout_ops table and registers it in layout.c,
  * as Dovecot's lib-storage does with its mail_storage vfuncs.
  *
- * Contract every layout keeps (SPEC §2, "one commit point"):
+ * Contract every layout keeps (docs/contract.md §2.1, "one commit point"):
  *  - stage() leaves either nothing or a complete temporary object;
  *  - place() gives staged bytes their final name (uid) in a mailbox, and is
  *    durable after sync_mailbox() or sync_partition();
  *  - nothing a layout does before the LMDB commit is visible as a live
- *    message unless the commit happens (or until adoption, see SPEC §2);
+ *    message unless the commit happens (or until adoption, see docs/contract.md §2.3);
  *  - removals (remove_expunged, mailbox_destroy) run only after the commit
  *    that made the object unreachable, and are idempotent (rolled forward).
  */

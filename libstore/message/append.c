@@ -1,7 +1,7 @@
 /*
  * APPEND: one message, or many in one transaction.
  *
- * The order of steps is what makes SPEC §2 hold:
+ * The order of steps is what makes docs/contract.md §2 hold:
  *   1. normalize, hash and parse (no lock held);
  *   2. find identical content on the partition (single instance) or write
  *      the bytes to a temporary file (no lock held);

@@ -35,7 +35,7 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
         return ls_err(LS_EBUSY, "mailbox '%s': UID %u was taken concurrently (UIDNEXT %u)",
                       p->name ? p->name : p->ref.uuidstr, p->uid, s.uidnext);
     /* quota, against the mailbox's current name (it may have been renamed);
-     * adopted crash leftovers are charged but never refused (SPEC §2) */
+     * adopted crash leftovers are charged but never refused (docs/contract.md §2.3) */
     char name[LS_NAME_BUF];
     if (v.mv_size >= sizeof name)
         return ls_err(LS_ECORRUPT, "mailbox name too long in the uuid table");
@@ -141,7 +141,7 @@ int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid)
         if (src)
             return src;
         /* A complete file at UIDNEXT with no record: a crash between the
-         * rename and the commit. Adopt it under its UID (SPEC §2). */
+         * rename and the commit. Adopt it under its UID (docs/contract.md §2.3). */
         ls_blob b;
         if ((rc = st->layout->ops->read(st->layout, ref, next, &b)))
             return rc;

@@ -87,7 +87,7 @@ static int store_one(ls_irec *r, void *arg)
             if (ch) {
                 a->seen->count += want ? 1 : (uint32_t)-1;
                 a->seen_changed = 1;
-                /* a MODSEQ only this user sees (SPEC §1) */
+                /* a MODSEQ only this user sees (docs/contract.md §1.6) */
                 uint64_t m = ls_modseq_next_private(&a->state);
                 a->seen->modseq = m;
                 int prc = ls_seen_modseq_put(a->t, a->uuid, a->user, r->uid, m);

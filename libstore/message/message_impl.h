@@ -52,7 +52,7 @@ typedef struct ls_placement {
 int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s);
 
 /* Under the mailbox lock: adopt complete files at UIDNEXT and above (crash
- * leftovers, SPEC §2) and return the first free UID in *uid. Adoption commits
+ * leftovers, docs/contract.md §2.3) and return the first free UID in *uid. Adoption commits
  * its own transaction. */
 int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid);
 

@@ -1,5 +1,5 @@
 /*
- * Rights evaluation (RFC 4314 as SPEC §1 states it). The ACL of a mailbox is
+ * Rights evaluation (RFC 4314 as docs/contract.md §1.9 states it). The ACL of a mailbox is
  * kept in its mailbox entry as "ID\tRIGHTS\t" pairs, as Cyrus stores it.
  *
  * Rights of an identity = OR of the rights of every matching entry (its own

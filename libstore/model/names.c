@@ -1,5 +1,5 @@
 /*
- * Mailbox names (SPEC §1): validation, owner, the user view (INBOX), LIST
+ * Mailbox names (docs/contract.md §1.2): validation, owner, the user view (INBOX), LIST
  * pattern matching and ancestry. Modified UTF-7 lives in mutf7.c.
  */
 #include "model/names.h"

@@ -1,5 +1,5 @@
 /*
- * Mailbox names (SPEC §1). Internal names use the configured hierarchy
+ * Mailbox names (docs/contract.md §1.2). Internal names use the configured hierarchy
  * separator ('.' or '/'): "user.bovik.work" or "user/bovik/work". The user
  * view maps "user<sep>NAME" to "INBOX" for user NAME.
  */

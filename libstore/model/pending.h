@@ -1,6 +1,6 @@
 /*
- * The pending table: file removals that follow a commit (SPEC §2: "file
- * steps after it are rolled forward by the next writer or by cleanup").
+ * The pending table: file removals that follow a commit (docs/contract.md
+ * §2.1: file steps after it are rolled forward by the next writer or by cleanup).
  * An entry is added in the same transaction that makes the files
  * unreachable, and deleted once the files are gone.
  */

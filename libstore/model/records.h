@@ -24,7 +24,7 @@ int ls_rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids
 /* MODSEQs: one sequence per mailbox for every change, shared and private,
  * so that they stay unique and increasing for every viewer. A shared change
  * raises HIGHESTMODSEQ (everyone sees it); a private seen change raises only
- * privmodseq and the changing user's own view (SPEC §1). */
+ * privmodseq and the changing user's own view (docs/contract.md §1.6). */
 static inline uint64_t ls_modseq_next(ls_mbstate *s)
 {
     uint64_t m = (s->highestmodseq > s->privmodseq ? s->highestmodseq : s->privmodseq) + 1;

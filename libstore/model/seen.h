@@ -1,5 +1,5 @@
 /*
- * Private seen state (SPEC §1): per (mailbox unique id, user), for every
+ * Private seen state (docs/contract.md §1.6): per (mailbox unique id, user), for every
  * user but a mailbox's owner (and for everybody in mailboxes without an
  * owner). Table "seen", key uuid16 + user name, value:
  *   version u8 (1) | 3 reserved | recentuid u32 | seen u32 (live messages

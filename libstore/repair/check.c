@@ -134,7 +134,7 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         exp->seen = 1;
     if (r->sysflags & LS_REC_EXPUNGED) {
         if (live) {
-            /* its own file (same GUID) awaits cleanup: a notice (SPEC §2);
+            /* its own file (same GUID) awaits cleanup: a notice (docs/contract.md §2.3);
              * other content under an expunged UID is damage */
             uint8_t guid[LS_GUID_LEN];
             int same = file_guid(c, &x->m->ref, uid, guid) == LS_OK && !memcmp(guid, r->guid, LS_GUID_LEN);

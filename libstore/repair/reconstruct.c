@@ -1,5 +1,5 @@
 /*
- * reconstruct: rebuild a mailbox's records from its files (SPEC §3).
+ * reconstruct: rebuild a mailbox's records from its files (docs/contract.md §3.4).
  *
  * For one mailbox, under its append lock (so no UID is chosen meanwhile):
  *  1. plan, outside any write transaction: scan the files, read the records
@@ -538,7 +538,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             snprintf(it->why, sizeof it->why, "adopted file %u.", f->fi.uid);
         } else {
             /* below UIDNEXT: damage; adopt under a new UID so no client
-             * ever sees a UID reused (SPEC §2). Rename before the commit: a
+             * ever sees a UID reused (docs/contract.md §2.3). Rename before the commit: a
              * crash leaves a complete file at UIDNEXT or above, adopted later. */
             uint32_t to = newuid++;
             snprintf(it->why, sizeof it->why, "stray file %u. adopted as uid %u", f->fi.uid, to);

@@ -1,5 +1,5 @@
 /*
- * concurrency: SPEC §2 "Concurrency" with several writer processes.
+ * concurrency: docs/contract.md §2.4 (concurrency) with several writer processes.
  *
  * Phase 1: 4 processes at once append (single and batch), change flags,
  * expunge and copy; workers 0 and 1 share user.c0, workers 2 and 3 have

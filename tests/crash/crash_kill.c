@@ -1,6 +1,6 @@
 /*
- * crash_kill: SPEC §2 "one commit point", "durability", "nothing lost,
- * nothing half" under kill -9.
+ * crash_kill: docs/contract.md §2.1 (one commit point), §2.2 (durability)
+ * and §2.3 (nothing lost, nothing half) under kill -9.
  *
  * A child process works on a store in a loop (single and batch appends,
  * appends of content already stored (single instance), flag changes,
@@ -748,7 +748,7 @@ static void verify(int round, const op *pend)
 int main(int argc, char **argv)
 {
     /* "crash_kill messages": the same with "fsync: messages", under which
-     * flag changes must also survive a process crash at once (SPEC §2) */
+     * flag changes must also survive a process crash at once (docs/contract.md §2.2) */
     int fsync_messages = argc > 1 && !strcmp(argv[1], "messages");
     tu_begin(fsync_messages ? "crash_kill_fsync_messages" : "crash_kill");
     uint64_t seed = tu_seed(20261121);

@@ -1,5 +1,5 @@
 /*
- * fulldisk: SPEC §2 "Full disks": when a partition or the metadata disk is
+ * fulldisk: docs/contract.md §2.5 (full disks): when a partition or the metadata disk is
  * full, appends fail with a clear error and nothing half-written stays;
  * expunge and delete still succeed (the store keeps a reserve).
  *
@@ -515,7 +515,7 @@ int main(void)
     run_part("partition", 0);
     run_part("metadata", 1);
     if (ndefects)
-        FAIL("%d broken guarantee(s) of SPEC §2 \"Full disks\" (each logged above as DEFECT)", ndefects);
+        FAIL("%d broken guarantee(s) of docs/contract.md §2.5, full disks (each logged above as DEFECT)", ndefects);
     printf("fulldisk: OK\n");
     return 0;
 }

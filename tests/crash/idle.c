@@ -1,6 +1,6 @@
 /*
- * idle: SPEC §2 "A session can wait for changes to a mailbox (for IDLE)
- * without polling the disk in a loop" - ls_mailbox_wait.
+ * idle: docs/contract.md §2.4: a session can wait for changes to a mailbox
+ * (for IDLE) without polling the disk in a loop - ls_mailbox_wait.
  *
  *  1. nothing happens: wait(300 ms) returns changed = 0 after 300 ms (not
  *     much earlier, not much later), using little CPU;

@@ -1,6 +1,6 @@
 /*
- * mapgrow: SPEC §2 "The LMDB map grows by itself; no user ever sees
- * MDB_MAP_FULL", also when another process grew it.
+ * mapgrow: docs/contract.md §2.4: the LMDB map grows by itself; no caller ever
+ * sees MDB_MAP_FULL, also when another process grew it.
  *
  * The store starts with a small map: LIBSTORE_MAPSIZE (bytes; a test hook
  * that ls_env_open must honour instead of its initial 256 MiB) is set to

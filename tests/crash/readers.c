@@ -1,7 +1,7 @@
 /*
- * readers: SPEC §2 "at least 1000 concurrent readers", "readers never block
- * and see a consistent snapshot", "stale reader slots of dead processes are
- * cleared", and cleanup waiting for readers.
+ * readers: docs/contract.md §2.4: at least 1000 concurrent readers, readers
+ * never block and see a consistent snapshot, reader slots of dead processes
+ * are cleared; and cleanup waiting for readers.
  *
  * Phase A: NREADERS processes are forked and released at once; each opens
  * the store, does ls_mailbox_status, opens the mailbox and reports ready.

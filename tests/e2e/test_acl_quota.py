@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end tests of the ACL, quota, subscription and annotation subcommands
-of tools/mailstore (SPEC §1 "ACL", "Quota", "Subscriptions"; SPEC §3), and of
+of tools/mailstore (docs/contract.md §1.9-§1.11 and §3.2), and of
 --as enforcement across every subcommand.
 
 The store and the helpers to run the tool come from test_mailstore.py. Run one

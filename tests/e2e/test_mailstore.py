@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end tests of tools/mailstore (SPEC §3) on real stores.
+"""End-to-end tests of tools/mailstore (docs/contract.md §3.2) on real stores.
 
 The program is taken from $MAILSTORE (ctest sets it to the built binary).
 Every test makes a fresh store in a temporary directory: a store.conf with
@@ -505,7 +505,7 @@ class TestNames(MailstoreTest):
         self.fails(1, "status", "user.bovik.work.x")
 
     def test_top_levels_list_as_noselect(self):
-        # SPEC §1: a mailbox may exist below a name that is not a mailbox, which
+        # docs/contract.md §1.2: a mailbox may exist below a name that is not a mailbox, which
         # then lists as \Noselect -- "user" and "shared" are such names.
         self.create("user.bovik", "shared.news")
         for pattern in ("*", "%"):

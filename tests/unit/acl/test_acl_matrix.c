@@ -817,7 +817,7 @@ static void deleted_user_acl_entries_removed(void **state)
 static char *read_header(fixture *f, const char *mbox);
 
 /* Renaming user.A to user.B moves the account, including the ACL entries
- * naming A everywhere (SPEC §1), and store.header mirrors them. */
+ * naming A everywhere (docs/contract.md §1.4), and store.header mirrors them. */
 static void account_rename_moves_acl_entries(void **state)
 {
     fixture *f = *state;

@@ -431,8 +431,8 @@ static void seen_of_deleted_user_forgotten(void **state)
     ls_session_free(bob);
 }
 
-/* SPEC §1: "A change to a user's private seen state bumps only what that
- * user sees": another session of the same user syncing with CONDSTORE /
+/* docs/contract.md §1.6: a change to a user's private seen state raises only
+ * the MODSEQs that user sees: another session of the same user syncing with CONDSTORE /
  * QRESYNC must learn of it; other users must not. */
 struct changes { char text[256]; };
 static int change_cb(uint32_t uid, uint64_t modseq, int expunged, void *arg)

@@ -447,7 +447,7 @@ static void move_within_and_across_roots(void **state)
     assert_check_clean(f);
 }
 
-/* SPEC §1: "MOVE within one root ... never fail[s] for quota" - also when
+/* docs/contract.md §1.10: MOVE within one root never fails for quota - also when
  * an administrator has lowered a limit below the usage (the user must be
  * able to file mail into Trash to get under it again). */
 static void move_within_root_over_limit(void **state)
@@ -774,7 +774,7 @@ static char *read_header(fixture *f, const char *mbox)
     return text;
 }
 
-/* SPEC §1: store.header holds "its quota limits when it is a quota root". */
+/* docs/contract.md §1.8: store.header holds the quota limits of a quota root. */
 static void quota_in_store_header(void **state)
 {
     fixture *f = *state;
