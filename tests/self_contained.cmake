@@ -1,6 +1,6 @@
 # The project stands on its own: no tracked file may point to a document that
 # a clone of the repository does not have (the product specification once
-# lived outside it, in ../shared). The contract is docs/contract.md; cite its
+# lived in a directory beside it). The contract is docs/contract.md; cite its
 # sections ("docs/contract.md §2.3").
 #
 #   cmake -DSOURCE_DIR=<the source tree> -P tests/self_contained.cmake
