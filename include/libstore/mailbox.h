@@ -3,8 +3,8 @@
  * status, names; and opening a mailbox to work on its messages.
  *
  * Mailbox names given to these functions are internal names ("user.bovik.work"
- * with the configured separator). ls_mailbox_name_to_user() and
- * ls_mailbox_name_from_user() convert to and from what a user sees ("INBOX.work").
+ * with the configured separator). ls_name_to_user() and
+ * ls_name_from_user() convert to and from what a user sees ("INBOX.work").
  */
 #ifndef LIBSTORE_MAILBOX_H
 #define LIBSTORE_MAILBOX_H
