@@ -31,10 +31,12 @@ import collections
 import hashlib
 import json
 import os
+import pickle
 import random
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -332,9 +334,10 @@ def snapshot(st):
         root = qr.json()[0]["root"] if qr.rc == 0 and qr.out else None
         if root:
             roots.add(root)
+        path = must(st.ms("path", name)).text.strip()
         hdr = {}
         try:
-            with open(os.path.join(must(st.ms("path", name)).text.strip(), "store.header")) as f:
+            with open(os.path.join(path, "store.header")) as f:
                 for line in f:
                     k, _, v = line.rstrip("\n").partition(": ")
                     if k in ("uidnext", "highestmodseq"):
@@ -343,7 +346,7 @@ def snapshot(st):
             pass
         state["mb"][name] = {
             "hdr": hdr,
-            "status": status, "msgs": msgs, "path": os.path.relpath(must(st.ms("path", name)).text.strip(), st.root),
+            "status": status, "msgs": msgs, "path": os.path.relpath(path, st.root),
             "acl": sorted((o["id"], o["rights"]) for o in js("getacl", name)),
             "annot": sorted((o["entry"], o["value"]) for o in js("getannotation", name)),
             "quotaroot": root,
@@ -363,6 +366,8 @@ def snapshot(st):
 
 def world():
     if Built.store is None:
+        load_world()
+    if Built.store is None:
         Built.tmp = tempfile.mkdtemp(prefix="repair-template-")
         st = Store(os.path.join(Built.tmp, "store"))
         os.makedirs(st.root)
@@ -371,6 +376,59 @@ def world():
         Built.state = snapshot(st)
         Built.store = st
     return Built.store
+
+
+# Building the rich store and recording its state costs as much as several
+# tests (a minute under ASan on a busy machine), and each test class runs in
+# its own process. So ctest builds it once per run, in the fixture test
+# repair_world (`test_repair.py --save-world DIR`), and every class test loads
+# it from $LIBSTORE_REPAIR_WORLD. A saved world is used only if it was built
+# by the same programs and the same harness; otherwise world() builds its own.
+
+def world_key():
+    """What a saved world depends on: the programs and this file."""
+    key = []
+    for name, path in sorted(PROGS.items()):
+        st = os.stat(path)
+        key.append((name, os.path.realpath(path), st.st_size, st.st_mtime_ns))
+    with open(os.path.abspath(__file__), "rb") as f:
+        key.append(sha(f.read()))
+    return key
+
+
+def world_file(directory):
+    return os.path.join(directory, "world.pickle")
+
+
+def load_world():
+    """Take the world saved in $LIBSTORE_REPAIR_WORLD, if it fits."""
+    directory = os.environ.get("LIBSTORE_REPAIR_WORLD")
+    if not directory:
+        return
+    try:
+        with open(world_file(directory), "rb") as f:
+            saved = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return
+    if saved.get("key") != world_key():
+        return
+    Built.facts, Built.state = saved["facts"], saved["state"]
+    Built.store = Store(os.path.join(directory, "store"))
+
+
+def save_world(directory):
+    """Build the world and save it in directory: the store and, last (so
+    that a half-saved world is never loaded), its facts and state."""
+    shutil.rmtree(directory, True)
+    os.environ.pop("LIBSTORE_REPAIR_WORLD", None)
+    built = world()
+    os.makedirs(os.path.join(directory, "store"))
+    built.clone(os.path.join(directory, "store"))
+    tmp = world_file(directory) + ".tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump({"key": world_key(), "facts": Built.facts, "state": Built.state}, f)
+    os.rename(tmp, world_file(directory))
+    tearDownModule()
 
 
 def tearDownModule():
@@ -708,6 +766,10 @@ class TestMessages(RepairTest):
         self.assertIn("message XX", envelope, "the cache record follows the new bytes")
         self.assert_clean()
 
+
+class TestMessagesStray(RepairTest):
+    """Files with no record, and expunged messages' files."""
+
     def test_stray_file_new_uid(self):
         """A file an admin copied in at or above UIDNEXT keeps its UID."""
         un = self.before["mb"]["user.bovik"]["status"]["uidnext"]
@@ -788,6 +850,10 @@ class TestMessages(RepairTest):
             self.assertEqual((r.rc, r.lines, r.err), (0, [], ""), r)
         self.assert_recovered()
 
+
+class TestMessagesState(RepairTest):
+    """The index header (UIDNEXT, HIGHESTMODSEQ, counters) and cache records."""
+
     def test_uidnext_too_low(self):
         un = self.before["mb"]["user.bovik"]["status"]["uidnext"]
         self.damage("state-set", "user.bovik", "uidnext", 2)
@@ -843,6 +909,10 @@ class TestMessages(RepairTest):
         self.assert_recovered()
         self.assert_clean()
 
+
+class TestMessagesIndex(RepairTest):
+    """Damaged index records, a lost directory."""
+
     def test_crc_mismatch(self):
         """A record failing its CRC is rebuilt from its file under its UID;
         without a backup its flags cannot be known."""
@@ -877,6 +947,10 @@ class TestMessages(RepairTest):
         self.assertTrue(os.path.isfile(os.path.join(path, "store.header")))
         self.assert_recovered(Expect(lost={("user.bovik.Sent", 1)}))
         self.assert_clean()
+
+
+class TestMessagesLinks(RepairTest):
+    """Single-instance links and the GUID table."""
 
     def test_dedup_link_replaced_by_copy(self):
         """A single-instance file's link replaced by a copy (link count too
@@ -954,6 +1028,10 @@ class TestMailboxList(RepairTest):
         self.assert_recovered(Expect(modseq_changed={("user.bovik.work", 1), ("user.bovik.work", 2)}))
         self.assert_clean()
 
+
+class TestMailboxListHeader(RepairTest):
+    """store.header and the mailbox-list entry itself."""
+
     def test_store_header_missing(self):
         hdr = os.path.join(self.mbpath("user.fred"), "store.header")
         text = read(hdr, "r")
@@ -1001,7 +1079,9 @@ def all_keys(state):
     return {(n, u) for n, m in state["mb"].items() for u in m["msgs"]}
 
 
-class TestEnvironment(RepairTest):
+class EnvironmentTest(RepairTest):
+    """What the TestEnvironment* classes share (it holds no tests itself)."""
+
     def data_mdb(self):
         return os.path.join(self.st.configdir, "data.mdb")
 
@@ -1033,6 +1113,8 @@ class TestEnvironment(RepairTest):
         if not backup:
             self.assertEqual(after["lsub"], {u: [] for u in USERS})
 
+
+class TestEnvironment(EnvironmentTest):
     def test_environment_deleted(self):
         os.unlink(self.data_mdb())
         os.unlink(os.path.join(self.st.configdir, "lock.mdb"))
@@ -1075,6 +1157,8 @@ class TestEnvironment(RepairTest):
         self.assert_m_state(after, True)
         self.assert_clean()
 
+
+class TestEnvironmentGarbage(EnvironmentTest):
     def test_garbage_pages_never_kill_a_tool(self):
         """LMDB keeps no page checksums: garbage written over its pages can
         make it follow a wild offset. Whatever a tool then meets, it exits 0
@@ -1132,6 +1216,10 @@ class TestEnvironment(RepairTest):
         self.assert_moved_aside(digest)
         self.assert_recovered(self.m_expect(True))
         self.assert_clean()
+
+
+class TestEnvironmentRebuild(EnvironmentTest):
+    """-m over stores whose environment is gone or intact."""
 
     def test_m_never_lowers_highestmodseq(self):
         """After -m no mailbox's HIGHESTMODSEQ is below what clients saw
@@ -1309,11 +1397,15 @@ class TestUserState(RepairTest):
 # before or after a write commit)
 # --------------------------------------------------------------------------
 
-class TestCrashes(RepairTest):
+class CrashTest(RepairTest):
+    """What the TestCrashes* classes share (it holds no tests itself)."""
+
     def crash(self, when, n, *op, input=b""):
         r = self.st.tool("damage", "crash", when, n, *op, input=input)
         self.assertEqual(r.rc, 99, "the crash did not happen: %r" % r)
 
+
+class TestCrashes(CrashTest):
     def test_crash_during_rename_after_commit(self):
         """The rename committed, store.header still has the old name: the list
         is right, and reconstruct brings the header up to date (and says so),
@@ -1353,6 +1445,10 @@ class TestCrashes(RepairTest):
         self.assertFalse(os.path.exists(path))
         self.assert_recovered(Expect(gone={"user.bovik.Sent"}))
         self.assert_clean()
+
+
+class TestCrashesMessages(CrashTest):
+    """Crashes in a delivery and in an expunge."""
 
     def test_crash_during_multi_recipient_delivery(self):
         """Files linked into three INBOXes, the commit not made: each recipient
@@ -1596,4 +1692,7 @@ class TestTools(RepairTest):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    if sys.argv[1:2] == ["--save-world"] and len(sys.argv) == 3:
+        save_world(sys.argv[2])
+    else:
+        unittest.main()
