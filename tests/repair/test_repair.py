@@ -3,10 +3,11 @@
 with the admin tools, and prove that nothing was lost.
 
 Every test
-  1. copies a rich store built once per process (several users, shared
-     folders, a second partition, ACLs, quotas, subscriptions, private seen
-     state, keywords, annotations, single-instance messages, an expunged
-     message awaiting cleanup, a cleaned-up one) and its recorded state
+  1. copies a rich store, built once per ctest run by the fixture test
+     repair_world, else once per process (see world()): several users,
+     shared folders, a second partition, ACLs, quotas, subscriptions, private
+     seen state, keywords, annotations, single-instance messages, an expunged
+     message awaiting cleanup, a cleaned-up one; and its recorded state
      (`mailstore --json` list, status, info, getacl, getannotation,
      getquota, lsub, `--as USER info`, and the bytes of every message);
   2. damages it in one way (the `damage` helper writes LMDB records behind
@@ -25,6 +26,9 @@ RECONSTRUCT, QUOTA, MBEXAMINE, CTL_MBOXLIST, DAMAGE. Run one test with
     MAILSTORE=build/mailstore ... python3 -m unittest -v \
         test_repair.TestMessages.test_record_deleted
 LIBSTORE_TEST_KEEP=1 keeps the stores (their paths are printed).
+Each class is one ctest test (repair_NAME) and runs in its own process: keep
+a class to a handful of tests, so that it stays far below its timeout under
+ASan on a busy machine.
 """
 import calendar
 import collections
