@@ -34,6 +34,9 @@
  *
  * Build: as part of libstore (target mini_server), or against an installed
  * libstore:  cc mini_server.c $(pkg-config --cflags --libs libstore) -pthread
+ * (PKG_CONFIG_PATH=PREFIX/LIBDIR/pkgconfig, and LD_LIBRARY_PATH=PREFIX/LIBDIR
+ * to run it, when PREFIX is not a system one; ctest install_pkgconfig does
+ * this with tests/install/run_install_test.sh).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -35,10 +35,11 @@ typedef struct ls_append_opts {
  * The bytes are stored as given, except that bare LF line ends become CRLF.
  * A malformed message is stored anyway with a best-effort cache record.
  * *uid (may be NULL) receives the new UID.
+ * msg may be NULL when len is 0 (the empty message).
  * Errors: LS_ETOOBIG (maxmessagesize), LS_EOVERQUOTA, LS_ELIMIT (keywords),
- * LS_EINVAL (bad keyword), LS_EPERM, LS_ENOSPC, LS_EIO, LS_EEXIST (a stray
- * message file with no record sits at the new UID, above a gap that crash
- * recovery does not cross: run reconstruct on the mailbox).
+ * LS_EINVAL (bad keyword; msg NULL with len > 0), LS_EPERM, LS_ENOSPC, LS_EIO,
+ * LS_EEXIST (a stray message file with no record sits at the new UID, above
+ * a gap that crash recovery does not cross: run reconstruct on the mailbox).
  */
 LS_EXTERN int ls_message_append(ls_mailbox *mb, const void *msg, size_t len,
                                 const ls_append_opts *opts, uint32_t *uid);

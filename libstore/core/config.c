@@ -13,11 +13,13 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Longest excerpt of a key or value quoted in a message: enough to recognise
  * it, short enough that a binary file does not flood the terminal. */
@@ -215,6 +217,16 @@ static int parse_defaultpartition(parser *p, const char *v, size_t vlen)
     return p->cfg->defaultpartition ? LS_OK : oom();
 }
 
+/* maxmessagesize: 0 means no limit, as in Cyrus imapd.conf (an admin who
+ * copies a Cyrus configuration must not find every message refused). */
+static int parse_maxmessagesize(parser *p, const char *v, size_t vlen)
+{
+    int rc = parse_number(p, key_names[K_MAXMESSAGESIZE], v, vlen, &p->cfg->maxmessagesize);
+    if (!rc && p->cfg->maxmessagesize == 0)
+        p->cfg->maxmessagesize = -1;
+    return rc;
+}
+
 /* Dispatch one "key: value" pair to the parser of its value. */
 static int set_key(parser *p, int k, const char *v, size_t vlen)
 {
@@ -227,8 +239,8 @@ static int set_key(parser *p, int k, const char *v, size_t vlen)
     case K_HIERARCHY_SEPARATOR: return parse_separator(p, v, vlen);
     case K_ADMINS: return parse_admins(p, v, vlen);
     case K_QUOTA_DEFAULT_STORAGE: return parse_number(p, key, v, vlen, &cfg->quota_default_storage);
-    case K_GROUPSFILE: return parse_path(p, key, v, vlen, &cfg->groupsfile);
-    case K_MAXMESSAGESIZE: return parse_number(p, key, v, vlen, &cfg->maxmessagesize);
+    case K_GROUPSFILE: cfg->groupsfile_line = p->line; return parse_path(p, key, v, vlen, &cfg->groupsfile);
+    case K_MAXMESSAGESIZE: return parse_maxmessagesize(p, v, vlen);
     case K_FSYNC: return parse_fsync(p, v, vlen);
     case K_ANNOTATION_SIZE_LIMIT: return parse_number(p, key, v, vlen, &cfg->annotation_size_limit);
     }
@@ -388,6 +400,30 @@ static int read_file(const char *path, char **buf, size_t *len)
     return LS_OK;
 }
 
+/* The groupsfile must be there and readable when the store opens: without
+ * it every "group:NAME" ACL entry silently grants nothing (and every
+ * negative one denies nothing). It is read on first use, by the identity
+ * that opened the store, so open(2) it now as that identity. */
+static int check_groupsfile(const ls_config *cfg)
+{
+    const char *g = cfg->groupsfile;
+    if (!g) return LS_OK;
+    int fd = open(g, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT)
+        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s does not exist, so group:NAME entries in ACLs "
+                      "would grant nothing (create it, or remove the key)", cfg->path, cfg->groupsfile_line, g);
+    if (fd < 0)
+        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s cannot be read: %s", cfg->path, cfg->groupsfile_line,
+                      g, strerror(errno));
+    struct stat st;
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    if (!regular)
+        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s is not a regular file", cfg->path,
+                      cfg->groupsfile_line, g);
+    return LS_OK;
+}
+
 int ls_config_load(const char *path, ls_config **out)
 {
     *out = NULL;
@@ -398,6 +434,10 @@ int ls_config_load(const char *path, ls_config **out)
     if (rc) return rc;
     rc = ls_config_parse(buf, len, path, out);
     free(buf);
+    if (!rc && (rc = check_groupsfile(*out))) {
+        ls_config_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

@@ -30,19 +30,22 @@ typedef struct ls_config {
     char **admins;               /* space-separated identifiers; may be empty */
     size_t nadmins;
     int64_t quota_default_storage; /* KiB; -1 when absent */
-    char *groupsfile;            /* NULL when absent; absolute */
-    int64_t maxmessagesize;      /* bytes; -1 when absent */
+    char *groupsfile;            /* NULL when absent; absolute; ls_config_load checks it is readable */
+    unsigned groupsfile_line;    /* its line in the file, for messages */
+    int64_t maxmessagesize;      /* bytes; -1 when absent or 0 (no limit, as in Cyrus) */
     int fsync_mode;              /* enum ls_fsync_mode; default LS_FSYNC_ALL */
     int64_t annotation_size_limit; /* annotation_size_limit: bytes per mailbox; default 65536 */
 } ls_config;
 
 /* Read and validate the file at path. On success *out is owned by the caller
  * (ls_config_free). Errors: LS_ECONFIG (missing file, syntax error, unknown
- * key, bad value, relative directory, missing required key), LS_ENOMEM. */
+ * key, bad value, relative directory, missing required key, a groupsfile
+ * that does not exist or cannot be read), LS_ENOMEM. */
 int ls_config_load(const char *path, ls_config **out);
 
 /* Same from a buffer (not NUL-terminated; may contain NULs, which are an
- * error). name is used in messages. Used by ls_config_load and the fuzzer. */
+ * error). name is used in messages. Used by ls_config_load and the fuzzer.
+ * It touches no file: the groupsfile is not checked. */
 int ls_config_parse(const char *text, size_t len, const char *name, ls_config **out);
 
 void ls_config_free(ls_config *cfg);

@@ -22,7 +22,8 @@ typedef struct ls_prepared {
     int16_t sent_tz;
 } ls_prepared;
 
-/* Normalize, hash, parse. Errors: LS_ETOOBIG, LS_ENOMEM. */
+/* Normalize, hash, parse. msg may be NULL when len is 0 (the empty message).
+ * Errors: LS_EINVAL (msg NULL with len > 0), LS_ETOOBIG, LS_ENOMEM. */
 int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p);
 void ls_prepared_free(ls_prepared *p);
 /* Build only the cache record and content fields for bytes already stored

@@ -100,6 +100,13 @@ static int16_t local_tz(time_t t)
 int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p)
 {
     memset(p, 0, sizeof *p);
+    /* Before anything reads the bytes: memchr, SHA-256 and the parser must
+     * never see NULL. NULL with length 0 is the empty message, stored like
+     * any malformed one (docs/api.md). */
+    if (!msg && len)
+        return ls_err(LS_EINVAL, "message bytes are NULL (%zu bytes announced)", len);
+    if (!msg)
+        msg = "";
     char *norm;
     size_t normlen = len;
     int rc = normalize_crlf(msg, len, &norm, &normlen);

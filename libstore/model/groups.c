@@ -26,7 +26,9 @@ static void load_groupsfile(ls_store *st)
     char *buf;
     size_t len;
     if (ls_read_file(st->cfg->groupsfile, &buf, &len) != LS_OK) {
-        ls_error_clear(); /* no file: no groups (the admin sees check's notice) */
+        /* the store did not open without it (config.c, check_groupsfile):
+         * it went away since, and no file means no groups */
+        ls_error_clear();
         return;
     }
     st->groups = buf;

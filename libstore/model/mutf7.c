@@ -58,32 +58,6 @@ static int finish(obuf *b, char **out)
     return LS_OK;
 }
 
-/* Decode one UTF-8 code point at s; returns its length, 0 if invalid
- * (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-    unsigned c = s[0];
-    if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xc2 && c <= 0xdf) {
-        if ((s[1] & 0xc0) != 0x80) return 0;
-        *cp = ((c & 0x1fu) << 6) | (s[1] & 0x3fu);
-        return 2;
-    }
-    if (c >= 0xe0 && c <= 0xef) {
-        unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80) return 0;
-        *cp = ((c & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
-        *cp = ((c & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu);
-        return 4;
-    }
-    return 0;
-}
-
 static void put_utf8(obuf *b, uint32_t cp)
 {
     if (cp < 0x80) { put(b, (char)cp); return; }
@@ -124,7 +98,7 @@ int ls_mutf7_encode(const char *utf8, char **out)
     if (!s) return ls_err(LS_EBADNAME, "mailbox name is NULL");
     for (size_t i = 0; s[i];) {
         uint32_t cp;
-        size_t n = utf8_decode(s + i, &cp);
+        size_t n = ls_utf8_decode(s + i, &cp);
         if (!n) { free(b.p); return ls_err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
         if (direct(cp)) {
             put(&b, (char)cp);
@@ -136,7 +110,7 @@ int ls_mutf7_encode(const char *utf8, char **out)
         b64enc e = { 0, 0 };
         put(&b, '&');
         while (s[i]) {
-            n = utf8_decode(s + i, &cp);
+            n = ls_utf8_decode(s + i, &cp);
             if (!n) { free(b.p); return ls_err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
             if (direct(cp)) break;
             if (cp >= 0x10000) {

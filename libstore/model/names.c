@@ -15,60 +15,104 @@
 /* How much of a bad name a message quotes. */
 #define EXCERPT_MAX 80
 
-/* Printable excerpt of s for messages: control and invalid bytes become
- * "\xNN" so that the message stays one line an admin can read. */
+/* Printable excerpt of s for messages: control characters, refused code
+ * points (a bidi override would reorder the message itself) and invalid
+ * bytes become "\xNN", so that the message stays one line an admin can read
+ * as it is. */
 static const char *excerpt(const char *s, char *buf, size_t bufsize)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t o = 0, i = 0;
-    for (; s[i] && i < EXCERPT_MAX && o + 8 < bufsize; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, bufsize - o, "\\x%02x", c);
-        else buf[o++] = (char)c;
+    while (p[i] && i < EXCERPT_MAX && o + 16 < bufsize) {
+        uint32_t cp;
+        size_t n = ls_utf8_decode(p + i, &cp);
+        if (n == 0 || ls_name_char_refused(cp)) {
+            for (size_t k = 0; k < (n ? n : 1); k++)
+                o += (size_t)snprintf(buf + o, bufsize - o, "\\x%02x", p[i + k]);
+            i += n ? n : 1;
+        } else {
+            memcpy(buf + o, p + i, n);
+            o += n;
+            i += n;
+        }
     }
-    if (s[i]) { memcpy(buf + o, "...", 4); }
+    if (p[i]) { memcpy(buf + o, "...", 4); }
     else buf[o] = 0;
     return buf;
 }
-#define EXBUF (EXCERPT_MAX * 4 + 8)
+#define EXBUF (EXCERPT_MAX * 4 + 24)
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq_len(const unsigned char *s)
+size_t ls_utf8_decode(const unsigned char *s, uint32_t *cp)
 {
     unsigned c = s[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xc2 && c <= 0xdf) {
+        if ((s[1] & 0xc0) != 0x80) return 0;
+        *cp = ((c & 0x1fu) << 6) | (s[1] & 0x3fu);
+        return 2;
+    }
     if (c >= 0xe0 && c <= 0xef) {
         unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
         if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80) return 0;
+        *cp = ((c & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
         return 3;
     }
     if (c >= 0xf0 && c <= 0xf4) {
         unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
         if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
+        *cp = ((c & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu);
         return 4;
     }
     return 0;
 }
 
-/* Byte-level checks shared by names and user ids: UTF-8, controls,
- * wildcards. what: "mailbox name" or "user name". */
-static int check_chars(const char *what, const char *s)
+const char *ls_name_char_refused(uint32_t cp)
+{
+    /* C0, DEL and C1 (U+0085 NEXT LINE among them): they break log lines
+     * and terminals, and no client shows them. */
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+        return "control character";
+    /* Unicode bidirectional controls: ALM, LRM, RLM, the embeddings and
+     * overrides (U+202E makes "user.evil\u202Etxt.exe" read backwards) and
+     * the isolates. With them one name can display as another. */
+    if (cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+        return "bidirectional control";
+    /* U+2028, U+2029: line breaks to every Unicode-aware reader. */
+    if (cp == 0x2028 || cp == 0x2029)
+        return "line or paragraph separator";
+    return NULL;
+}
+
+/* Character checks shared by names and user ids: UTF-8, refused code
+ * points, wildcards, and '/' where it is not the separator (a part
+ * holding a path separator could leave a directory named after it).
+ * what: "mailbox name" or "user name". */
+static int check_chars(const char *what, const char *s, char sep)
 {
     char ex[EXBUF];
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; p[i];) {
         unsigned char c = p[i];
-        if (c < 0x20 || c == 0x7f)
-            return ls_err(LS_EBADNAME, "%s '%s': control character 0x%02x at byte %zu", what,
-                          excerpt(s, ex, sizeof ex), c, i + 1);
-        if (c == '%' || c == '*')
-            return ls_err(LS_EBADNAME, "%s '%s': wildcard '%c' not allowed", what,
-                          excerpt(s, ex, sizeof ex), c);
-        size_t n = utf8_seq_len(p + i);
+        uint32_t cp;
+        size_t n = ls_utf8_decode(p + i, &cp);
         if (n == 0)
             return ls_err(LS_EBADNAME, "%s '%s': invalid UTF-8 at byte %zu", what,
                           excerpt(s, ex, sizeof ex), i + 1);
+        const char *why = ls_name_char_refused(cp);
+        if (why && cp < 0x80)
+            return ls_err(LS_EBADNAME, "%s '%s': %s 0x%02x at byte %zu", what,
+                          excerpt(s, ex, sizeof ex), why, c, i + 1);
+        if (why)
+            return ls_err(LS_EBADNAME, "%s '%s': %s U+%04X at byte %zu", what,
+                          excerpt(s, ex, sizeof ex), why, (unsigned)cp, i + 1);
+        if (c == '%' || c == '*')
+            return ls_err(LS_EBADNAME, "%s '%s': wildcard '%c' not allowed", what,
+                          excerpt(s, ex, sizeof ex), c);
+        if (c == '/' && sep != '/')
+            return ls_err(LS_EBADNAME, "%s '%s': '/' at byte %zu is not allowed (it is a path "
+                          "separator; the hierarchy separator is '%c')", what, excerpt(s, ex, sizeof ex),
+                          i + 1, sep);
         i += n;
     }
     return LS_OK;
@@ -82,8 +126,10 @@ int ls_user_validate(const char *user, char sep)
     if (len > USER_MAX)
         return ls_err(LS_EBADNAME, "user name '%s' is %zu bytes, over the limit of %d",
                       excerpt(user, ex, sizeof ex), len, USER_MAX);
-    int rc = check_chars("user name", user);
+    int rc = check_chars("user name", user, sep);
     if (rc) return rc;
+    if (!strcmp(user, ".") || !strcmp(user, ".."))
+        return ls_err(LS_EBADNAME, "user name '%s' is not allowed (it names a directory)", user);
     if (strchr(user, ' '))
         return ls_err(LS_EBADNAME, "user name '%s': contains a space", excerpt(user, ex, sizeof ex));
     if (strchr(user, sep))
@@ -115,6 +161,18 @@ static int check_components(const char *name, char sep)
         if (name[i] == sep && name[i - 1] == sep)
             return ls_err(LS_EBADNAME, "mailbox name '%s': empty component at byte %zu ('%c%c')",
                           excerpt(name, ex, sizeof ex), i + 1, sep, sep);
+    /* "." and ".." parts (possible with sep '/') would climb directories
+     * in any layout or tool that maps a name to a path. */
+    for (const char *part = name, *end;; part = end + 1) {
+        end = strchr(part, sep);
+        size_t plen = end ? (size_t)(end - part) : strlen(part);
+        if ((plen == 1 || plen == 2) && !strncmp(part, "..", plen))
+            return ls_err(LS_EBADNAME, "mailbox name '%s': part '%.*s' at byte %zu is not allowed (it "
+                          "names a directory)", excerpt(name, ex, sizeof ex), (int)plen, part,
+                          (size_t)(part - name) + 1);
+        if (!end)
+            break;
+    }
     if (strcmp(name, "user") == 0)
         return ls_err(LS_EBADNAME, "mailbox name 'user' alone is not a mailbox (use user%cNAME)", sep);
     if (strncmp(name, "user", 4) == 0 && name[4] == sep) {
@@ -144,7 +202,7 @@ int ls_name_validate(const char *name, char sep)
     if (len > LS_NAME_MAX)
         return ls_err(LS_EBADNAME, "mailbox name '%s' is %zu bytes, over the limit of %d",
                       excerpt(name, ex, sizeof ex), len, LS_NAME_MAX);
-    int rc = check_chars("mailbox name", name);
+    int rc = check_chars("mailbox name", name, sep);
     if (rc) return rc;
     return check_components(name, sep);
 }

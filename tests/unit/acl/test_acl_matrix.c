@@ -20,29 +20,33 @@
 
 #include "../store_fixture.h"
 
+/* The groups file exists before the store opens (a missing one stops the
+ * open: LS_ECONFIG); it lives beside the store's directory, one per process. */
+static char groups_path[64];
+
 static int setup_with(void **state, const char *extra)
 {
-    int rc = store_fixture_setup(state, "acl",
-                                 "configdirectory: @DIR@/conf\npartition-default: @DIR@/spool\nadmins: cyrus admin\n"
-                                 "groupsfile: @DIR@/groups\nfsync: messages\n",
-                                 extra);
-    if (rc)
-        return rc;
-    /* the groups file is read on first use, after the store opened */
-    fixture *f = *state;
-    char groups[300];
-    snprintf(groups, sizeof groups, "%s/groups", f->dir);
-    FILE *g = fopen(groups, "w");
+    snprintf(groups_path, sizeof groups_path, "/tmp/ls-acl-groups-%ld", (long)getpid());
+    FILE *g = fopen(groups_path, "w");
     if (!g)
         return -1;
     fprintf(g, "# groups for the tools\ngroup:staff: carol dave\ngroup:other: erin\ngroup:team: zed, alice\n");
     fclose(g);
-    return 0;
+    char conf_extra[512];
+    snprintf(conf_extra, sizeof conf_extra, "groupsfile: %s\n%s", groups_path, extra ? extra : "");
+    return store_fixture_setup(state, "acl",
+                               "configdirectory: @DIR@/conf\npartition-default: @DIR@/spool\nadmins: cyrus admin\n"
+                               "fsync: messages\n",
+                               conf_extra);
 }
 
 static int setup(void **state) { return setup_with(state, NULL); }
 
-static int teardown(void **state) { return store_fixture_teardown(state); }
+static int teardown(void **state)
+{
+    unlink(groups_path);
+    return store_fixture_teardown(state);
+}
 
 static const char MSG[] = "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: Hello\r\n"
                           "Date: Sat, 21 Nov 2026 10:00:00 +0100\r\n\r\nline one\r\n";

@@ -10,9 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "core/config.h"
 #include "libstore/common.h"
+#include "libstore/libstore.h"
+
+#include "../store_fixture.h"
 
 #define MIN_CONF "configdirectory: /var/lib/ls\npartition-default: /var/spool/ls\n"
 
@@ -261,6 +265,137 @@ static void test_load_file(void **state)
     assert_int_equal(ls_config_load(NULL, &cfg), LS_ECONFIG);
 }
 
+/* maxmessagesize: 0 is no limit, as in Cyrus (it refused every message). */
+static void test_maxmessagesize_zero_is_no_limit(void **state)
+{
+    ls_config *cfg = parse_ok(MIN_CONF "maxmessagesize: 0\n");
+    assert_int_equal(cfg->maxmessagesize, -1);
+    ls_config_free(cfg);
+    cfg = parse_ok(MIN_CONF "maxmessagesize: 1\n");
+    assert_int_equal(cfg->maxmessagesize, 1);
+    ls_config_free(cfg);
+}
+
+static int setup_maxsize_zero(void **state)
+{
+    return store_fixture_setup(state, "maxsize0", "configdirectory: @DIR@/conf\npartition-default: @DIR@/spool\n",
+                               "maxmessagesize: 0\n");
+}
+static int teardown_store(void **state) { return store_fixture_teardown(state); }
+
+/* Through the store: with maxmessagesize 0 a 100 KB message is appended and
+ * delivered, and the key reads as unset (no limit). */
+static void test_maxmessagesize_zero_store(void **state)
+{
+    fixture *f = *state;
+    assert_null(ls_store_config_get(f->st, "maxmessagesize"));
+    size_t len = 100000;
+    char *msg = malloc(len);
+    assert_non_null(msg);
+    memset(msg, 'x', len);
+    memcpy(msg, "Subject: big\r\n\r\n", 16);
+    memcpy(msg + len - 2, "\r\n", 2);
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    ls_mailbox *mb;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &mb), LS_OK);
+    uint32_t uid = 0;
+    int rc = ls_message_append(mb, msg, len, NULL, &uid);
+    if (rc) fprintf(stderr, "append: %s\n", ls_error_last());
+    assert_int_equal(rc, LS_OK);
+    assert_int_equal(uid, 1);
+    const char *users[] = { "bovik" };
+    ls_deliver_result res[1];
+    assert_int_equal(ls_message_deliver(f->admin, msg, len, users, 1, NULL, NULL, res), LS_OK);
+    assert_int_equal(res[0].uid, 2);
+    ls_mailbox_close(mb);
+    free(msg);
+}
+
+/* The one place this file opens a store on a fresh configuration (store
+ * creation may become explicit: then this asks for it). */
+static int open_new_store(const char *conf, ls_store **st) { return ls_store_open(conf, 0, st); }
+
+/* Write a store.conf naming `groups` in dir; returns its path (static). */
+static const char *conf_with_groupsfile(const char *dir, const char *groups)
+{
+    static char path[400];
+    snprintf(path, sizeof path, "%s/store.conf", dir);
+    FILE *c = fopen(path, "w");
+    assert_non_null(c);
+    fprintf(c, "configdirectory: %s/conf\npartition-default: %s/spool\ngroupsfile: %s\n", dir, dir, groups);
+    assert_int_equal(fclose(c), 0);
+    return path;
+}
+
+static void load_bad(const char *conf, const char *want)
+{
+    ls_config *cfg = (ls_config *)1;
+    int rc = ls_config_load(conf, &cfg);
+    if (rc != LS_ECONFIG || !strstr(ls_error_last(), want))
+        fprintf(stderr, "rc=%d message: %s\nwanted: %s\n", rc, ls_error_last(), want);
+    assert_int_equal(rc, LS_ECONFIG);
+    assert_null(cfg);
+    assert_non_null(strstr(ls_error_last(), want));
+}
+
+/* A groupsfile that does not exist, cannot be read or is no file stops the
+ * store from opening (LS_ECONFIG naming the file and the line): otherwise
+ * every group:NAME ACL entry would silently grant nothing. */
+static void test_groupsfile_must_exist(void **state)
+{
+    char dir[] = "/tmp/ls_test_groups_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char groups[300], want[600];
+    snprintf(groups, sizeof groups, "%s/groups", dir);
+    const char *conf = conf_with_groupsfile(dir, groups);
+
+    snprintf(want, sizeof want, "%s:3: groupsfile: %s does not exist, so group:NAME entries in ACLs "
+             "would grant nothing", conf, groups);
+    load_bad(conf, want);
+    ls_store *st = (ls_store *)1;
+    assert_int_equal(open_new_store(conf, &st), LS_ECONFIG);
+    assert_null(st);
+    assert_non_null(strstr(ls_error_last(), want));
+
+    /* a directory in its place */
+    assert_int_equal(mkdir(groups, 0700), 0);
+    snprintf(want, sizeof want, "%s:3: groupsfile: %s is not a regular file", conf, groups);
+    load_bad(conf, want);
+    assert_int_equal(rmdir(groups), 0);
+
+    /* a path that cannot be opened (a file where a directory should be) */
+    char below[400];
+    snprintf(below, sizeof below, "%s/x", conf);
+    conf = conf_with_groupsfile(dir, below);
+    snprintf(want, sizeof want, "groupsfile: %s cannot be read: Not a directory", below);
+    load_bad(conf, want);
+
+    /* unreadable for the identity opening the store (root reads anything) */
+    conf = conf_with_groupsfile(dir, groups);
+    FILE *g = fopen(groups, "w");
+    assert_non_null(g);
+    fputs("group:staff: carol\n", g);
+    assert_int_equal(fclose(g), 0);
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(groups, 0), 0);
+        snprintf(want, sizeof want, "groupsfile: %s cannot be read: Permission denied", groups);
+        load_bad(conf, want);
+        assert_int_equal(chmod(groups, 0600), 0);
+    }
+
+    /* there and readable: the store opens */
+    ls_config *cfg = NULL;
+    assert_int_equal(ls_config_load(conf, &cfg), LS_OK);
+    assert_string_equal(cfg->groupsfile, groups);
+    ls_config_free(cfg);
+    assert_int_equal(open_new_store(conf, &st), LS_OK);
+    ls_store_close(st);
+
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_free_null(void **state)
 {
     ls_config_free(NULL);
@@ -286,6 +421,9 @@ int main(void)
         cmocka_unit_test(test_relative_paths),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_free_null),
+        cmocka_unit_test(test_maxmessagesize_zero_is_no_limit),
+        cmocka_unit_test_setup_teardown(test_maxmessagesize_zero_store, setup_maxsize_zero, teardown_store),
+        cmocka_unit_test(test_groupsfile_must_exist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

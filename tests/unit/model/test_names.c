@@ -129,6 +129,112 @@ static void test_user_validate(void **state)
     user_bad("\xff", '.', "invalid UTF-8");
 }
 
+/* Refused characters (issue 8, point 6): C0, DEL, C1, the bidirectional
+ * controls and the line/paragraph separators, with either separator, in
+ * mailbox names and in user names; the message names the code point and
+ * the byte, and quotes the name with the refused bytes escaped. */
+static void test_validate_refused_chars(void **state)
+{
+    static const struct { const char *utf8; const char *want; } refused[] = {
+        { "\x01", "control character 0x01" },
+        { "\x1f", "control character 0x1f" },
+        { "\x7f", "control character 0x7f" },
+        { "\xc2\x80", "control character U+0080" },
+        { "\xc2\x85", "control character U+0085" }, /* NEXT LINE */
+        { "\xc2\x9f", "control character U+009F" },
+        { "\xd8\x9c", "bidirectional control U+061C" },
+        { "\xe2\x80\x8e", "bidirectional control U+200E" },
+        { "\xe2\x80\x8f", "bidirectional control U+200F" },
+        { "\xe2\x80\xaa", "bidirectional control U+202A" },
+        { "\xe2\x80\xab", "bidirectional control U+202B" },
+        { "\xe2\x80\xac", "bidirectional control U+202C" },
+        { "\xe2\x80\xad", "bidirectional control U+202D" },
+        { "\xe2\x80\xae", "bidirectional control U+202E" },
+        { "\xe2\x81\xa6", "bidirectional control U+2066" },
+        { "\xe2\x81\xa7", "bidirectional control U+2067" },
+        { "\xe2\x81\xa8", "bidirectional control U+2068" },
+        { "\xe2\x81\xa9", "bidirectional control U+2069" },
+        { "\xe2\x80\xa8", "line or paragraph separator U+2028" },
+        { "\xe2\x80\xa9", "line or paragraph separator U+2029" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char name[64], want[96], user[32];
+        snprintf(name, sizeof name, "shared.ab%s", refused[i].utf8);
+        snprintf(want, sizeof want, "%s at byte 10", refused[i].want);
+        name_bad(name, '.', want);
+        snprintf(name, sizeof name, "user/bovik/ab%s/x", refused[i].utf8);
+        snprintf(want, sizeof want, "%s at byte 14", refused[i].want);
+        name_bad(name, '/', want);
+        snprintf(user, sizeof user, "bo%svik", refused[i].utf8);
+        snprintf(want, sizeof want, "user name 'bo\\x");
+        user_bad(user, '.', want);
+        user_bad(user, '/', refused[i].want);
+        snprintf(name, sizeof name, "user.%s", user);
+        name_bad(name, '.', refused[i].want);
+    }
+    /* The message does not carry the override itself: it would reverse the
+     * admin's terminal line. */
+    name_bad("shared.gpj\xe2\x80\xae" "exe", '.', "mailbox name 'shared.gpj\\xe2\\x80\\xaeexe': bidirectional");
+    /* Neighbours of the refused ranges stay valid. */
+    name_ok("shared.\xc2\xa0nbsp", '.');            /* U+00A0 */
+    name_ok("shared.\xe2\x80\x8d", '.');            /* U+200D ZERO WIDTH JOINER (emoji sequences) */
+    name_ok("shared.\xe2\x80\xaf", '.');            /* U+202F */
+    name_ok("shared.\xe2\x81\xa5x", '.');           /* U+2065 */
+    name_ok("shared.\xd8\x9b", '.');                /* U+061B ARABIC SEMICOLON */
+    name_ok("shared.~", '.');                       /* U+007E */
+    assert_int_equal(ls_user_validate("j\xc3\xbcrgen", '/'), LS_OK);
+}
+
+/* Parts that would climb a directory, empty parts and misplaced separators,
+ * with either separator. */
+static void test_validate_path_parts(void **state)
+{
+    name_bad("user/bovik/../../etc", '/', "mailbox name 'user/bovik/../../etc': part '..' at byte 12");
+    name_bad("user/bovik/..", '/', "part '..' at byte 12");
+    name_bad("user/bovik/.", '/', "part '.' at byte 12");
+    name_bad("user/bovik/./x", '/', "part '.' at byte 12");
+    name_bad("../x", '/', "part '..' at byte 1");
+    name_bad("..", '/', "part '..' at byte 1");
+    name_bad(".", '/', "part '.' at byte 1");
+    name_bad("user/..", '/', "part '..' at byte 6");
+    name_bad("user/./x", '/', "part '.' at byte 6");
+    /* "." and ".." are only refused as whole parts */
+    name_ok("user/bovik/.hidden", '/');
+    name_ok("user/bovik/...", '/');
+    name_ok("user/bovik/a..b", '/');
+    name_ok("user/bo.vik/x.", '/');
+    /* empty parts and separators at the ends */
+    name_bad("user//bovik", '/', "empty component at byte 6");
+    name_bad("user/bovik/", '/', "ends with the separator '/'");
+    name_bad("/user/bovik", '/', "starts with the separator '/'");
+    name_bad("user..bovik", '.', "empty component");
+    /* '/' inside a part when the separator is '.' */
+    name_bad("user.bovik.a/b", '.', "'/' at byte 13 is not allowed (it is a path separator; the "
+                                    "hierarchy separator is '.')");
+    name_bad("user.bovik.x/../../../etc", '.', "'/' at byte 13 is not allowed");
+    name_bad("/etc", '.', "'/' at byte 1 is not allowed");
+    name_bad("user.a/b", '.', "mailbox name 'user.a/b': '/' at byte 7 is not allowed");
+    /* overlong, invalid and truncated UTF-8 spelling '.', '/' or NUL */
+    name_bad("user/bovik/\xc0\xae\xc0\xae", '/', "invalid UTF-8 at byte 12"); /* overlong ".." */
+    name_bad("user.bovik\xc0\xafx", '.', "invalid UTF-8 at byte 11");         /* overlong '/' */
+    name_bad("user.bovik.\xe0\x80\xaf", '.', "invalid UTF-8 at byte 12");      /* 3-byte overlong '/' */
+    name_bad("shared.\xc0\x80", '.', "invalid UTF-8 at byte 8");              /* overlong NUL */
+    name_bad("shared.\x80", '.', "invalid UTF-8 at byte 8");                  /* lone continuation */
+    name_bad("shared.\xc3", '.', "invalid UTF-8 at byte 8");                  /* truncated */
+}
+
+static void test_user_validate_more(void **state)
+{
+    user_bad(".", '/', "user name '.' is not allowed");
+    user_bad("..", '/', "user name '..' is not allowed");
+    user_bad("a/b", '.', "'/' at byte 2 is not allowed");
+    user_bad("../etc", '.', "'/' at byte 3 is not allowed");
+    user_bad("\xc2\x85", '/', "control character U+0085 at byte 1");
+    user_bad("bob\xe2\x80\xae", '.', "bidirectional control U+202E at byte 4");
+    assert_int_equal(ls_user_validate("...", '/'), LS_OK);
+    assert_int_equal(ls_user_validate(".bob", '/'), LS_OK);
+}
+
 static void test_owner(void **state)
 {
     char *u = (char *)1;
@@ -200,7 +306,6 @@ static void test_user_view(void **state)
     from_user("InBoX.work", "bovik", '.', "user.bovik.work");
     from_user("INBOX/a/b", "john.doe", '/', "user/john.doe/a/b");
     from_user("INBOXES", "bovik", '.', "INBOXES");
-    from_user("INBOX/x", "bovik", '.', "INBOX/x");   /* '/' is no separator here */
     from_user("shared.news", "bovik", '.', "shared.news");
     from_user("user.alice.x", "bovik", '.', "user.alice.x");
     from_user("shared.news", NULL, '.', "shared.news");
@@ -212,6 +317,10 @@ static void test_user_view(void **state)
     from_user_bad("INBOX", "john.doe", '.', "contains the hierarchy separator");
     from_user_bad("a..b", "bovik", '.', "empty component");
     from_user_bad("", "bovik", '.', "empty");
+    /* '/' is no separator here, and a path separator in a part is refused */
+    from_user_bad("INBOX/x", "bovik", '.', "'/' at byte 6 is not allowed");
+    from_user_bad("INBOX/../../etc", "bovik", '/', "mailbox name 'user/bovik/../../etc': part '..' at byte 12");
+    from_user_bad("INBOX.\xe2\x80\xae", "bovik", '.', "bidirectional control U+202E");
 }
 
 static void test_ancestor(void **state)
@@ -417,6 +526,9 @@ int main(void)
         cmocka_unit_test(test_validate_ok),
         cmocka_unit_test(test_validate_bad),
         cmocka_unit_test(test_user_validate),
+        cmocka_unit_test(test_validate_refused_chars),
+        cmocka_unit_test(test_validate_path_parts),
+        cmocka_unit_test(test_user_validate_more),
         cmocka_unit_test(test_owner),
         cmocka_unit_test(test_user_view),
         cmocka_unit_test(test_ancestor),
