@@ -146,6 +146,9 @@ typedef struct run {
 static void report_cb(const char *line, void *arg)
 {
     run *r = arg;
+    /* damage the run found but left as it is (an unreadable file): an
+     * error, on stderr even with -q; the library fails the run at its end */
+    if (!strncmp(line, "error: ", 7)) { errorf("%s", line + 7); return; }
     progress_note(line);
     if (r->quiet) return;
     if (fputs(line, stdout) == EOF || putchar('\n') == EOF) r->out_error = 1;
