@@ -212,6 +212,7 @@ int main(int argc, char **argv)
      * pipe must not kill a repair half-way through its mailboxes: a failed
      * write is noticed instead, the remaining MAILBOX arguments are skipped
      * (their changes could not be reported) and the exit status is 1. */
+    if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     run r = { .quiet = quiet };
