@@ -98,8 +98,9 @@ enum act {
     A_QUEUE,         /* UID.expunged with no pending removal: queue it */
     A_TOMBFILE,      /* tombstone whose file had its live name: renamed */
     A_RESTORE,       /* -B: flags, keywords, internal date from the backup */
-    A_REAPPEND,      /* the file's content changed: orig_uid expunged, the
-                        file adopted under the new `uid` */
+    A_REAPPEND,      /* the file's content changed: the file adopted under
+                        the new `uid`; orig_uid relinked to the old bytes
+                        if another name still holds them, else expunged */
 };
 
 typedef struct item {
@@ -107,11 +108,12 @@ typedef struct item {
     uint32_t orig_uid;       /* a stray adopted under a new UID: the UID it had */
     int act;
     int keep;                /* A_REAPPEND: the same message (same envelope): keeps flags and date */
+    int relinked;            /* A_REAPPEND: orig_uid has its old bytes back */
     int had_record, damaged;
     ls_irec rec;             /* the record as planned (flags etc. kept) */
     ls_prepared msg;         /* parsed file, for REDERIVE / RECACHE / ADOPT */
     int have_msg;
-    char why[256];
+    char why[320];
     char **bk_names;         /* A_RESTORE: the backup's keyword names */
     size_t bk_n;
 } item;
@@ -687,12 +689,25 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         if (it->act != A_REAPPEND)
             continue;
         it->uid = newuid++;
-        char what[96];
-        snprintf(what, sizeof what, "%.80s", it->why);
-        snprintf(it->why, sizeof it->why, "%s (%s), adopted as uid %u %s; uid %u expunged",
+        if ((rc = move_to_uid(c, ref, it->orig_uid, it->uid)))
+            break;
+        /* the old bytes may still be on the partition under another name
+         * (single instance: the file was replaced, not edited in place):
+         * the old UID gets them back and nothing is lost */
+        char from[160], what[96], fate[100];
+        if (ls_txn_read(c->st->env, &t) == LS_OK) {
+            it->relinked = relink_from_holder(c, &t, m, &it->rec, from, sizeof from) == LS_OK;
+            ls_txn_end(&t);
+        }
+        ls_error_clear();
+        if (it->relinked)
+            snprintf(fate, sizeof fate, "uid %u relinked from %.70s", it->orig_uid, from);
+        else
+            snprintf(fate, sizeof fate, "uid %u expunged", it->orig_uid);
+        snprintf(what, sizeof what, "%.70s", it->why);
+        snprintf(it->why, sizeof it->why, "%s (%s), adopted as uid %u %s; %s",
                  it->keep ? "file changed" : "file holds another message", what, it->uid,
-                 it->keep ? "with its flags" : "without flags", it->orig_uid);
-        rc = move_to_uid(c, ref, it->orig_uid, it->uid);
+                 it->keep ? "with its flags" : "without flags", fate);
     }
     for (size_t i = 0; !rc && i < files.n; i++) {
         fent *f = &files.v[i];
@@ -884,7 +899,8 @@ static int apply_txn(ls_txn *t, void *arg)
             uint8_t okey[LS_RECKEY_LEN];
             ls_reckey(okey, a->uuid, it->orig_uid);
             ls_irec old;
-            if (ls_rec_get(t, a->uuid, it->orig_uid, &old) == LS_OK && !(old.sysflags & LS_REC_EXPUNGED)) {
+            if (!it->relinked && ls_rec_get(t, a->uuid, it->orig_uid, &old) == LS_OK &&
+                !(old.sysflags & LS_REC_EXPUNGED)) {
                 old.sysflags |= LS_REC_EXPUNGED;
                 old.modseq = ls_modseq_next(&s);
                 old.expunged_at = (uint32_t)now;
@@ -916,7 +932,7 @@ static int apply_txn(ls_txn *t, void *arg)
                 break;
             if (st->cfg->singleinstancestore)
                 rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
-            if (!rc && it->keep)
+            if (!rc && it->keep && !it->relinked)
                 rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
             ls_say(c, "%s: uid %u: %s", name, it->orig_uid, it->why);
             break;
