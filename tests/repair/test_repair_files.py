@@ -45,8 +45,9 @@ class TestFilesDamage(RepairTest):
         uid = self.facts["bovik"]["m5"]
         path = self.msgfile("user.bovik", uid)
         secret = os.path.join(self.st.root, "secret.txt")
+        secret_bytes = b"root:SECRET:0:0\n".ljust(os.path.getsize(path), b"x")   # the size a FETCH expects
         with open(secret, "wb") as f:
-            f.write(b"root:SECRET:0:0\n")
+            f.write(secret_bytes)
         os.unlink(path)
         os.symlink(secret, path)
         r = self.st.ms("fetch", "user.bovik", str(uid))
@@ -60,7 +61,7 @@ class TestFilesDamage(RepairTest):
                           r"^user\.bovik: uid %d: file missing, message removed$" % uid, r"^user\.bovik: counters: ")
         self.assertTrue(os.path.islink(aside), "the link is kept, aside")
         self.assertEqual(os.readlink(aside), secret)
-        self.assertEqual(read(secret), b"root:SECRET:0:0\n", "the target is untouched")
+        self.assertEqual(read(secret), secret_bytes, "the target is untouched")
         self.assert_recovered(Expect(lost={("user.bovik", uid)}))
         self.assert_clean()
 
