@@ -19,6 +19,7 @@
  *     sum over the mailboxes it governs (bytes, messages, mailboxes).
  */
 #include "store_impl.h"
+#include "repair/repair_impl.h"
 #include "model/cache.h"
 #include "model/records.h"
 #include "model/quota.h"
@@ -116,16 +117,6 @@ static const char *irregular(const fentry *f)
     }
 }
 
-/* Open the file of uid as a FETCH would; 0 or the error. */
-static int probe(checker *c, const ls_mbref *ref, uint32_t uid)
-{
-    ls_blob b;
-    int rc = c->st->layout->ops->read(c->st->layout, ref, uid, &b);
-    if (!rc)
-        c->st->layout->ops->blob_free(c->st->layout, &b);
-    return rc;
-}
-
 typedef struct mbcheck {
     checker *c;
     const ls_mbox *m;
@@ -187,7 +178,8 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     else if (f->fi.size != r->size)
         report(c, LS_CHECK_ERROR, "%s: uid %u: file has %llu bytes, record says %llu", name, uid,
                (unsigned long long)f->fi.size, (unsigned long long)r->size);
-    else if ((prc = f->fi.mtime != r->internaldate ? file_guid(c, &x->m->ref, uid, guid) : probe(c, &x->m->ref, uid)))
+    else if ((prc = f->fi.mtime != r->internaldate ? file_guid(c, &x->m->ref, uid, guid)
+                                                    : ls_probe_file(c->st, &x->m->ref, uid)))
         /* what a FETCH of it would fail on (EACCES) */
         report(c, LS_CHECK_ERROR, "%s: uid %u: message file cannot be read: %s", name, uid, ls_error_last());
     else if (f->fi.mtime != r->internaldate && memcmp(guid, r->guid, LS_GUID_LEN))

@@ -313,13 +313,12 @@ static void unreadable(ls_rctx *c, const char *name, uint32_t uid, const char *w
     ls_error_clear();
 }
 
-/* Open the file of uid as a FETCH would (never through a symlink). */
-static int probe(ls_rctx *c, const ls_mbref *ref, uint32_t uid)
+int ls_probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid)
 {
     ls_blob b;
-    int rc = c->st->layout->ops->read(c->st->layout, ref, uid, &b);
+    int rc = st->layout->ops->read(st->layout, ref, uid, &b);
     if (!rc)
-        c->st->layout->ops->blob_free(c->st->layout, &b);
+        st->layout->ops->blob_free(st->layout, &b);
     return rc;
 }
 
@@ -561,7 +560,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                 rederive = 1;
                 snprintf(why, sizeof why, "guid %.16s... -> %.16s...", a, b);
             }
-        } else if (probe(c, ref, s->uid) != LS_OK) {
+        } else if (ls_probe_file(c->st, ref, s->uid) != LS_OK) {
             /* the file a FETCH would fail on (EACCES): report it, keep the
              * record, go on with the rest */
             unreadable(c, name, s->uid, "left as it is");

@@ -36,6 +36,11 @@ void ls_say_error(ls_rctx *c, const char *fmt, ...) __attribute__((format(printf
  * error lines if rc is LS_OK but some were said. */
 int ls_rctx_result(ls_rctx *c, int rc);
 
+/* Open the file of uid as a FETCH would (never through a symlink, only a
+ * regular file) and close it again: LS_OK, or why a FETCH would fail
+ * (EACCES...: LS_EIO with the message). */
+int ls_probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid);
+
 /* quota -f of exactly one root (reporting through c). */
 int ls_quota_fix_root(ls_rctx *c, const char *root);
 /* The same inside a caller's write transaction (reports go through c). */
