@@ -310,6 +310,7 @@ int main(int argc, char **argv)
         errorf("reading standard input: %s", strerror(errno));
         return EXIT_FAIL;
     }
+    if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
     unsigned oflags = dump || dry ? LS_OPEN_NOCREATE | LS_OPEN_RDONLY : LS_OPEN_DEFAULT;
     int rc = ls_store_open(conf, oflags, &st);

@@ -251,6 +251,11 @@ static int usage_err(const ctx *c, const char *fmt, ...)
 static int get_session(ctx *c, ls_session **out)
 {
     int rc;
+    /* as root on a store another user owns: refuse before opening (which
+     * may create files), as Cyrus does; files left owned by root would
+     * break the service */
+    if (!c->st && (rc = ls_store_check_owner(c->config)) == LS_EPERM)
+        return fail(c, rc);
     if (!c->st && (rc = ls_store_open(c->config, LS_OPEN_DEFAULT, &c->st)) != LS_OK) {
         c->st = NULL;
         return fail(c, rc);

@@ -164,6 +164,7 @@ int main(int argc, char **argv)
     }
     if (optind >= argc) return usage_err("missing MAILBOX");
 
+    if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
     int rc = ls_store_open(conf, LS_OPEN_NOCREATE | LS_OPEN_RDONLY, &st);
     if (rc != LS_OK) {

@@ -193,6 +193,7 @@ int main(int argc, char **argv)
     int nprefix = argc - optind;
     char **prefixes = argv + optind;
 
+    if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
     /* listing only reads; -f (also -f -n, which aborts its write transactions)
      * needs a writable environment */

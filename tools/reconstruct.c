@@ -52,9 +52,16 @@ static void print_help(FILE *f)
         "        message's own file gets a new UID and is renamed, so that no UID is\n"
         "        ever reused;\n"
         "      - a record whose file is gone is dropped;\n"
-        "      - a record whose file's size (with -G, whose SHA-256) no longer\n"
-        "        matches is derived again from the file; a damaged cache record is\n"
-        "        rebuilt;\n"
+        "      - a file whose content changed (size; SHA-256 with -G, or when its\n"
+        "        mtime is no longer the internal date) is adopted under a new UID\n"
+        "        and the old UID expunged (or given the old bytes back from another\n"
+        "        name); flags are kept only for the same message (same envelope);\n"
+        "      - a symlink, directory or empty file under a message's name is moved\n"
+        "        to PARTITION/damaged/UNIQUEID/ (never deleted, never followed) and\n"
+        "        the record treated as missing;\n"
+        "      - an unreadable file is reported on stderr and left as it is; the\n"
+        "        run goes on and exits 1;\n"
+        "      - a damaged cache record is rebuilt;\n"
         "      - flags, keywords, internal date and MODSEQ of intact records are kept;\n"
         "      - UIDNEXT and HIGHESTMODSEQ are raised above every UID and MODSEQ\n"
         "        found and the high-water marks of store.header; the STATUS counters,\n"
@@ -65,7 +72,7 @@ static void print_help(FILE *f)
         "\n"
         "    Every change is printed on standard output as one line, and nothing else\n"
         "    is printed there, e.g.\n"
-        "        user.bovik: uid 17: size 4032 -> 4051\n"
+        "        user.bovik: uid 4: file missing, message removed\n"
         "        user.bovik: uidnext 12 -> 18\n"
         "    A second run over a repaired store prints nothing.\n"
         "\n"
@@ -117,6 +124,9 @@ static void print_help(FILE *f)
         "       error; the other mailboxes are still repaired\n"
         "    2  usage error\n"
         "\n"
+        "    Run as root on a store owned by another user (the service user), it\n"
+        "    refuses and changes nothing: run it as that user (runuser -u USER --).\n"
+        "\n"
         "ENVIRONMENT\n"
         "    LIBSTORE_CONFIG  the configuration file when -C is not given\n"
         "\n"
@@ -146,6 +156,9 @@ typedef struct run {
 static void report_cb(const char *line, void *arg)
 {
     run *r = arg;
+    /* damage the run found but left as it is (an unreadable file): an
+     * error, on stderr even with -q; the library fails the run at its end */
+    if (!strncmp(line, "error: ", 7)) { errorf("%s", line + 7); return; }
     progress_note(line);
     if (r->quiet) return;
     if (fputs(line, stdout) == EOF || putchar('\n') == EOF) r->out_error = 1;
@@ -209,6 +222,7 @@ int main(int argc, char **argv)
      * pipe must not kill a repair half-way through its mailboxes: a failed
      * write is noticed instead, the remaining MAILBOX arguments are skipped
      * (their changes could not be reported) and the exit status is 1. */
+    if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     run r = { .quiet = quiet };

@@ -129,6 +129,20 @@ static const char *lserr(int rc)
     return m && *m ? m : ls_strerror(rc);
 }
 
+/* Run as root on a store that another user owns, a tool would leave
+ * root-owned files that break the service: refuse, as Cyrus does
+ * (ls_store_check_owner). Call before ls_store_open. Returns EXIT_OK, or
+ * EXIT_FAIL after printing why. Other errors (a missing configuration) are
+ * left for ls_store_open to report. */
+static int refuse_foreign_owner(const char *conf)
+{
+    int rc = ls_store_check_owner(conf);
+    if (rc != LS_EPERM)
+        return EXIT_OK;
+    errorf("%s", lserr(rc));
+    return EXIT_FAIL;
+}
+
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_err(const char *fmt, ...)
 {

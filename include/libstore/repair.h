@@ -4,10 +4,16 @@
  *
  * Every repair reports each change it makes (or, with LS_REPAIR_DRYRUN,
  * would make) as one line through the report callback, e.g.
- *   "user.bovik: uid 17: size 4032 -> 4051"
+ *   "user.bovik: uid 4: file missing, message removed"
  * and nothing else there; a second run over a repaired store reports
  * nothing. They never delete a message file that holds a message: what
  * cannot be matched to a record is adopted.
+ *
+ * Damage a run finds but must leave as it is (a message file or mailbox
+ * directory that cannot be read) is reported through the same callback as
+ * a line beginning with "error: "; the run goes on with everything else
+ * and then returns LS_EIO (the message counts the error lines). A tool
+ * prints such lines on stderr.
  */
 #ifndef LIBSTORE_REPAIR_H
 #define LIBSTORE_REPAIR_H
@@ -31,8 +37,11 @@ enum ls_repair_flags {
 /**
  * Rebuild the records of `mailbox` (NULL: every mailbox) from its files
  * (docs/contract.md §3.4): adopt files with no record (UIDs as its §2.3 says),
- * drop records whose file is gone, re-derive records whose size (or, with
- * LS_REPAIR_REHASH, GUID) no longer matches, rebuild bad cache records,
+ * drop records whose file is gone, give a file whose content changed (its
+ * size; its GUID, with LS_REPAIR_REHASH or when its mtime is no longer the
+ * internal date) a new UID and expunge the old one (or relink the old
+ * bytes from another name), set aside (PARTITION/damaged/UNIQUEID/) what is
+ * not a regular file or is empty, rebuild bad cache records,
  * keep flags, keywords, internal date and MODSEQ of intact records, raise
  * UIDNEXT and HIGHESTMODSEQ above what is found and the store.header marks,
  * recompute counters and quota usage. With backup_dir (a `mailstore backup`),

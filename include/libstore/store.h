@@ -98,6 +98,21 @@ typedef void (*ls_check_cb)(int severity, const char *message, void *arg);
  */
 LS_EXTERN int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors);
 
+/**
+ * For tools and servers that may be started as root: refuse to work on a
+ * store that another user owns. Call it before ls_store_open (which may
+ * create files). Returns LS_OK if the process's effective uid is not 0, or
+ * if the configuration directory and every partition directory of the
+ * store described by config_path (NULL: as ls_store_open) belong to root or
+ * do not exist yet. Returns LS_EPERM, with a message naming the owner and
+ * the command to use instead, if one belongs to another user: every file
+ * created as root would then be unreadable or unreplaceable for the
+ * service. Reads the configuration and stats directories; creates nothing.
+ * Errors: LS_EPERM, LS_ECONFIG (configuration missing or malformed),
+ * LS_ENOMEM.
+ */
+LS_EXTERN int ls_store_check_owner(const char *config_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,75 @@ struct ls_staged {
 
 static int unnamed_open;
 
+/* What a mode says an object is (enum ls_file_kind). */
+static int kind_of(mode_t mode)
+{
+    return S_ISREG(mode) ? LS_FILE_REGULAR : S_ISLNK(mode) ? LS_FILE_SYMLINK : S_ISDIR(mode) ? LS_FILE_DIRECTORY
+                                                                                          : LS_FILE_OTHER;
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == LS_FILE_SYMLINK ? "a symbolic link" : kind == LS_FILE_DIRECTORY ? "a directory" : "not a regular file";
+}
+
+/* Open a file we are to read as a message or header: never through a
+ * symlink (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK), and only a
+ * regular file (fstat after the open, so nothing can be swapped in between).
+ * Returns the descriptor, or -1 with errno (ELOOP for a symlink, EISDIR /
+ * EINVAL for anything else that is not a regular file). */
+static int open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
+/* 1 if errno (after open_regular) means "there is something, but not a
+ * regular file". */
+static int not_regular_errno(int e)
+{
+    return e == ELOOP || e == EISDIR || e == EINVAL;
+}
+
+/* The whole of a regular file (NUL-terminated) and its stat, through
+ * open_regular. Errors: LS_ECORRUPT (not a regular file), LS_ENOTFOUND,
+ * LS_EIO, LS_ENOMEM. */
+static int read_regular(const char *path, char **data, size_t *len, struct stat *st)
+{
+    int fd = open_regular(path, st);
+    if (fd < 0)
+        return not_regular_errno(errno) ? ls_err(LS_ECORRUPT, "%s is not a regular file", path)
+                                        : ls_err_errno(errno, "open", path);
+    int rc = LS_OK;
+    char *buf = malloc((size_t)st->st_size + 1);
+    ssize_t got = buf ? pread(fd, buf, (size_t)st->st_size, 0) : -1;
+    if (!buf) {
+        rc = ls_err(LS_ENOMEM, "out of memory");
+    } else if (got != st->st_size) {
+        rc = ls_err_errno(got < 0 ? errno : EIO, "read", path);
+        free(buf);
+    } else {
+        buf[got] = 0;
+        *data = buf;
+        *len = (size_t)got;
+    }
+    close(fd);
+    return rc;
+}
+
 /* How many unnamed staged files (open descriptors) may be held at once: a
  * quarter of the descriptor limit, so a batch never starves the process. */
 static int max_unnamed(void)
@@ -197,7 +266,8 @@ static int files_header_read(ls_layout *ly, const ls_mbref *mb, char **data, siz
     free(d);
     if (!p)
         return ls_err(LS_ENOMEM, "out of memory");
-    int rc = ls_read_file(p, data, len);
+    struct stat st;
+    int rc = read_regular(p, data, len, &st);
     free(p);
     return rc;
 }
@@ -294,9 +364,7 @@ static int copy_file(const char *src, const char *dst)
     char *buf;
     size_t len;
     struct stat st;
-    if (stat(src, &st) != 0)
-        return ls_err_errno(errno, "stat", src);
-    int rc = ls_read_file(src, &buf, &len);
+    int rc = read_regular(src, &buf, &len, &st);
     if (rc)
         return rc;
     char *tmp = ls_strprintf("%s.copy.%ld", dst, (long)getpid());
@@ -435,7 +503,12 @@ static void files_unstage(ls_layout *ly, ls_staged *st)
 static int files_share(ls_layout *ly, const ls_mbref *src, uint32_t srcuid, const ls_mbref *dst, uint32_t dstuid)
 {
     char *s = msgpath(ly, src, srcuid, 0), *d = msgpath(ly, dst, dstuid, 0);
-    int rc = s && d ? link_or_copy(s, d) : ls_error_last_code();
+    struct stat sb;
+    int rc;
+    if (s && d && lstat(s, &sb) == 0 && !S_ISREG(sb.st_mode)) /* link(2) would link a symlink itself */
+        rc = ls_err(LS_EIO, "%s is %s, not a message file (run reconstruct)", s, kind_name(kind_of(sb.st_mode)));
+    else
+        rc = s && d ? link_or_copy(s, d) : ls_error_last_code();
     if (rc == LS_ENOTFOUND && s) {
         /* the source may be mid-expunge (renamed before its commit) */
         free(s);
@@ -487,20 +560,23 @@ static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *
         char *p = msgpath(ly, mb, uid, expunged);
         if (!p)
             return ls_error_last_code();
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        int fd = open_regular(p, &st);
         if (fd < 0) {
-            int e = errno;
-            int rc = e == ENOENT && !expunged ? LS_OK : ls_err_errno(e, "open message file", p);
+            int e = errno, rc;
+            if (e == ENOENT && !expunged)
+                rc = LS_OK; /* try the expunged name (an expunge in progress) */
+            else if (not_regular_errno(e))
+                rc = ls_err(LS_EIO, "message file of uid %u is not a regular file (%s; run reconstruct)", uid, p);
+            else
+                rc = ls_err_errno(e, "open message file", p);
             free(p);
             if (rc)
                 return rc == LS_ENOTFOUND ? ls_err(LS_EIO, "message file of uid %u is missing (run reconstruct)", uid) : rc;
             continue;
         }
-        struct stat st;
         int rc = LS_OK;
-        if (fstat(fd, &st) != 0) {
-            rc = ls_err_errno(errno, "stat", p);
-        } else if (st.st_size == 0) {
+        if (st.st_size == 0) {
             out->data = "";
         } else {
             void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -541,12 +617,13 @@ static int files_stat(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_file_i
         if (!p)
             return ls_error_last_code();
         struct stat st;
-        int ok = stat(p, &st) == 0, e = errno;
+        int ok = lstat(p, &st) == 0, e = errno;
         free(p);
         if (ok) {
             out->uid = uid;
             out->expunged = expunged;
-            out->size = (uint64_t)st.st_size;
+            out->kind = kind_of(st.st_mode);
+            out->size = out->kind == LS_FILE_REGULAR ? (uint64_t)st.st_size : 0;
             out->mtime = st.st_mtime;
             out->ino = st.st_ino;
             out->nlink = st.st_nlink;
@@ -591,6 +668,59 @@ static int files_remove_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid
     return rc;
 }
 
+/* Damaged objects go to PARTITION/damaged/UUID/, under their own name (or
+ * NAME~1, NAME~2... if an earlier one took it): out of the uuid tree, so no
+ * scan, read or rebuild (reconstruct -m) sees them, and out of the mailbox
+ * directory, so that deleting the mailbox does not delete them either. The
+ * administrator looks at them and removes them. */
+static int files_set_aside(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int expunged, int dryrun, char **where)
+{
+    *where = NULL;
+    const char *p = part_dir(ly, mb->partition);
+    char *src = msgpath(ly, mb, uid, expunged);
+    char *dir = p ? ls_strprintf("%s/damaged/%s", p, mb->uuidstr) : NULL;
+    int rc = LS_OK;
+    if (!src || !dir) {
+        rc = src ? ls_err(LS_ENOMEM, "out of memory") : ls_error_last_code();
+        goto out;
+    }
+    for (int i = 0; i < 10000 && !*where; i++) {
+        char *dst = i ? ls_strprintf("%s/%u.%s~%d", dir, uid, expunged ? "expunged" : "", i)
+                      : ls_strprintf("%s/%u.%s", dir, uid, expunged ? "expunged" : "");
+        struct stat sb;
+        if (!dst) {
+            rc = ls_err(LS_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (lstat(dst, &sb) == 0) {
+            free(dst);
+            continue;
+        }
+        *where = dst;
+    }
+    if (!*where) {
+        rc = ls_err(LS_EIO, "%s: no free name to set a damaged file aside", dir);
+        goto out;
+    }
+    if (dryrun)
+        goto out;
+    if ((rc = ls_mkdirs(dir)))
+        goto out;
+    /* same file system (the partition): a rename, atomic, whatever it is */
+    if (rename(src, *where) != 0)
+        rc = ls_err_errno(errno, "rename", src);
+    else if ((rc = ls_fsync_parent(src)) == LS_OK)
+        rc = ls_fsync_parent(*where);
+out:
+    if (rc) {
+        free(*where);
+        *where = NULL;
+    }
+    free(src);
+    free(dir);
+    return rc;
+}
+
 /* Parse "123." or "123.expunged"; 0 if the name is not a message file. */
 static int parse_name(const char *name, uint32_t *uid, int *expunged)
 {
@@ -629,9 +759,10 @@ static int files_scan(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file
         if (!parse_name(e->d_name, &fi.uid, &fi.expunged))
             continue;
         struct stat st;
-        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
-        fi.size = (uint64_t)st.st_size;
+        fi.kind = kind_of(st.st_mode);
+        fi.size = fi.kind == LS_FILE_REGULAR ? (uint64_t)st.st_size : 0;
         fi.mtime = st.st_mtime;
         fi.ino = st.st_ino;
         fi.nlink = st.st_nlink;
@@ -693,6 +824,7 @@ const ls_layout_ops ls_layout_files = {
     .unmark_expunged = files_unmark_expunged,
     .remove_expunged = files_remove_expunged,
     .scan = files_scan,
+    .set_aside = files_set_aside,
     .cleanup_tmp = files_cleanup_tmp,
     .reserve_release = files_reserve_release,
     .reserve_refill = files_reserve_refill,

@@ -40,10 +40,16 @@ typedef struct ls_blob {
     void *priv;
 } ls_blob;
 
+/* What a stored object is. Anything but a regular file under a message's
+ * name is damage (a symlink could serve another file's bytes): it is never
+ * read, followed or adopted; check reports it and reconstruct sets it aside. */
+enum ls_file_kind { LS_FILE_REGULAR = 0, LS_FILE_SYMLINK, LS_FILE_DIRECTORY, LS_FILE_OTHER };
+
 /* What a layout knows of one stored object. */
 typedef struct ls_file_info {
     uint32_t uid;
     int expunged;            /* the object of an expunged message awaiting cleanup */
+    int kind;                /* enum ls_file_kind (size is 0 unless LS_FILE_REGULAR) */
     uint64_t size;
     int64_t mtime;           /* internal date */
     uint64_t ino, nlink;     /* for single-instance checks (0 if not applicable) */
@@ -80,9 +86,12 @@ typedef struct ls_layout_ops {
     int (*sync_mailbox)(ls_layout *ly, const ls_mbref *mb);
     int (*sync_partition)(ls_layout *ly, const char *partition);
 
+    /* The bytes of a live object (or, if there is none, an expunged one).
+     * Never follows a symlink; anything but a regular file is LS_EIO. */
     int (*read)(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *out);
     void (*blob_free)(ls_layout *ly, ls_blob *b);
     int (*message_path)(ls_layout *ly, const ls_mbref *mb, uint32_t uid, char **out);
+    /* What is under uid's name (not following a symlink: see kind). */
     int (*stat)(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_file_info *out);
 
     /* Expunge: before the commit, the object is renamed so that no rebuild
@@ -91,7 +100,14 @@ typedef struct ls_layout_ops {
     int (*unmark_expunged)(ls_layout *ly, const ls_mbref *mb, uint32_t uid);
     int (*remove_expunged)(ls_layout *ly, const ls_mbref *mb, uint32_t uid);
 
-    /* Every object in a mailbox (live and expunged), any order. */
+    /* Move a damaged object (not a regular file, or an empty one) of uid out
+     * of the mailbox, where no scan, read or rebuild finds it, without
+     * deleting it; *where (malloc'd) says where it went, for the report.
+     * With dryrun, only *where is computed. Errors: LS_ENOTFOUND, LS_EIO. */
+    int (*set_aside)(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int expunged, int dryrun, char **where);
+
+    /* Every object in a mailbox (live and expunged), any order; objects that
+     * are not regular files too (kind), so that they can be reported. */
     int (*scan)(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file_info *fi, void *arg), void *arg);
     /* A reserve of room on each partition, so that cleanup can always
      * rewrite store.header files on a full partition: release frees it

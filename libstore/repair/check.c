@@ -19,6 +19,7 @@
  *     sum over the mailboxes it governs (bytes, messages, mailboxes).
  */
 #include "store_impl.h"
+#include "repair/repair_impl.h"
 #include "model/cache.h"
 #include "model/records.h"
 #include "model/quota.h"
@@ -105,6 +106,17 @@ static int file_guid(checker *c, const ls_mbref *ref, uint32_t uid, uint8_t guid
     return ok ? LS_OK : LS_ENOMEM;
 }
 
+/* What a non-regular object is, for a report line; NULL for a regular file. */
+static const char *irregular(const fentry *f)
+{
+    switch (f->fi.kind) {
+    case LS_FILE_REGULAR: return NULL;
+    case LS_FILE_SYMLINK: return "a symbolic link";
+    case LS_FILE_DIRECTORY: return "a directory";
+    default: return "not a regular file";
+    }
+}
+
 typedef struct mbcheck {
     checker *c;
     const ls_mbox *m;
@@ -132,6 +144,15 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         live->seen = 1;
     if (exp)
         exp->seen = 1;
+    const char *odd;
+    for (fentry *e = live; e; e = e == live ? exp : NULL)
+        if ((odd = irregular(e)))
+            report(c, LS_CHECK_ERROR, "%s: uid %u: file %u.%s is %s, not a message file (reconstruct moves it aside)",
+                   name, uid, uid, e->fi.expunged ? "expunged" : "", odd);
+    if (live && irregular(live))
+        live = NULL;
+    if (exp && irregular(exp))
+        exp = NULL;
     if (r->sysflags & LS_REC_EXPUNGED) {
         if (live) {
             /* its own file (same GUID) awaits cleanup: a notice (docs/contract.md §2.3);
@@ -147,11 +168,25 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     }
     ls_state_add(&x->sum, r, +1);
     fentry *f = live ? live : exp;
+    uint8_t guid[LS_GUID_LEN];
+    int prc;
     if (!f)
         report(c, LS_CHECK_ERROR, "%s: uid %u: message file is missing", name, uid);
+    else if (f->fi.size == 0 && r->size)
+        report(c, LS_CHECK_ERROR, "%s: uid %u: message file is empty, record says %llu bytes", name, uid,
+               (unsigned long long)r->size);
     else if (f->fi.size != r->size)
         report(c, LS_CHECK_ERROR, "%s: uid %u: file has %llu bytes, record says %llu", name, uid,
                (unsigned long long)f->fi.size, (unsigned long long)r->size);
+    else if ((prc = f->fi.mtime != r->internaldate ? file_guid(c, &x->m->ref, uid, guid)
+                                                    : ls_probe_file(c->st, &x->m->ref, uid)))
+        /* what a FETCH of it would fail on (EACCES) */
+        report(c, LS_CHECK_ERROR, "%s: uid %u: message file cannot be read: %s", name, uid, ls_error_last());
+    else if (f->fi.mtime != r->internaldate && memcmp(guid, r->guid, LS_GUID_LEN))
+        /* its mtime is no longer the internal date it was written with, and
+         * its bytes are not the record's: edited in place, or copied over */
+        report(c, LS_CHECK_ERROR, "%s: uid %u: file content does not match the record (GUID): changed or replaced "
+               "(run reconstruct)", name, uid);
     else if (!live)
         report(c, LS_CHECK_NOTICE, "%s: uid %u: live message's file is named as expunged (an interrupted expunge)",
                name, uid);
@@ -202,7 +237,11 @@ static void check_mailbox(checker *c, const ls_mbox *m)
         fentry *f = &x.files.v[i];
         if (f->seen)
             continue;
-        if (f->fi.expunged)
+        const char *odd = irregular(f);
+        if (odd || (!f->fi.expunged && f->fi.size == 0))
+            report(c, LS_CHECK_ERROR, "%s: file %u.%s is %s, not a message file (reconstruct moves it aside)", m->name,
+                   f->fi.uid, f->fi.expunged ? "expunged" : "", odd ? odd : "empty");
+        else if (f->fi.expunged)
             report(c, LS_CHECK_NOTICE, "%s: file %u.expunged has no record (left for cleanup)", m->name, f->fi.uid);
         else if (f->fi.uid >= s->uidnext)
             report(c, LS_CHECK_NOTICE, "%s: file %u. at or above UIDNEXT %u has no record (adopted by the next writer)",

@@ -392,6 +392,18 @@ static int restore_subs(ls_rctx *c)
     return rc;
 }
 
+/* A mailbox whose files could not be read (LS_EIO: a directory without
+ * permission) is reported as an error line and the run goes on with the
+ * others; the run fails at its end (ls_rctx_result). */
+static int skip_unreadable(ls_rctx *c, const char *name, int rc)
+{
+    if (rc != LS_EIO)
+        return rc;
+    ls_say_error(c, "%s: left as it is: %s", name, ls_error_last());
+    ls_error_clear();
+    return LS_OK;
+}
+
 int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir, ls_report_cb cb,
                    void *arg)
 {
@@ -435,7 +447,7 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
     if (!rc && mailbox && n == 0)
         rc = ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = ls_reconstruct_one(&c, names[i], 0);
+        rc = skip_unreadable(&c, names[i], ls_reconstruct_one(&c, names[i], 0));
     ls_names_free(names, n);
     if (!rc)
         rc = sweep(&c);
@@ -445,7 +457,7 @@ out:
     ls_backup_close(c.backup);
     ls_say_flush(&c, 0);
     free(c.held);
-    return rc;
+    return ls_rctx_result(&c, rc);
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -540,7 +552,7 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
         ls_txn_end(&t);
         ls_error_clear();
         if (!known)
-            rc = adopt_dir(&c, &fl.v[i]);
+            rc = skip_unreadable(&c, fl.v[i].have_h ? fl.v[i].h.name : fl.v[i].uuid, adopt_dir(&c, &fl.v[i]));
     }
     if (!rc) {
         struct quota_args qa = { fl.v, fl.n, st->cfg->sep };
@@ -553,5 +565,5 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
     ls_say_flush(&c, 0);
     free(c.held);
     ls_store_close(st);
-    return rc;
+    return ls_rctx_result(&c, rc);
 }

@@ -66,6 +66,28 @@ void ls_say_flush(ls_rctx *c, int emit)
     c->nheld = 0;
 }
 
+void ls_say_error(ls_rctx *c, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(buf, sizeof buf, "error: ");
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    c->errors++;
+    if (c->cb)
+        c->cb(buf, c->arg);
+}
+
+int ls_rctx_result(ls_rctx *c, int rc)
+{
+    if (rc || !c->errors)
+        return rc;
+    return ls_err(LS_EIO, "%llu problem%s left as %s (see the error line%s): fix %s, then run the repair again",
+                  (unsigned long long)c->errors, c->errors == 1 ? "" : "s", c->errors == 1 ? "it was" : "they were",
+                  c->errors == 1 ? "" : "s", c->errors == 1 ? "it" : "them");
+}
+
 /* What the plan does to one UID. */
 enum act {
     A_KEEP = 0,
@@ -76,17 +98,22 @@ enum act {
     A_QUEUE,         /* UID.expunged with no pending removal: queue it */
     A_TOMBFILE,      /* tombstone whose file had its live name: renamed */
     A_RESTORE,       /* -B: flags, keywords, internal date from the backup */
+    A_REAPPEND,      /* the file's content changed: the file adopted under
+                        the new `uid`; orig_uid relinked to the old bytes
+                        if another name still holds them, else expunged */
 };
 
 typedef struct item {
     uint32_t uid;
     uint32_t orig_uid;       /* a stray adopted under a new UID: the UID it had */
     int act;
+    int keep;                /* A_REAPPEND: the same message (same envelope): keeps flags and date */
+    int relinked;            /* A_REAPPEND: orig_uid has its old bytes back */
     int had_record, damaged;
     ls_irec rec;             /* the record as planned (flags etc. kept) */
     ls_prepared msg;         /* parsed file, for REDERIVE / RECACHE / ADOPT */
     int have_msg;
-    char why[160];
+    char why[320];
     char **bk_names;         /* A_RESTORE: the backup's keyword names */
     size_t bk_n;
 } item;
@@ -260,8 +287,15 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
         ls_mbref href;
         ls_mbref_set(&href, hu, m->entry.partition);
         ls_file_info fi;
-        if (ops->stat(c->st->layout, &href, huid, &fi) != LS_OK || fi.expunged || fi.size != r->size)
+        uint8_t g[LS_GUID_LEN];
+        if (ops->stat(c->st->layout, &href, huid, &fi) != LS_OK || fi.expunged || fi.kind != LS_FILE_REGULAR ||
+            fi.size != r->size)
             continue;
+        /* only the very bytes: a holder edited in place keeps its size */
+        if (sha256_of(c, &href, huid, g) != LS_OK || memcmp(g, r->guid, LS_GUID_LEN)) {
+            ls_error_clear();
+            continue;
+        }
         snprintf(from, fromlen, "mailbox %s uid %u", href.uuidstr, huid);
         rc = (c->flags & LS_REPAIR_DRYRUN) ? LS_OK : ops->share(c->st->layout, &href, huid, &m->ref, r->uid);
         if (rc == LS_OK)
@@ -269,6 +303,96 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
     }
     ls_db_cursor_close(cur);
     return rc;
+}
+
+/* A message file that cannot be read (EACCES, an I/O error): an error line
+ * naming it, and what was not done; the run goes on. */
+static void unreadable(ls_rctx *c, const char *name, uint32_t uid, const char *what)
+{
+    ls_say_error(c, "%s: uid %u: message file cannot be read, %s: %s", name, uid, what, ls_error_last());
+    ls_error_clear();
+}
+
+int ls_probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid)
+{
+    ls_blob b;
+    int rc = st->layout->ops->read(st->layout, ref, uid, &b);
+    if (!rc)
+        st->layout->ops->blob_free(st->layout, &b);
+    return rc;
+}
+
+/* Rename the live file of uid `from` to uid `to` (not in a dry run). */
+static int move_to_uid(ls_rctx *c, const ls_mbref *ref, uint32_t from, uint32_t to)
+{
+    const ls_layout_ops *ops = c->st->layout->ops;
+    if (c->flags & LS_REPAIR_DRYRUN)
+        return LS_OK;
+    char *src = NULL, *dst = NULL;
+    int rc = ops->message_path(c->st->layout, ref, from, &src);
+    if (!rc)
+        rc = ops->message_path(c->st->layout, ref, to, &dst);
+    if (!rc && rename(src, dst) != 0)
+        rc = ls_err_errno(errno, "rename", src);
+    free(src);
+    free(dst);
+    return rc;
+}
+
+/* A file under a message's name that cannot hold a message: not a regular
+ * file (a symlink is never followed: it could serve any file's bytes), or
+ * empty where there were bytes. It is damage: moved aside (never deleted,
+ * it may be someone's data: the layout says where), and the caller goes on
+ * as if it were not there. Returns 1 if it was (or, dry, would be) set
+ * aside, 0 if f is no such damage, -1 if it could not be moved (reported;
+ * the caller leaves this UID alone). */
+static int set_aside_damage(ls_rctx *c, const char *name, const ls_mbref *ref, fent *f, int empty_is_damage)
+{
+    const char *what;
+    if (f->fi.kind == LS_FILE_SYMLINK)
+        what = "a symbolic link";
+    else if (f->fi.kind == LS_FILE_DIRECTORY)
+        what = "a directory";
+    else if (f->fi.kind != LS_FILE_REGULAR)
+        what = "not a regular file";
+    else if (f->fi.size == 0 && empty_is_damage)
+        what = "empty";
+    else
+        return 0;
+    f->used = 1;
+    char *where = NULL;
+    const char *sfx = f->fi.expunged ? "expunged" : "";
+    if (c->st->layout->ops->set_aside(c->st->layout, ref, f->fi.uid, f->fi.expunged,
+                                      (c->flags & LS_REPAIR_DRYRUN) != 0, &where) != LS_OK) {
+        ls_say_error(c, "%s: file %u.%s is %s and could not be moved aside: %s", name, f->fi.uid, sfx, what,
+                     ls_error_last());
+        ls_error_clear();
+        return -1;
+    }
+    ls_say(c, "%s: file %u.%s is %s, moved to %s", name, f->fi.uid, sfx, what, where);
+    free(where);
+    return 1;
+}
+
+/* 1 if the message parsed into msg has the ENVELOPE cached for uid: the same
+ * message, changed (truncated, edited), rather than another one put in its
+ * place (a file copied in over it). */
+static int same_envelope(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const ls_prepared *msg)
+{
+    uint8_t key[LS_RECKEY_LEN];
+    ls_reckey(key, uuid, uid);
+    ls_cache_view a, b;
+    int same = 0;
+    if (ls_cache_get(t, key, 0, &a) == LS_OK) {
+        if (ls_cache_decode_hot(msg->cache, msg->cachelen, &b) == LS_OK) {
+            same = a.f[LS_CF_ENVELOPE] && b.f[LS_CF_ENVELOPE] && a.len[LS_CF_ENVELOPE] == b.len[LS_CF_ENVELOPE] &&
+                   !memcmp(a.f[LS_CF_ENVELOPE], b.f[LS_CF_ENVELOPE], a.len[LS_CF_ENVELOPE]);
+            ls_cache_view_free(&b);
+        }
+        ls_cache_view_free(&a);
+    }
+    ls_error_clear();
+    return same;
 }
 
 /* Step 1: the plan. */
@@ -327,6 +451,16 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             live->used = 1;
         if (exp)
             exp->used = 1;
+        /* damage under the message's names first: set aside, then as if
+         * absent (a damaged record cannot say what size to expect) */
+        int want_bytes = !s->ok || (!(s->r.sysflags & LS_REC_EXPUNGED) && s->r.size > 0);
+        int sa = 0;
+        if (live && (sa = set_aside_damage(c, name, ref, live, want_bytes)) > 0)
+            live = NULL;
+        if (sa >= 0 && exp && (sa = set_aside_damage(c, name, ref, exp, want_bytes)) > 0)
+            exp = NULL;
+        if (sa < 0)
+            continue; /* it could not be moved: reported, the record is left alone */
         item *it = NULL;
         if (!s->ok) {
             /* a damaged record: rebuild it from its file if there is one */
@@ -339,7 +473,10 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             } else {
                 it->act = A_REDERIVE, it->damaged = 1;
                 snprintf(it->why, sizeof it->why, "damaged index record rebuilt from the file");
-                rc = load_msg(c, ref, it, f->fi.mtime);
+                if (load_msg(c, ref, it, f->fi.mtime) != LS_OK) {
+                    unreadable(c, name, s->uid, "damaged index record not rebuilt");
+                    p->n--;
+                }
             }
             continue;
         }
@@ -352,12 +489,14 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                  * renamed; other content under its UID is a stray message,
                  * adopted under a new UID below */
                 uint8_t g[LS_GUID_LEN];
-                if (sha256_of(c, ref, s->uid, g) == LS_OK && memcmp(g, r->guid, LS_GUID_LEN)) {
-                    live->used = 0;
-                    ls_error_clear();
+                if (sha256_of(c, ref, s->uid, g) != LS_OK) {
+                    unreadable(c, name, s->uid, "left as it is");
                     continue;
                 }
-                ls_error_clear();
+                if (memcmp(g, r->guid, LS_GUID_LEN)) {
+                    live->used = 0;
+                    continue;
+                }
                 if (!(it = plan_add(p, s->uid))) {
                     rc = ls_err(LS_ENOMEM, "out of memory");
                     break;
@@ -406,10 +545,14 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         if (f->fi.size != r->size) {
             rederive = 1;
             snprintf(why, sizeof why, "size %llu -> %llu", (unsigned long long)r->size, (unsigned long long)f->fi.size);
-        } else if (c->flags & LS_REPAIR_REHASH) {
+        } else if ((c->flags & LS_REPAIR_REHASH) || f->fi.mtime != r->internaldate) {
+            /* -G; and without it every file whose mtime is no longer the
+             * internal date it was written with (edited, or copied over) */
             uint8_t g[LS_GUID_LEN];
-            if ((rc = sha256_of(c, ref, s->uid, g)))
-                break;
+            if (sha256_of(c, ref, s->uid, g) != LS_OK) {
+                unreadable(c, name, s->uid, "left as it is");
+                continue;
+            }
             if (memcmp(g, r->guid, LS_GUID_LEN)) {
                 char a[65], b[65];
                 ls_guid_format(r->guid, a);
@@ -417,9 +560,35 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                 rederive = 1;
                 snprintf(why, sizeof why, "guid %.16s... -> %.16s...", a, b);
             }
+        } else if (ls_probe_file(c->st, ref, s->uid) != LS_OK) {
+            /* the file a FETCH would fail on (EACCES): report it, keep the
+             * record, go on with the rest */
+            unreadable(c, name, s->uid, "left as it is");
+            continue;
+        }
+        if (rederive) {
+            /* the content a client may have cached under this UID is gone:
+             * as Cyrus does, the UID is expunged and the file adopted under
+             * a new one (assigned below), so that clients see the change.
+             * Other names of the old bytes (single instance) keep them. */
+            if (!(it = plan_add(p, s->uid))) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            it->act = A_REAPPEND;
+            it->orig_uid = s->uid;
+            it->rec = *r;
+            if (load_msg(c, ref, it, f->fi.mtime) != LS_OK) {
+                unreadable(c, name, s->uid, "left as it is");
+                p->n--;
+                continue;
+            }
+            it->keep = same_envelope(&t, m->entry.uuid, s->uid, &it->msg);
+            snprintf(it->why, sizeof it->why, "%s", why);
+            continue;
         }
         int recache = 0;
-        if (!rederive) {
+        {
             uint8_t key[LS_RECKEY_LEN];
             ls_reckey(key, m->entry.uuid, s->uid);
             ls_cache_view view;
@@ -439,7 +608,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             }
             ls_error_clear();
         }
-        if (!rederive && !recache && c->backup) {
+        if (!recache && c->backup) {
             /* -B: the backup's flags, keywords and internal date for a
              * message whose bytes (GUID) are the backup's */
             ls_irec br;
@@ -476,16 +645,19 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             ls_error_clear();
             continue;
         }
-        if (rederive || recache) {
+        if (recache) {
             if (!(it = plan_add(p, s->uid))) {
                 rc = ls_err(LS_ENOMEM, "out of memory");
                 break;
             }
-            it->act = rederive ? A_REDERIVE : A_RECACHE;
+            it->act = A_RECACHE;
             it->had_record = 1;
             it->rec = *r;
             snprintf(it->why, sizeof it->why, "%s", why);
-            rc = load_msg(c, ref, it, r->internaldate);
+            if (load_msg(c, ref, it, r->internaldate) != LS_OK) {
+                unreadable(c, name, s->uid, "cache record not rebuilt");
+                p->n--;
+            }
         }
     }
     ls_txn_end(&t);
@@ -508,10 +680,40 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         newuid = next;
     if (newuid < p->hwm_uidnext)
         newuid = p->hwm_uidnext;
+    /* a record whose file's content changed: the file moves to a new UID
+     * now, before the commit, as a stray's does (a crash leaves a complete
+     * file above UIDNEXT, adopted later, and the old record without a file) */
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        item *it = &p->v[i];
+        if (it->act != A_REAPPEND)
+            continue;
+        it->uid = newuid++;
+        if ((rc = move_to_uid(c, ref, it->orig_uid, it->uid)))
+            break;
+        /* the old bytes may still be on the partition under another name
+         * (single instance: the file was replaced, not edited in place):
+         * the old UID gets them back and nothing is lost */
+        char from[160], what[96], fate[100];
+        if (ls_txn_read(c->st->env, &t) == LS_OK) {
+            it->relinked = relink_from_holder(c, &t, m, &it->rec, from, sizeof from) == LS_OK;
+            ls_txn_end(&t);
+        }
+        ls_error_clear();
+        if (it->relinked)
+            snprintf(fate, sizeof fate, "uid %u relinked from %.70s", it->orig_uid, from);
+        else
+            snprintf(fate, sizeof fate, "uid %u expunged", it->orig_uid);
+        snprintf(what, sizeof what, "%.70s", it->why);
+        snprintf(it->why, sizeof it->why, "%s (%s), adopted as uid %u %s; %s",
+                 it->keep ? "file changed" : "file holds another message", what, it->uid,
+                 it->keep ? "with its flags" : "without flags", fate);
+    }
     for (size_t i = 0; !rc && i < files.n; i++) {
         fent *f = &files.v[i];
         if (f->used)
             continue;
+        if (set_aside_damage(c, name, ref, f, !f->fi.expunged))
+            continue; /* moved aside (or reported): never adopted */
         item *it = plan_add(p, f->fi.uid);
         if (!it) {
             rc = ls_err(LS_ENOMEM, "out of memory");
@@ -532,8 +734,11 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             continue;
         }
         it->act = A_ADOPT;
-        if ((rc = load_msg(c, ref, it, f->fi.mtime)))
-            break;
+        if (load_msg(c, ref, it, f->fi.mtime) != LS_OK) {
+            unreadable(c, name, f->fi.uid, "not adopted");
+            p->n--;
+            continue;
+        }
         if (f->fi.uid >= base) {
             snprintf(it->why, sizeof it->why, "adopted file %u.", f->fi.uid);
         } else {
@@ -543,17 +748,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             uint32_t to = newuid++;
             snprintf(it->why, sizeof it->why, "stray file %u. adopted as uid %u", f->fi.uid, to);
             it->orig_uid = f->fi.uid;
-            if (!(c->flags & LS_REPAIR_DRYRUN)) {
-                char *src, *dst;
-                if (ops->message_path(c->st->layout, ref, f->fi.uid, &src) == LS_OK) {
-                    if (ops->message_path(c->st->layout, ref, to, &dst) == LS_OK) {
-                        if (rename(src, dst) != 0)
-                            rc = ls_err_errno(errno, "rename", src);
-                        free(dst);
-                    }
-                    free(src);
-                }
-            }
+            rc = move_to_uid(c, ref, f->fi.uid, to);
             it->uid = to;
         }
     }
@@ -696,6 +891,49 @@ static int apply_txn(ls_txn *t, void *arg)
             if (!rc && it->orig_uid)
                 rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
             ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            break;
+        }
+        case A_REAPPEND: {
+            /* the old UID becomes a tombstone: clients see its content go */
+            uint8_t okey[LS_RECKEY_LEN];
+            ls_reckey(okey, a->uuid, it->orig_uid);
+            ls_irec old;
+            if (!it->relinked && ls_rec_get(t, a->uuid, it->orig_uid, &old) == LS_OK &&
+                !(old.sysflags & LS_REC_EXPUNGED)) {
+                old.sysflags |= LS_REC_EXPUNGED;
+                old.modseq = ls_modseq_next(&s);
+                old.expunged_at = (uint32_t)now;
+                if ((rc = ls_rec_put(t, a->uuid, &old)) ||
+                    (rc = ls_sis_del(t, m.entry.partition, old.guid, old.internaldate, a->uuid, old.uid)) ||
+                    (rc = ls_cache_del(t, okey)))
+                    break;
+            }
+            ls_error_clear();
+            if (ok)
+                break; /* the new UID is taken: cannot be, under the append lock */
+            /* the file under its new UID: the same message keeps its flags,
+             * keywords and date; another message (a file copied in over
+             * this one) gets nothing of the old one */
+            ls_irec r = { 0 };
+            if (it->keep) {
+                r.sysflags = it->rec.sysflags & LS_FLAG_ALL;
+                memcpy(r.keywords, it->rec.keywords, sizeof r.keywords);
+                r.internaldate = it->rec.internaldate;
+                r.internal_tz = it->rec.internal_tz;
+            } else {
+                r.internaldate = it->msg.date.t;
+            }
+            r.uid = it->uid;
+            fill_from_msg(&r, &it->msg);
+            r.modseq = ls_modseq_next(&s);
+            if ((rc = ls_rec_put(t, a->uuid, &r)) ||
+                (rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
+                break;
+            if (st->cfg->singleinstancestore)
+                rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
+            if (!rc && it->keep && !it->relinked)
+                rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
+            ls_say(c, "%s: uid %u: %s", name, it->orig_uid, it->why);
             break;
         }
         case A_RECACHE:

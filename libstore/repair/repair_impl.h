@@ -21,11 +21,25 @@ typedef struct ls_rctx {
     char **held;
     size_t nheld, capheld;
     int holding;
+    /* damage found but left as it is (an unreadable file): reported as
+     * "error: " lines, the run goes on, and it fails at its end */
+    uint64_t errors;
 } ls_rctx;
 
 /* Report one change (or hold it while `holding`). */
 void ls_say(ls_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ls_say_flush(ls_rctx *c, int emit);
+/* Report damage the run leaves as it is, as a line "error: ..." (never
+ * held: said outside write transactions), and count it. */
+void ls_say_error(ls_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The result of a run that ended with rc: LS_EIO naming the number of
+ * error lines if rc is LS_OK but some were said. */
+int ls_rctx_result(ls_rctx *c, int rc);
+
+/* Open the file of uid as a FETCH would (never through a symlink, only a
+ * regular file) and close it again: LS_OK, or why a FETCH would fail
+ * (EACCES...: LS_EIO with the message). */
+int ls_probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid);
 
 /* quota -f of exactly one root (reporting through c). */
 int ls_quota_fix_root(ls_rctx *c, const char *root);

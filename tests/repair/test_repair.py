@@ -758,8 +758,10 @@ class TestMessagesFiles(RepairTest):
     """Files whose bytes changed."""
 
     def test_file_truncated(self):
-        """A truncated file: the record is derived again from what is left;
-        the UID and the flags stay."""
+        """A truncated file: its content is no longer what clients may have
+        cached under its UID, so the UID is expunged and what is left is
+        adopted under a new one; the same message (same envelope) keeps its
+        flags and internal date (docs/admin.md 5.2)."""
         uid = self.facts["bovik"]["m3"]
         path = self.msgfile("user.bovik", uid)
         data = read(path)
@@ -769,14 +771,18 @@ class TestMessagesFiles(RepairTest):
         os.utime(path, (mtime, mtime))
         self.assert_symptom(r"user\.bovik: uid %d: file has %d bytes, record says %d" % (uid, len(data) // 2, len(data)))
         lines = self.repair("reconstruct", "user.bovik")
-        self.assert_lines(lines, r"^user\.bovik: uid %d: size %d -> %d$" % (uid, len(data), len(data) // 2),
-                          r"^user\.bovik: counters: ")
-        after = self.assert_recovered(Expect(new_bytes={("user.bovik", uid): sha(data[:len(data) // 2])}))
-        self.assertEqual(after["mb"]["user.bovik"]["msgs"][uid]["size"], len(data) // 2)
+        self.assert_lines(lines, r"^user\.bovik: uid %d: file changed \(size %d -> %d\), adopted as uid \d+ with its "
+                          r"flags; uid %d expunged$" % (uid, len(data), len(data) // 2, uid),
+                          r"^user\.bovik: counters: ", r"^user\.bovik: uidnext \d+ -> \d+$")
+        after = self.assert_recovered(Expect(renumbered={("user.bovik", uid)},
+                                             new_bytes={("user.bovik", uid): sha(data[:len(data) // 2])}))
+        self.assertNotIn(uid, after["mb"]["user.bovik"]["msgs"], "the old UID is expunged")
         self.assert_clean()
 
     def test_file_replaced_same_size(self):
-        """Other content of the same size: invisible to sizes, found by -G."""
+        """Other content of the same size and mtime: invisible to sizes, found
+        by -G; the old UID is expunged, the file is adopted under a new UID
+        without the old message's flags (Cyrus reconstruct semantics)."""
         uid = self.facts["bovik"]["m4"]
         path = self.msgfile("user.bovik", uid)
         data = read(path)
@@ -790,10 +796,14 @@ class TestMessagesFiles(RepairTest):
         os.rename(tmp, path)
         self.assertEqual(self.st.tool("reconstruct", "user.bovik").lines, [], "without -G sizes match")
         lines = self.repair("reconstruct", "-G", "user.bovik")
-        self.assert_lines(lines, r"^user\.bovik: uid %d: guid %s\.\.\. -> %s\.\.\.$" % (uid, sha(data)[:16], sha(other)[:16]))
-        after = self.assert_recovered(Expect(new_bytes={("user.bovik", uid): sha(other)}))
-        self.assertEqual(after["mb"]["user.bovik"]["msgs"][uid]["guid"], sha(other))
-        envelope = self.ms_ok("fetch", "user.bovik", str(uid), "--item", "envelope").text
+        self.assert_lines(lines, r"^user\.bovik: uid %d: file holds another message \(guid %s\.\.\. -> %s\.\.\.\), "
+                          r"adopted as uid \d+ without flags; uid %d expunged$" % (uid, sha(data)[:16], sha(other)[:16], uid),
+                          r"^user\.bovik: uidnext \d+ -> \d+$")
+        after = self.assert_recovered(Expect(renumbered={("user.bovik", uid)}, flags_lost={("user.bovik", uid)},
+                                             new_bytes={("user.bovik", uid): sha(other)}))
+        self.assertNotIn(uid, after["mb"]["user.bovik"]["msgs"], "the old UID is expunged")
+        new = [u for u, m in after["mb"]["user.bovik"]["msgs"].items() if m["guid"] == sha(other)]
+        envelope = self.ms_ok("fetch", "user.bovik", str(new[0]), "--item", "envelope").text
         self.assertIn("message XX", envelope, "the cache record follows the new bytes")
         self.assert_clean()
 

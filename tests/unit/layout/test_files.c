@@ -177,11 +177,80 @@ static void destroy_and_stale_tmp(void **state)
     assert_int_equal(o->stat(f->ly, &f->a, 1, &fi), LS_ENOTFOUND);
 }
 
+static int kinds_cb(const ls_file_info *fi, void *arg)
+{
+    int *kinds = arg;
+    if (fi->uid < 8)
+        kinds[fi->uid] = fi->kind;
+    return 0;
+}
+
+/* A symlink, a directory or a FIFO under a message's name is never followed
+ * or read (a symlink could serve any file's bytes), scan and stat say what
+ * it is, and set_aside moves it out of the mailbox without deleting it. */
+static void never_follow_non_regular_files(void **state)
+{
+    fx *f = *state;
+    const ls_layout_ops *o = f->ly->ops;
+    char *d, p[512], target[512];
+    assert_int_equal(o->mailbox_path(f->ly, &f->a, &d), LS_OK);
+    snprintf(target, sizeof target, "%s/secret", f->dir);
+    FILE *t = fopen(target, "w");
+    fputs("SECRET", t);
+    fclose(t);
+    snprintf(p, sizeof p, "%s/1.", d);
+    assert_int_equal(symlink(target, p), 0);
+    snprintf(p, sizeof p, "%s/2.", d);
+    assert_int_equal(mkdir(p, 0750), 0);
+    snprintf(p, sizeof p, "%s/3.", d);
+    assert_int_equal(mkfifo(p, 0640), 0); /* a blocking open would hang here */
+    ls_blob blob;
+    for (uint32_t u = 1; u <= 3; u++) {
+        assert_int_equal(o->read(f->ly, &f->a, u, &blob), LS_EIO);
+        assert_non_null(strstr(ls_error_last(), "not a regular file"));
+        assert_int_equal(o->share(f->ly, &f->a, u, &f->b, u), LS_EIO);
+    }
+    int kinds[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+    assert_int_equal(o->scan(f->ly, &f->a, kinds_cb, kinds), LS_OK);
+    assert_int_equal(kinds[1], LS_FILE_SYMLINK);
+    assert_int_equal(kinds[2], LS_FILE_DIRECTORY);
+    assert_int_equal(kinds[3], LS_FILE_OTHER);
+    ls_file_info fi;
+    assert_int_equal(o->stat(f->ly, &f->a, 1, &fi), LS_OK);
+    assert_int_equal(fi.kind, LS_FILE_SYMLINK);
+    assert_int_equal(fi.size, 0);
+    /* set aside: a dry run names the place, the real one moves it there */
+    char *where;
+    assert_int_equal(o->set_aside(f->ly, &f->a, 1, 0, 1, &where), LS_OK);
+    struct stat sb;
+    assert_int_equal(lstat(where, &sb), -1);
+    free(where);
+    assert_int_equal(o->set_aside(f->ly, &f->a, 1, 0, 0, &where), LS_OK);
+    assert_non_null(strstr(where, "/damaged/"));
+    assert_int_equal(lstat(where, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    free(where);
+    assert_int_equal(o->stat(f->ly, &f->a, 1, &fi), LS_ENOTFOUND);
+    /* a second object of the same name does not overwrite the first */
+    snprintf(p, sizeof p, "%s/1.", d);
+    assert_int_equal(symlink(target, p), 0);
+    assert_int_equal(o->set_aside(f->ly, &f->a, 1, 0, 0, &where), LS_OK);
+    assert_non_null(strstr(where, "1.~1"));
+    free(where);
+    t = fopen(target, "r");
+    char buf[16] = "";
+    assert_non_null(fgets(buf, sizeof buf, t));
+    fclose(t);
+    assert_string_equal(buf, "SECRET"); /* the target is never touched */
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(stage_place_share_read, setup, teardown),
         cmocka_unit_test_setup_teardown(expunged_names_and_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(never_follow_non_regular_files, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_directory_is_recreated, setup, teardown),
         cmocka_unit_test_setup_teardown(destroy_and_stale_tmp, setup, teardown),
     };
