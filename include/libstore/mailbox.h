@@ -153,7 +153,7 @@ LS_EXTERN int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, i
 /**
  * For event-loop servers (IDLE without a thread per client): watch the
  * mailbox for changes reported through ls_store_watch_fd(). Idempotent per
- * handle; ls_mailbox_close unwatches. Errors: LS_EIO, LS_ENOMEM.
+ * handle; ls_mailbox_close unwatches. Errors: LS_ENOMEM.
  */
 LS_EXTERN int ls_mailbox_watch(ls_mailbox *mb);
 /** Stop watching (no-op when not watched). */

@@ -206,19 +206,19 @@ int ls_watch_add(ls_watch *w, const char *uuidstr, uint64_t *gen)
         rc = ls_err(LS_ENOMEM, "out of memory");
         goto out;
     }
-    /* the signal file must exist to be watched (it is also the append lock) */
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    /* the signal file must exist to be watched (it is also the append lock);
+     * where it cannot be made (a read-only configuration directory), the
+     * mailbox is polled instead */
+    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0 && errno == ENOENT && ls_mkdirs(w->dir) == LS_OK)
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        rc = ls_err_errno(errno, "create the change signal file", path);
-        goto out;
-    }
-    close(fd);
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0)
+        close(fd);
+    ls_error_clear();
     snprintf(e->uuid, sizeof e->uuid, "%s", uuidstr);
     e->refs = 1;
     e->wd = -1;
-    if (w->mode == MODE_INOTIFY)
+    if (w->mode == MODE_INOTIFY && fd >= 0)
         /* ENOSPC (max_user_watches) leaves this mailbox polled */
         e->wd = inotify_add_watch(w->ifd, path, IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
     e->next = w->list;

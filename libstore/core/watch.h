@@ -42,8 +42,8 @@ void ls_watch_free(ls_watch *w);
 
 /* Watch the signal file of mailbox `uuidstr` (created if missing), or take
  * one more reference to the existing watch. *gen receives its current
- * generation. Falls back to polling when inotify is unavailable.
- * Errors: LS_ENOMEM, LS_EIO (the signal file cannot be created). */
+ * generation. The mailbox is polled instead when inotify is unavailable or
+ * the file cannot be created or watched. Errors: LS_ENOMEM. */
 int ls_watch_add(ls_watch *w, const char *uuidstr, uint64_t *gen);
 /* The current generation of a watched mailbox (0 if not watched). */
 uint64_t ls_watch_gen(ls_watch *w, const char *uuidstr);
