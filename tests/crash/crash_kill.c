@@ -787,6 +787,27 @@ static void verify(int round, const op *pend)
 }
 
 
+/* Fork a child that runs body(fd, arg) with fd the write end of a pipe;
+ * *rfd receives the read end. */
+static pid_t fork_child(int *rfd, void (*body)(int fd, void *arg), void *arg)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        FAIL("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        FAIL("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(pfd[0]);
+        body(pfd[1], arg);
+        _exit(0);
+    }
+    close(pfd[1]);
+    *rfd = pfd[0];
+    return pid;
+}
+
 /* ------------------------------------------------------------------ */
 /* MULTIAPPEND all or none: a child appends batches of BIG_BATCH messages
  * to a mailbox of its own in a loop and is killed at a random instant,
@@ -797,8 +818,9 @@ static void verify(int round, const op *pend)
 #define BIG_KILLS 12
 #define BIG_MBOX "user.crash.batch"
 
-static void big_batch_child(int fd)
+static void big_batch_child(int fd, void *arg)
 {
+    (void)arg;
     out_fd = fd;
     ls_store *st;
     ls_session *s;
@@ -842,28 +864,17 @@ static void big_batch_phase(tu_rng *r)
     ls_store_close(st);
     uint32_t probes = 0;
     for (int k = 0; k < BIG_KILLS; k++) {
-        int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) != 0)
-            FAIL("pipe: %s", strerror(errno));
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            FAIL("fork: %s", strerror(errno));
-        if (pid == 0) {
-            close(pfd[0]);
-            big_batch_child(pfd[1]);
-            _exit(0);
-        }
-        close(pfd[1]);
+        int rfd;
+        pid_t pid = fork_child(&rfd, big_batch_child, NULL);
         char c[2];
-        if (read(pfd[0], c, 2) != 2 || c[0] != 'S')
+        if (read(rfd, c, 2) != 2 || c[0] != 'S')
             FAIL("big batch: the child did not start");
         tu_sleep_us(20000 + (long)tu_below(r, 400000));
         kill(pid, SIGKILL);
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-        close(pfd[0]);
+        close(rfd);
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
             FAIL("big batch: the child ended by itself (status 0x%x)", status);
         CHECK_LS(ls_store_open(conf, 0, &st));
@@ -889,6 +900,13 @@ static void big_batch_phase(tu_rng *r)
     }
     tu_log("big batches: %d kills while appending batches of %d, each left whole batches only", BIG_KILLS,
            BIG_BATCH);
+}
+
+struct child_args { uint64_t seed; int restart; };
+static void run_child_main(int fd, void *arg)
+{
+    struct child_args *a = arg;
+    child_main(a->seed, a->restart, fd);
 }
 
 int main(int argc, char **argv)
@@ -924,19 +942,9 @@ int main(int argc, char **argv)
     int restart = 0;
     uint64_t early = 0;
     while ((int)stat_kills < kills_wanted) {
-        int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) != 0)
-            FAIL("pipe: %s", strerror(errno));
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            FAIL("fork: %s", strerror(errno));
-        if (pid == 0) {
-            close(pfd[0]);
-            child_main(seed, restart, pfd[1]);
-            _exit(0);
-        }
-        close(pfd[1]);
+        struct child_args ca = { seed, restart };
+        int pfd[1];
+        pid_t pid = fork_child(&pfd[0], run_child_main, &ca);
         long delay = tu_below(&r, 5) == 0 ? (long)tu_below(&r, 1000) : 1000 + (long)tu_below(&r, 29000);
         /* the later kills count from the moment the child has opened the
          * store ("S"), so that on a loaded machine they still hit it at work */

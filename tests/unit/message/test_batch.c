@@ -293,37 +293,48 @@ static void stray_file_above_a_gap_is_reported(void **state)
  * The next writer (an append, a copy) and reconstruct remove them instead of
  * adopting them: RFC 3502, all or none. A leftover with no intent (a single
  * append's) is still adopted. */
-static void fake_crashed_batch(fixture *f, ls_mailbox *mb, uint32_t uid0, uint32_t placed, uint32_t n)
+static void write_text(const char *path, const char *text)
 {
-    char *path;
-    assert_int_equal(ls_message_path(mb, 1, &path), LS_OK);
-    for (uint32_t u = uid0; u < uid0 + placed; u++) {
-        char p[600];
-        snprintf(p, sizeof p, "%.*s/%u.", (int)(strrchr(path, '/') - path), path, u);
-        FILE *fp = fopen(p, "w");
-        assert_non_null(fp);
-        fprintf(fp, "Subject: batch %u\r\n\r\nbody\r\n", u);
-        fclose(fp);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* The path of message file `uid` of mb, or (uid 0) of mb's batch intent. */
+static void file_of(fixture *f, ls_mailbox *mb, uint32_t uid, char *out, size_t size)
+{
+    if (uid) {
+        char *path;
+        assert_int_equal(ls_message_path(mb, 1, &path), LS_OK);
+        snprintf(out, size, "%.*s/%u.", (int)(strrchr(path, '/') - path), path, uid);
+        ls_free(path);
+        return;
     }
-    ls_free(path);
     ls_mailbox_info info;
     assert_int_equal(ls_mailbox_get_info(f->admin, ls_mailbox_name(mb), &info), LS_OK);
-    char ip[600];
-    snprintf(ip, sizeof ip, "%s/conf/lock/%s.batch", f->dir, info.uniqueid);
-    FILE *fp = fopen(ip, "w");
-    assert_non_null(fp);
-    fprintf(fp, "batch %u %u\n", uid0, n);
-    fclose(fp);
+    snprintf(out, size, "%s/conf/lock/%s.batch", f->dir, info.uniqueid);
+}
+
+static void fake_crashed_batch(fixture *f, ls_mailbox *mb, uint32_t uid0, uint32_t placed, uint32_t n)
+{
+    char p[600], text[64];
+    for (uint32_t u = uid0; u < uid0 + placed; u++) {
+        file_of(f, mb, u, p, sizeof p);
+        snprintf(text, sizeof text, "Subject: batch %u\r\n\r\nbody\r\n", u);
+        write_text(p, text);
+    }
+    file_of(f, mb, 0, p, sizeof p);
+    snprintf(text, sizeof text, "batch %u %u\n", uid0, n);
+    write_text(p, text);
 }
 
 static int intent_exists(fixture *f, ls_mailbox *mb)
 {
-    ls_mailbox_info info;
-    assert_int_equal(ls_mailbox_get_info(f->admin, ls_mailbox_name(mb), &info), LS_OK);
-    char ip[600];
-    snprintf(ip, sizeof ip, "%s/conf/lock/%s.batch", f->dir, info.uniqueid);
+    char p[600];
+    file_of(f, mb, 0, p, sizeof p);
     struct stat sb;
-    return stat(ip, &sb) == 0;
+    return stat(p, &sb) == 0;
 }
 
 static void crashed_batch_is_not_adopted(void **state)
@@ -381,14 +392,9 @@ static void crashed_batch_is_not_adopted(void **state)
     }
     assert_int_equal(ls_message_append_many(mb, items, 3), LS_OK);
     assert_int_equal(items[0].uid, 5);
-    ls_mailbox_info info;
-    assert_int_equal(ls_mailbox_get_info(f->admin, "user.bovik", &info), LS_OK);
-    char ip[600];
-    snprintf(ip, sizeof ip, "%s/conf/lock/%s.batch", f->dir, info.uniqueid);
-    FILE *fp = fopen(ip, "w");
-    assert_non_null(fp);
-    fputs("batch 5 3\n", fp);
-    fclose(fp);
+    char p[600];
+    file_of(f, mb, 0, p, sizeof p);
+    write_text(p, "batch 5 3\n");
     assert_int_equal(ls_message_append(mb, "Subject: last\r\n\r\nx\r\n", 20, NULL, &uid), LS_OK);
     assert_int_equal(uid, 8);
     assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
@@ -396,15 +402,8 @@ static void crashed_batch_is_not_adopted(void **state)
     assert_false(intent_exists(f, mb));
 
     /* a single append's leftover (no intent) is still adopted */
-    char *path;
-    assert_int_equal(ls_message_path(mb, 1, &path), LS_OK);
-    char p[600];
-    snprintf(p, sizeof p, "%.*s/9.", (int)(strrchr(path, '/') - path), path);
-    ls_free(path);
-    fp = fopen(p, "w");
-    assert_non_null(fp);
-    fputs("Subject: leftover\r\n\r\nx\r\n", fp);
-    fclose(fp);
+    file_of(f, mb, 9, p, sizeof p);
+    write_text(p, "Subject: leftover\r\n\r\nx\r\n");
     assert_int_equal(ls_message_append(mb, "Subject: after\r\n\r\nx\r\n", 21, NULL, &uid), LS_OK);
     assert_int_equal(uid, 10);
     assert_check_clean(f);
