@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/env.h"
 #include "core/error.h"
+#include "core/watch.h"
 #include "layout/layout.h"
 #include "model/record.h"
 
@@ -27,6 +28,7 @@ struct ls_store {
     char *groups;                /* the groupsfile's text, read on first use */
     size_t groups_len;
     int groups_loaded;
+    ls_watch *watch;             /* one change watcher for all waiters (IDLE) */
 };
 
 struct ls_session {
@@ -45,7 +47,10 @@ struct ls_mailbox {
     uint32_t uidvalidity;
     char **keywords;     /* cached keyword names of the mailbox */
     size_t nkeywords;
-    int inotify_fd;      /* for ls_mailbox_wait, -1 until used */
+    int watched;         /* holds a reference on st->watch (ls_mailbox_watch) */
+    /* \Recent for this session: the UID ranges [lo, hi] it claimed */
+    ls_range *recent;
+    size_t nrecent;
 };
 
 /* A mailbox resolved inside a transaction. */

@@ -10,6 +10,7 @@
 #define LIBSTORE_MAILBOX_H
 
 #include "libstore/store.h"
+#include "libstore/imap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,9 +98,25 @@ LS_EXTERN void ls_mailbox_close(ls_mailbox *mb);
  * SELECT's side effect (RFC 3501 \Recent): the messages above the stored
  * recentuid are \Recent for this session only; claim them, so that no other
  * session sees them as \Recent. *recent (may be NULL) receives how many this
- * session got. A read-only (EXAMINE) handle fails with LS_EPERM.
+ * session got. The handle keeps the UIDs it claimed (ls_mailbox_recent), and
+ * SEARCH RECENT / NEW / OLD on this handle count them as \Recent: the
+ * claiming session still sees its messages as \Recent. Messages nobody has
+ * claimed yet (above the stored recentuid) are \Recent for every handle
+ * until one claims them. Call it again (e.g. on NOOP) to claim messages that
+ * arrived since; they join the set. A read-only (EXAMINE) handle fails with
+ * LS_EPERM (it claims nothing).
+ * Errors: LS_EPERM, LS_ENOTFOUND, LS_ENOMEM.
  */
 LS_EXTERN int ls_mailbox_claim_recent(ls_mailbox *mb, uint32_t *recent);
+/**
+ * The UIDs this handle has claimed as \Recent (for FETCH FLAGS and the
+ * RECENT response), as a set in *out (free with ls_set_free; empty when
+ * nothing was claimed). It may name UIDs expunged since.
+ * Errors: LS_ENOMEM.
+ */
+LS_EXTERN int ls_mailbox_recent(ls_mailbox *mb, ls_set *out);
+/** 1 if `uid` is among the UIDs this handle has claimed as \Recent, else 0. */
+LS_EXTERN int ls_mailbox_is_recent(const ls_mailbox *mb, uint32_t uid);
 
 /** The current name of an open mailbox (owned by the handle). */
 LS_EXTERN const char *ls_mailbox_name(ls_mailbox *mb);
@@ -107,13 +124,55 @@ LS_EXTERN ls_session *ls_mailbox_session(ls_mailbox *mb);
 /** Status of an open mailbox. */
 LS_EXTERN int ls_mailbox_status_open(ls_mailbox *mb, ls_status *out);
 
+/** What a wait found (bits of *changed / *what). */
+enum ls_wait_what {
+    LS_WAIT_CHANGED = 1u << 0,  /**< HIGHESTMODSEQ passed the MODSEQ given */
+    LS_WAIT_RENAMED = 1u << 1,  /**< the mailbox was renamed since the handle last
+                                     saw its name; ls_mailbox_name() gives the new
+                                     one, and the handle keeps working (it follows
+                                     the mailbox by its unique id) */
+};
+
 /**
  * Wait until the mailbox changes (its HIGHESTMODSEQ passes `modseq`, for
- * IDLE), or timeout_ms passes (-1: forever). Does not poll the disk: writers
- * signal a per-mailbox file watched with inotify. *changed is 1 on a change,
- * 0 on time-out.
+ * IDLE), is renamed or deleted, or timeout_ms passes (-1: forever; 0: look
+ * once). *changed receives LS_WAIT_* bits (0 on time-out; existing callers
+ * may test it as a boolean). Writers signal a per-mailbox file; the store
+ * handle watches it with ONE inotify instance shared by all its waiters
+ * (any number of threads may wait at once, each on its own mailbox handle).
+ * When the system has no inotify instance left for this process (the
+ * per-user limit, 128 by default, counts across processes), waits fall
+ * back to re-reading the mailbox state every 200 ms: slower to wake, never
+ * failing. The first wait watches the mailbox (as ls_mailbox_watch) until
+ * ls_mailbox_unwatch or ls_mailbox_close.
+ * Errors: LS_EGONE (the mailbox was deleted, by any process: returned at
+ * once; the handle is of no further use except to close it), LS_EIO.
  */
 LS_EXTERN int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, int *changed);
+
+/**
+ * For event-loop servers (IDLE without a thread per client): watch the
+ * mailbox for changes reported through ls_store_watch_fd(). Idempotent per
+ * handle; ls_mailbox_close unwatches. Errors: LS_ENOMEM.
+ */
+LS_EXTERN int ls_mailbox_watch(ls_mailbox *mb);
+/** Stop watching (no-op when not watched). */
+LS_EXTERN void ls_mailbox_unwatch(ls_mailbox *mb);
+/**
+ * One descriptor for the whole store handle, readable (poll/epoll POLLIN)
+ * when a watched mailbox may have changed. Owned by the store handle: do not
+ * read or close it; it stays valid until ls_store_close. After it polls
+ * readable, call ls_mailbox_changed() on each watched mailbox (that resets
+ * it). Without inotify it becomes readable every 200 ms. Errors: LS_EIO.
+ */
+LS_EXTERN int ls_store_watch_fd(ls_store *st, int *fd);
+/**
+ * Non-blocking: what happened to the mailbox. *what receives LS_WAIT_* bits:
+ * LS_WAIT_CHANGED if HIGHESTMODSEQ is above `modseq`, LS_WAIT_RENAMED if it
+ * was renamed since the handle last saw its name. Also consumes what the
+ * descriptor of ls_store_watch_fd() holds. Errors: LS_EGONE (deleted).
+ */
+LS_EXTERN int ls_mailbox_changed(ls_mailbox *mb, uint64_t modseq, unsigned *what);
 
 /* Names. */
 /** Validate an internal mailbox name. Errors: LS_EBADNAME (message says why). */

@@ -33,6 +33,8 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
         rc = ls_err(LS_ENOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = ls_watch_new(st->lockdir, &st->watch)))
+        goto fail;
     int create = !(flags & LS_OPEN_NOCREATE) && !st->rdonly;
     if (create) {
         if ((rc = ls_mkdirs(st->cfg->configdirectory)) || (rc = ls_mkdirs(st->lockdir)))
@@ -58,6 +60,7 @@ void ls_store_close(ls_store *st)
 {
     if (!st)
         return;
+    ls_watch_free(st->watch);
     ls_layout_close(st->layout);
     ls_env_close(st->env);
     ls_config_free(st->cfg);

@@ -268,6 +268,7 @@ struct delete_args {
     ls_session *s;
     const char *name;
     ls_namelist changed;     /* mailboxes whose ACL lost the deleted user */
+    ls_namelist gone;        /* unique ids of the mailboxes deleted, to wake their waiters */
 };
 
 static int delete_txn(ls_txn *t, void *arg)
@@ -276,6 +277,7 @@ static int delete_txn(ls_txn *t, void *arg)
     ls_session *s = a->s;
     char sep = s->st->cfg->sep;
     ls_mbox m;
+    ls_namelist_free(&a->gone); /* the transaction may be run again */
     int rc = ls_mbox_load(t, a->name, &m);
     if (rc)
         return rc;
@@ -297,6 +299,8 @@ static int delete_txn(ls_txn *t, void *arg)
             ls_mbox k;
             if ((rc = ls_mbox_load(t, kids[i], &k)) == LS_OK) {
                 rc = ls_mbox_purge(t, &k, sep);
+                if (!rc)
+                    rc = ls_namelist_add(&a->gone, k.ref.uuidstr);
                 ls_mbox_clear(&k);
             }
         }
@@ -307,6 +311,8 @@ static int delete_txn(ls_txn *t, void *arg)
     }
     if (!rc)
         rc = ls_mbox_purge(t, &m, sep);
+    if (!rc)
+        rc = ls_namelist_add(&a->gone, m.ref.uuidstr);
     ls_mbox_clear(&m);
     free(owner);
     return rc;
@@ -317,12 +323,17 @@ int ls_mailbox_delete(ls_session *s, const char *name)
     int rc = ls_name_validate(name, s->st->cfg->sep);
     if (rc)
         return rc;
-    struct delete_args a = { s, name, { 0 } };
+    struct delete_args a = { s, name, { 0 }, { 0 } };
     rc = ls_env_write(s->st->env, LS_SYNC_RESERVE, delete_txn, &a);
     if (rc) {
         ls_namelist_free(&a.changed);
+        ls_namelist_free(&a.gone);
         return rc;
     }
+    /* sessions waiting on a deleted mailbox (IDLE) wake and see it gone */
+    for (size_t i = 0; i < a.gone.n; i++)
+        ls_mbox_notify(s->st, a.gone.v[i]);
+    ls_namelist_free(&a.gone);
     /* mirror the ACLs that lost the deleted user into their store.header */
     ls_txn t;
     if (a.changed.n && ls_txn_read(s->st->env, &t) == LS_OK) {

@@ -5,11 +5,9 @@
 #include "model/seen.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,7 +152,6 @@ int ls_mailbox_open(ls_session *s, const char *name, unsigned flags, ls_mailbox 
             ls_name_owner(mb->name, s->st->cfg->sep, &mb->owner);
             mb->rdonly = (flags & LS_MAILBOX_RDONLY) || s->st->rdonly;
             mb->uidvalidity = m.state.uidvalidity;
-            mb->inotify_fd = -1;
             rc = ls_keywords_load(&t, m.entry.uuid, &mb->keywords, &mb->nkeywords);
             if (rc)
                 ls_mailbox_close(mb);
@@ -171,8 +168,8 @@ void ls_mailbox_close(ls_mailbox *mb)
 {
     if (!mb)
         return;
-    if (mb->inotify_fd >= 0)
-        close(mb->inotify_fd);
+    ls_mailbox_unwatch(mb);
+    free(mb->recent);
     ls_keywords_free(mb->keywords, mb->nkeywords);
     free(mb->name);
     free(mb->owner);
@@ -181,10 +178,17 @@ void ls_mailbox_close(ls_mailbox *mb)
 
 ls_session *ls_mailbox_session(ls_mailbox *mb) { return mb->s; }
 
-struct claim_args { ls_mailbox *mb; uint32_t claimed; };
+struct claim_args {
+    ls_mailbox *mb;
+    uint32_t claimed;
+    uint32_t lo, hi;     /* the UIDs claimed: lo..hi (none when lo > hi) */
+};
 static int claim_txn(ls_txn *t, void *arg)
 {
     struct claim_args *a = arg;
+    a->claimed = 0;
+    a->lo = 1;
+    a->hi = 0;
     ls_mbox m;
     int rc = ls_mailbox_reload(a->mb, t, &m, LS_RIGHT_R, "select");
     if (rc)
@@ -198,6 +202,8 @@ static int claim_txn(ls_txn *t, void *arg)
                 rc = ls_rec_foreach(t, m.entry.uuid, sn.recentuid + 1, count_recent, &cnt);
             a->claimed = cnt.n;
             if (!rc && sn.recentuid + 1 < m.state.uidnext) {
+                a->lo = sn.recentuid + 1;
+                a->hi = m.state.uidnext - 1;
                 sn.recentuid = m.state.uidnext - 1;
                 rc = ls_seen_save(t, m.entry.uuid, user, &sn);
             }
@@ -208,6 +214,8 @@ static int claim_txn(ls_txn *t, void *arg)
     }
     a->claimed = m.state.recent;
     if (m.state.recentuid + 1 < m.state.uidnext || m.state.recent) {
+        a->lo = m.state.recentuid + 1;
+        a->hi = m.state.uidnext - 1;
         m.state.recentuid = m.state.uidnext - 1;
         m.state.recent = 0;
         rc = ls_mbstate_put(t, m.entry.uuid, &m.state);
@@ -216,15 +224,57 @@ static int claim_txn(ls_txn *t, void *arg)
     return rc;
 }
 
+/* Add lo..hi to the handle's \Recent ranges (claims only go upwards);
+ * room for one more range has been reserved. */
+static void recent_add(ls_mailbox *mb, uint32_t lo, uint32_t hi)
+{
+    if (lo > hi)
+        return;
+    if (mb->nrecent && mb->recent[mb->nrecent - 1].hi + 1 >= lo) {
+        if (hi > mb->recent[mb->nrecent - 1].hi)
+            mb->recent[mb->nrecent - 1].hi = hi;
+        return;
+    }
+    mb->recent[mb->nrecent++] = (ls_range){ lo, hi };
+}
+
 int ls_mailbox_claim_recent(ls_mailbox *mb, uint32_t *recent)
 {
     if (mb->rdonly)
         return ls_err(LS_EPERM, "mailbox '%s' is open read-only (EXAMINE does not claim \\Recent)", mb->name);
-    struct claim_args a = { mb, 0 };
+    /* room to note the claim first: once committed it must not be lost */
+    ls_range *r = realloc(mb->recent, (mb->nrecent + 1) * sizeof *r);
+    if (!r)
+        return ls_err(LS_ENOMEM, "out of memory");
+    mb->recent = r;
+    struct claim_args a = { mb, 0, 1, 0 };
     int rc = ls_env_write(mb->s->st->env, LS_SYNC_FLAGS, claim_txn, &a);
+    if (!rc)
+        recent_add(mb, a.lo, a.hi);
     if (!rc && recent)
         *recent = a.claimed;
     return rc;
+}
+
+int ls_mailbox_recent(ls_mailbox *mb, ls_set *out)
+{
+    out->r = NULL;
+    out->n = 0;
+    if (!mb->nrecent)
+        return LS_OK;
+    if (!(out->r = malloc(mb->nrecent * sizeof *out->r)))
+        return ls_err(LS_ENOMEM, "out of memory");
+    memcpy(out->r, mb->recent, mb->nrecent * sizeof *out->r);
+    out->n = mb->nrecent;
+    return LS_OK;
+}
+
+int ls_mailbox_is_recent(const ls_mailbox *mb, uint32_t uid)
+{
+    for (size_t i = 0; i < mb->nrecent; i++)
+        if (uid >= mb->recent[i].lo && uid <= mb->recent[i].hi)
+            return 1;
+    return 0;
 }
 
 /* Reload the mailbox by unique id in t (it may have been renamed), refresh
@@ -308,51 +358,85 @@ const char *ls_mailbox_keyword(ls_mailbox *mb, unsigned i)
     return i < mb->nkeywords ? mb->keywords[i] : NULL;
 }
 
-static int current_modseq(ls_mailbox *mb, uint64_t *modseq)
+/* One look at the mailbox for a waiter: deleted (LS_EGONE), renamed since
+ * the handle last saw its name, HIGHESTMODSEQ past `modseq`. */
+static int probe(ls_mailbox *mb, uint64_t modseq, unsigned *what)
 {
+    *what = 0;
     ls_txn t;
     int rc = ls_txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
-    ls_mbstate st;
-    rc = ls_mbstate_get(&t, mb->ref.uuid, &st);
+    ls_mbox m;
+    rc = ls_mbox_load_uuid(&t, mb->ref.uuid, &m);
     ls_txn_end(&t);
-    if (rc == LS_ECORRUPT && ls_error_last()[0])
+    if (rc == LS_ENOTFOUND)
+        return ls_err(LS_EGONE, "mailbox '%s' has been deleted", mb->name);
+    if (rc)
         return rc;
-    *modseq = rc ? 0 : st.highestmodseq;
+    if (m.state.highestmodseq > modseq)
+        *what |= LS_WAIT_CHANGED;
+    if (strcmp(m.name, mb->name) != 0) {
+        *what |= LS_WAIT_RENAMED;
+        free(mb->name);
+        mb->name = m.name; /* the handle follows its mailbox */
+        m.name = NULL;
+        free(mb->owner);
+        mb->owner = NULL;
+        ls_name_owner(mb->name, mb->s->st->cfg->sep, &mb->owner);
+    }
+    ls_mbox_clear(&m);
+    return LS_OK;
+}
+
+int ls_mailbox_watch(ls_mailbox *mb)
+{
+    if (mb->watched)
+        return LS_OK;
+    uint64_t gen;
+    int rc = ls_watch_add(mb->s->st->watch, mb->ref.uuidstr, &gen);
+    if (!rc)
+        mb->watched = 1;
     return rc;
+}
+
+void ls_mailbox_unwatch(ls_mailbox *mb)
+{
+    if (mb && mb->watched) {
+        ls_watch_remove(mb->s->st->watch, mb->ref.uuidstr);
+        mb->watched = 0;
+    }
+}
+
+int ls_store_watch_fd(ls_store *st, int *fd)
+{
+    return ls_watch_fd(st->watch, fd);
+}
+
+int ls_mailbox_changed(ls_mailbox *mb, uint64_t modseq, unsigned *what)
+{
+    *what = 0;
+    ls_watch_drain(mb->s->st->watch);
+    return probe(mb, modseq, what);
 }
 
 int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, int *changed)
 {
     *changed = 0;
-    ls_store *st = mb->s->st;
-    if (mb->inotify_fd < 0) {
-        int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (fd < 0)
-            return ls_err_errno(errno, "inotify_init", "");
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", st->lockdir, mb->ref.uuidstr);
-        FILE *f = fopen(path, "a"); /* the signal file must exist to be watched */
-        if (f)
-            fclose(f);
-        if (inotify_add_watch(fd, path, IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF) < 0) {
-            int rc = ls_err_errno(errno, "inotify_add_watch", path);
-            close(fd);
-            return rc;
-        }
-        mb->inotify_fd = fd;
-    }
+    ls_watch *w = mb->s->st->watch;
+    int rc = ls_mailbox_watch(mb);
+    if (rc)
+        return rc;
+    /* the generation before the first look: a signal after it is seen */
+    uint64_t gen = ls_watch_gen(w, mb->ref.uuidstr);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        /* check after arming the watch, so no change slips between */
-        uint64_t now;
-        int rc = current_modseq(mb, &now);
-        if (rc)
+        unsigned what;
+        if ((rc = probe(mb, modseq, &what)))
             return rc;
-        if (now > modseq) {
-            *changed = 1;
+        if (what) {
+            *changed = (int)what;
             return LS_OK;
         }
         int wait = timeout_ms;
@@ -364,14 +448,6 @@ int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, int *change
                 return LS_OK;
             wait = (int)(timeout_ms - elapsed);
         }
-        struct pollfd p = { .fd = mb->inotify_fd, .events = POLLIN };
-        int pr = poll(&p, 1, wait);
-        if (pr < 0 && errno != EINTR)
-            return ls_err_errno(errno, "poll", "");
-        if (pr > 0) {
-            char buf[4096];
-            while (read(mb->inotify_fd, buf, sizeof buf) > 0)
-                ;
-        }
+        ls_watch_sleep(w, mb->ref.uuidstr, &gen, wait);
     }
 }

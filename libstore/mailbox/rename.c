@@ -451,6 +451,8 @@ int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname)
             ls_mbox m;
             if (n && (rc = ls_mbox_load(&t, n, &m)) == LS_OK) {
                 rc = ls_header_write(st, &m);
+                /* sessions waiting on it (IDLE) learn of the new name */
+                ls_mbox_notify(st, m.ref.uuidstr);
                 ls_mbox_clear(&m);
             }
         }

@@ -9,7 +9,8 @@
  *   4. give the file its final name (link), and make it durable;
  *   5. one short LMDB write transaction; commit; release the lock.
  * A crash before 5 leaves at most complete files at UIDNEXT and above,
- * adopted later.
+ * adopted later; except those of a batch, which records its UID range first
+ * and whose files are removed instead (batch_intent.c: all or none).
  *
  * A batch of many messages (append_many) takes the lock first and runs
  * steps 1, 2 and 4's link for each message in two threads (batch_run), then
@@ -271,6 +272,10 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         rc = ls_mbox_lock(st, mb->ref.uuidstr, &lockfd);
     if (!rc)
         rc = ls_adopt_leftovers(st, &mb->ref, &uid);
+    /* a batch is all or none across a crash too (batch_intent.c) */
+    int intent = batch && n > 1;
+    if (!rc && intent && (rc = ls_batch_intent_begin(st, &mb->ref, uid, n)))
+        intent = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         ls_placement *p = &pl[i];
         p->ref = mb->ref;
@@ -296,6 +301,8 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
         for (size_t i = 0; i < n; i++)
             if (pl[i].placed)
                 ops->unplace(st->layout, &mb->ref, pl[i].uid);
+    if (intent)
+        ls_batch_intent_end(st, &mb->ref);
     if (lockfd >= 0) {
         ls_mbox_unlock(lockfd);
         if (!rc)

@@ -131,6 +131,9 @@ int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid)
     if (rc)
         return rc;
     uint32_t next = s.uidnext;
+    /* files of a batch whose writer died are not leftovers to adopt */
+    if ((rc = ls_batch_intent_resolve(st, ref, next, 0, NULL)))
+        return rc;
     for (;;) {
         ls_file_info fi;
         int src = st->layout->ops->stat(st->layout, ref, next, &fi);

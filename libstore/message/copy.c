@@ -279,6 +279,11 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         rc = ls_mbox_lock(st, c.tgt.ref.uuidstr, &lockfd);
     if (!rc)
         rc = ls_adopt_leftovers(st, &c.tgt.ref, &uid);
+    /* COPY/MOVE of several messages: all or none across a crash, as a batch
+     * append (batch_intent.c) */
+    int intent = c.n > 1;
+    if (!rc && intent && (rc = ls_batch_intent_begin(st, &c.tgt.ref, uid, c.n)))
+        intent = 0;
     for (size_t i = 0; !rc && i < c.n; i++) {
         ls_placement *p = &c.pl[i];
         src_msg *s = &c.msgs[i];
@@ -309,6 +314,8 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         for (size_t i = 0; c.pl && i < c.n; i++)
             if (c.pl[i].placed)
                 ops->unplace(st->layout, &c.tgt.ref, c.pl[i].uid);
+    if (intent)
+        ls_batch_intent_end(st, &c.tgt.ref);
     if (lockfd >= 0) {
         ls_mbox_unlock(lockfd);
         if (!rc) {

@@ -57,6 +57,18 @@ int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, con
  * its own transaction. */
 int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid);
 
+/* MULTIAPPEND all or none across crashes (batch_intent.c). Under the
+ * mailbox's append lock: record the batch's UID range uid0..uid0+n-1
+ * durably before placing its files; remove the record after the commit (or
+ * the failure). Errors: LS_EIO, LS_ENOSPC, LS_ENOMEM. */
+int ls_batch_intent_begin(ls_store *st, const ls_mbref *ref, uint32_t uid0, size_t n);
+void ls_batch_intent_end(ls_store *st, const ls_mbref *ref);
+/* Under the append lock: a record left by a batch whose writer died means
+ * its files at or above uidnext were never committed: remove them (with
+ * dry_run, only count them) and the record. *discarded (may be NULL)
+ * receives how many files there were. */
+int ls_batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext, int dry_run, uint32_t *discarded);
+
 /* The rights needed to set these flags (s, t, w). */
 unsigned ls_flag_rights(unsigned flags, size_t nkeywords);
 /* LS_EINVAL naming the first invalid keyword. */

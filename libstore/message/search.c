@@ -33,6 +33,8 @@ static int load_message(void *ctx, const char **msg, size_t *len)
 
 struct search_ctx {
     const ls_seen *seen;     /* private seen state, or NULL */
+    /* \Recent: above the stored recentuid (nobody claimed them yet), or
+     * claimed by this handle (ls_mailbox_claim_recent) */
     ls_txn *t;
     ls_mailbox *mb;
     const ls_search *crit;
@@ -57,7 +59,7 @@ static int search_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
             kw[nkw++] = c->kwnames[b];
     struct msg_ctx mc = { c->mb->s->st, &c->mb->ref, uid, { 0 }, 0 };
     ls_search_msg m = {
-        .uid = uid, .seq = c->seq, .recent = uid > c->recentuid,
+        .uid = uid, .seq = c->seq, .recent = uid > c->recentuid || ls_mailbox_is_recent(c->mb, uid),
         .flags = c->seen ? (r->sysflags & LS_FLAG_ALL & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0)
                          : r->sysflags & LS_FLAG_ALL,
         .keywords = kw, .nkeywords = nkw, .size = r->size, .modseq = r->modseq,

@@ -1042,6 +1042,17 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
         ls_mbox_clear(&m);
         return rc;
     }
+    /* files of a batch append whose writer died were never committed: they
+     * are removed, not adopted (all or none, batch_intent.c) */
+    uint32_t dropped = 0;
+    rc = ls_batch_intent_resolve(st, &m.ref, m.state.uidnext, (c->flags & LS_REPAIR_DRYRUN) != 0, &dropped);
+    if (rc) {
+        ls_mbox_unlock(lockfd);
+        ls_mbox_clear(&m);
+        return rc;
+    }
+    if (dropped)
+        ls_say(c, "%s: %u file(s) of a batch append interrupted by a crash removed (never committed)", name, dropped);
     plan p = { 0 };
     rc = make_plan(c, name, &m, &p, fresh);
     if (!rc) {

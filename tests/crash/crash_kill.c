@@ -7,8 +7,9 @@
  * copies, moves, expunges, deliveries to two users, cleanup), telling the parent
  * through a pipe what it is about to do ("B ...") and what was acknowledged
  * ("A ...": the call returned LS_OK). The parent kills it with SIGKILL at a
- * random instant (0-30 ms after the fork; one time in five within the first
- * millisecond, i.e. while the store is being opened), then opens the store
+ * random instant (1-30 ms after the child has opened the store; one time in
+ * five within the first millisecond after the fork, i.e. while the store is
+ * being opened), then opens the store
  * itself and verifies, against its model built from the acknowledgements:
  *   - every acknowledged append/copy/move target is there, byte-identical
  *     (fetched and compared with the regenerated message) with the right
@@ -19,7 +20,10 @@
  *     could have produced it was begun (in-flight, or an adopted leftover);
  *   - the in-flight operation happened entirely or not at all (a batch
  *     append, a multi-UID expunge or move; a move that removed its sources
- *     put them in the target);
+ *     put them in the target); an interrupted batch append stays all or
+ *     nothing after the next writer adopted crash leftovers (the verifier
+ *     appends one message to its mailbox first), and what it left out
+ *     never shows up later;
  *   - every record has its file (fetch works), STATUS counters equal a scan,
  *     and ls_store_check reports no error (notices are fine).
  * The child is restarted on the same store until KILLS kills were made.
@@ -437,6 +441,7 @@ typedef struct op {
 static const char *const kinds[] = { "APP", "APPN", "STO", "CPY", "MOV", "EXP", "CLN", "DLV" };
 #define NKINDS 8
 static uint64_t stat_acks, stat_inflight[NKINDS + 2], stat_kills, stat_rounds, stat_adopted, stat_notices;
+static uint64_t stat_batch_none, stat_batch_all; /* interrupted batches: none of it / all of it stored */
 
 static int kind_index(const char *k)
 {
@@ -614,6 +619,31 @@ static int collect_cb(const ls_record *r, const ls_cached *c, void *arg)
     return 0;
 }
 
+/* A batch append killed part-way (RFC 3502: all or none) must stay all or
+ * none once leftovers are adopted, not only right after the kill: append
+ * one message to its mailbox before looking, so that the next writer's
+ * adoption has run. The probe's seed is one nobody else uses. */
+static void adopt_now(int m, int round)
+{
+    ls_store *st;
+    ls_session *s;
+    ls_mailbox *mb;
+    CHECK_LS(ls_store_open(conf, 0, &st));
+    CHECK_LS(ls_session_new(st, NULL, &s));
+    CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_RDWR, &mb));
+    uint64_t sd = 900000000000ull + (uint64_t)round;
+    size_t len;
+    char *msg = tu_msg_make(sd, 100, &len);
+    ls_date d = tu_msg_date(sd);
+    ls_append_opts o = { .internaldate = &d };
+    possible_add(m, sd);
+    CHECK_LS(ls_message_append(mb, msg, len, &o, NULL));
+    free(msg);
+    ls_mailbox_close(mb);
+    ls_session_free(s);
+    ls_store_close(st);
+}
+
 /* New unacknowledged records seen in this round: (mailbox, seed). */
 typedef struct newrec { int m; uint64_t seed; } newrec;
 
@@ -621,6 +651,9 @@ static void verify(int round, const op *pend)
 {
     char what[64];
     snprintf(what, sizeof what, "after kill %d", round);
+    int batch = pend->active && !strcmp(pend->kind, "APPN");
+    if (batch)
+        adopt_now(pend->m, round);
     ls_store *st;
     ls_session *s;
     CHECK_LS(ls_store_open(conf, 0, &st));
@@ -719,8 +752,16 @@ static void verify(int round, const op *pend)
                     break;
                 }
         if (found != 0 && found != pend->k)
-            FAIL("%s: an interrupted batch append of %zu messages left %zu of them as records (not all or nothing)",
-                 what, pend->k, found);
+            FAIL("%s: an interrupted batch append of %zu messages left %zu of them as records once the next writer "
+                 "adopted leftovers (not all or nothing)", what, pend->k, found);
+        if (batch && found == 0) {
+            /* none of it, for good: no later writer may adopt any of it */
+            for (size_t i = 0; i < pend->k; i++)
+                possible_take(pend->m, pend->seed[i]);
+            stat_batch_none++;
+        } else if (batch) {
+            stat_batch_all++;
+        }
     }
     if (pend->active && (!strcmp(pend->kind, "EXP") || !strcmp(pend->kind, "MOV"))) {
         size_t gone = 0;
@@ -743,6 +784,129 @@ static void verify(int round, const op *pend)
     stat_notices += tu_check_clean(st, what, getenv("CRASH_VERBOSE") != NULL);
     ls_session_free(s);
     ls_store_close(st);
+}
+
+
+/* Fork a child that runs body(fd, arg) with fd the write end of a pipe;
+ * *rfd receives the read end. */
+static pid_t fork_child(int *rfd, void (*body)(int fd, void *arg), void *arg)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        FAIL("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        FAIL("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(pfd[0]);
+        body(pfd[1], arg);
+        _exit(0);
+    }
+    close(pfd[1]);
+    *rfd = pfd[0];
+    return pid;
+}
+
+/* ------------------------------------------------------------------ */
+/* MULTIAPPEND all or none: a child appends batches of BIG_BATCH messages
+ * to a mailbox of its own in a loop and is killed at a random instant,
+ * mostly while a batch is being placed; then a probe append (which adopts
+ * crash leftovers) must find the mailbox holding whole batches only. */
+
+#define BIG_BATCH 200
+#define BIG_KILLS 12
+#define BIG_MBOX "user.crash.batch"
+
+static void big_batch_child(int fd, void *arg)
+{
+    (void)arg;
+    out_fd = fd;
+    ls_store *st;
+    ls_session *s;
+    ls_mailbox *mb;
+    CHILD_CHECK(ls_store_open(conf, 0, &st));
+    CHILD_CHECK(ls_session_new(st, NULL, &s));
+    CHILD_CHECK(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+    static ls_append_item it[BIG_BATCH];
+    static char *msgs[BIG_BATCH];
+    for (size_t i = 0; i < BIG_BATCH; i++) {
+        memset(&it[i], 0, sizeof it[i]);
+        msgs[i] = tu_msg_make(5000000000ull + i, 2000 + (uint32_t)i * 37, &it[i].len);
+        it[i].msg = msgs[i];
+    }
+    say("S\n");
+    for (;;)
+        CHILD_CHECK(ls_message_append_many(mb, it, BIG_BATCH));
+}
+
+static uint32_t big_count(ls_store *st)
+{
+    ls_session *s;
+    ls_mailbox *mb;
+    ls_status stt;
+    CHECK_LS(ls_session_new(st, NULL, &s));
+    CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_status_open(mb, &stt));
+    ls_mailbox_close(mb);
+    ls_session_free(s);
+    return stt.messages;
+}
+
+static void big_batch_phase(tu_rng *r)
+{
+    ls_store *st;
+    ls_session *s;
+    CHECK_LS(ls_store_open(conf, 0, &st));
+    CHECK_LS(ls_session_new(st, NULL, &s));
+    CHECK_LS(ls_mailbox_create(s, BIG_MBOX, NULL));
+    ls_session_free(s);
+    ls_store_close(st);
+    uint32_t probes = 0;
+    for (int k = 0; k < BIG_KILLS; k++) {
+        int rfd;
+        pid_t pid = fork_child(&rfd, big_batch_child, NULL);
+        char c[2];
+        if (read(rfd, c, 2) != 2 || c[0] != 'S')
+            FAIL("big batch: the child did not start");
+        tu_sleep_us(20000 + (long)tu_below(r, 400000));
+        kill(pid, SIGKILL);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        close(rfd);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            FAIL("big batch: the child ended by itself (status 0x%x)", status);
+        CHECK_LS(ls_store_open(conf, 0, &st));
+        /* the probe: the next writer adopts leftovers */
+        CHECK_LS(ls_session_new(st, NULL, &s));
+        ls_mailbox *mb;
+        CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+        size_t len;
+        char *msg = tu_msg_make(6000000000ull + (uint64_t)k, 100, &len);
+        CHECK_LS(ls_message_append(mb, msg, len, NULL, NULL));
+        free(msg);
+        ls_mailbox_close(mb);
+        ls_session_free(s);
+        probes++;
+        uint32_t after = big_count(st);
+        ls_store_close(st);
+        /* whole batches plus one message per probe, nothing in between */
+        uint32_t batches = (after - probes) / BIG_BATCH;
+        if (after < probes || after - probes != batches * BIG_BATCH)
+            FAIL("big batch: after kill %d the mailbox holds %u messages: %u probe(s) and %u not a multiple of a "
+                 "batch of %d (a batch killed part-way was partly adopted: not all or none)",
+                 k + 1, after, probes, after - probes, BIG_BATCH);
+    }
+    tu_log("big batches: %d kills while appending batches of %d, each left whole batches only", BIG_KILLS,
+           BIG_BATCH);
+}
+
+struct child_args { uint64_t seed; int restart; };
+static void run_child_main(int fd, void *arg)
+{
+    struct child_args *a = arg;
+    child_main(a->seed, a->restart, fd);
 }
 
 int main(int argc, char **argv)
@@ -778,30 +942,34 @@ int main(int argc, char **argv)
     int restart = 0;
     uint64_t early = 0;
     while ((int)stat_kills < kills_wanted) {
-        int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) != 0)
-            FAIL("pipe: %s", strerror(errno));
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            FAIL("fork: %s", strerror(errno));
-        if (pid == 0) {
-            close(pfd[0]);
-            child_main(seed, restart, pfd[1]);
-            _exit(0);
-        }
-        close(pfd[1]);
+        struct child_args ca = { seed, restart };
+        int pfd[1];
+        pid_t pid = fork_child(&pfd[0], run_child_main, &ca);
         long delay = tu_below(&r, 5) == 0 ? (long)tu_below(&r, 1000) : 1000 + (long)tu_below(&r, 29000);
+        /* the later kills count from the moment the child has opened the
+         * store ("S"), so that on a loaded machine they still hit it at work */
+        char pre[2];
+        size_t npre = 0;
         if (delay < 1000)
             early++;
+        else
+            while (npre < sizeof pre) {
+                ssize_t k = read(pfd[0], pre + npre, sizeof pre - npre);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k <= 0)
+                    break;
+                npre += (size_t)k;
+            }
         tu_sleep_us(delay);
         kill(pid, SIGKILL);
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
         /* everything the child said before it died */
-        size_t cap = 65536, len = 0;
+        size_t cap = 65536, len = npre;
         char *buf = malloc(cap);
+        memcpy(buf, pre, npre);
         for (;;) {
             if (len + 4096 > cap)
                 buf = realloc(buf, cap *= 2);
@@ -834,6 +1002,8 @@ int main(int argc, char **argv)
         pend.active = 0;
         restart++;
     }
+    if (!fsync_messages)
+        big_batch_phase(&r);
     /* a last writer adopts the leftovers; a last cleanup; all must be clean */
     {
         ls_store *st;
@@ -874,6 +1044,8 @@ int main(int argc, char **argv)
            ", between operations %" PRIu64,
            stat_inflight[0], stat_inflight[1], stat_inflight[2], stat_inflight[3], stat_inflight[4], stat_inflight[5],
            stat_inflight[6], stat_inflight[7], stat_inflight[8], stat_inflight[9]);
+    tu_log("interrupted batch appends: %" PRIu64 " left nothing, %" PRIu64 " were committed whole", stat_batch_none,
+           stat_batch_all);
     if (stat_kills < (uint64_t)kills_wanted)
         FAIL("only %" PRIu64 " kills", stat_kills);
     printf("%s: OK\n", tu_name);

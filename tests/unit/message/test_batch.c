@@ -288,6 +288,129 @@ static void stray_file_above_a_gap_is_reported(void **state)
     ls_mailbox_close(mb);
 }
 
+/* What a batch append killed part-way leaves (batch_intent.c): its intent
+ * CONFIGDIR/lock/UUID.batch and the files placed so far at UIDNEXT and up.
+ * The next writer (an append, a copy) and reconstruct remove them instead of
+ * adopting them: RFC 3502, all or none. A leftover with no intent (a single
+ * append's) is still adopted. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* The path of message file `uid` of mb, or (uid 0) of mb's batch intent. */
+static void file_of(fixture *f, ls_mailbox *mb, uint32_t uid, char *out, size_t size)
+{
+    if (uid) {
+        char *path;
+        assert_int_equal(ls_message_path(mb, 1, &path), LS_OK);
+        snprintf(out, size, "%.*s/%u.", (int)(strrchr(path, '/') - path), path, uid);
+        ls_free(path);
+        return;
+    }
+    ls_mailbox_info info;
+    assert_int_equal(ls_mailbox_get_info(f->admin, ls_mailbox_name(mb), &info), LS_OK);
+    snprintf(out, size, "%s/conf/lock/%s.batch", f->dir, info.uniqueid);
+}
+
+static void fake_crashed_batch(fixture *f, ls_mailbox *mb, uint32_t uid0, uint32_t placed, uint32_t n)
+{
+    char p[600], text[64];
+    for (uint32_t u = uid0; u < uid0 + placed; u++) {
+        file_of(f, mb, u, p, sizeof p);
+        snprintf(text, sizeof text, "Subject: batch %u\r\n\r\nbody\r\n", u);
+        write_text(p, text);
+    }
+    file_of(f, mb, 0, p, sizeof p);
+    snprintf(text, sizeof text, "batch %u %u\n", uid0, n);
+    write_text(p, text);
+}
+
+static int intent_exists(fixture *f, ls_mailbox *mb)
+{
+    char p[600];
+    file_of(f, mb, 0, p, sizeof p);
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static void crashed_batch_is_not_adopted(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik", NULL), LS_OK);
+    assert_int_equal(ls_mailbox_create(f->admin, "user.bovik.src", NULL), LS_OK);
+    ls_mailbox *mb, *src;
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", 0, &mb), LS_OK);
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik.src", 0, &src), LS_OK);
+    uint32_t uid;
+    assert_int_equal(ls_message_append(mb, "Subject: one\r\n\r\nx\r\n", 19, NULL, &uid), LS_OK);
+    assert_int_equal(ls_message_append(src, "Subject: s1\r\n\r\nx\r\n", 18, NULL, &uid), LS_OK);
+    assert_int_equal(ls_message_append(src, "Subject: s2\r\n\r\nx\r\n", 18, NULL, &uid), LS_OK);
+
+    /* an append after a batch of 5 killed with 3 placed: none adopted */
+    fake_crashed_batch(f, mb, 2, 3, 5);
+    assert_int_equal(ls_message_append(mb, "Subject: two\r\n\r\nx\r\n", 19, NULL, &uid), LS_OK);
+    assert_int_equal(uid, 2);
+    ls_status s;
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, 2);
+    assert_int_equal(s.uidnext, 3);
+    assert_false(intent_exists(f, mb));
+    assert_check_clean(f);
+
+    /* a copy of two messages into it */
+    fake_crashed_batch(f, mb, 3, 2, 4);
+    ls_set all = { &(ls_range){ 1, 2 }, 1 };
+    ls_uidmap map;
+    assert_int_equal(ls_message_copy(src, &all, "user.bovik", &map), LS_OK);
+    assert_int_equal(map.dst[0], 3);
+    assert_int_equal(map.dst[1], 4);
+    ls_uidmap_free(&map);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, 4);
+    assert_false(intent_exists(f, mb));
+
+    /* reconstruct, as the next one to hold the lock */
+    fake_crashed_batch(f, mb, 5, 2, 3);
+    int lines = 0;
+    assert_int_equal(ls_reconstruct(f->st, "user.bovik", 0, NULL, count_line, &lines), LS_OK);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, 4);
+    assert_false(intent_exists(f, mb));
+    assert_check_clean(f);
+
+    /* a batch that committed before it was killed: its intent is stale and
+     * nothing of it is touched */
+    ls_append_item items[3];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < 3; i++) {
+        items[i].msg = "Subject: kept\r\n\r\nx\r\n";
+        items[i].len = 20;
+    }
+    assert_int_equal(ls_message_append_many(mb, items, 3), LS_OK);
+    assert_int_equal(items[0].uid, 5);
+    char p[600];
+    file_of(f, mb, 0, p, sizeof p);
+    write_text(p, "batch 5 3\n");
+    assert_int_equal(ls_message_append(mb, "Subject: last\r\n\r\nx\r\n", 20, NULL, &uid), LS_OK);
+    assert_int_equal(uid, 8);
+    assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
+    assert_int_equal(s.messages, 8);
+    assert_false(intent_exists(f, mb));
+
+    /* a single append's leftover (no intent) is still adopted */
+    file_of(f, mb, 9, p, sizeof p);
+    write_text(p, "Subject: leftover\r\n\r\nx\r\n");
+    assert_int_equal(ls_message_append(mb, "Subject: after\r\n\r\nx\r\n", 21, NULL, &uid), LS_OK);
+    assert_int_equal(uid, 10);
+    assert_check_clean(f);
+    ls_mailbox_close(src);
+    ls_mailbox_close(mb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(batch_links_content_already_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_batch_leaves_nothing, setup_maxsize, teardown),
         cmocka_unit_test_setup_teardown(stray_file_above_a_gap_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(crashed_batch_is_not_adopted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
