@@ -198,6 +198,9 @@ static void check_header(checker *c, const ls_mbox *m)
             ls_hdr_free(&h);
         return;
     }
+    if (!h.sealed)
+        report(c, LS_CHECK_NOTICE, "%s: store.header is not sealed (written by an older version, or cut short at "
+               "a line end; reconstruct rewrites it)", m->name);
     if (strcmp(h.name, m->name))
         report(c, LS_CHECK_ERROR, "%s: store.header names another mailbox, %s (run reconstruct)", m->name, h.name);
     if (strcmp(h.acl ? h.acl : "", m->entry.acl ? m->entry.acl : ""))

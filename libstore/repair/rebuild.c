@@ -68,6 +68,7 @@ typedef struct found {
     ls_hdrinfo h;
     int have_h;
     int marks_trusted;   /* h.highestmodseq is a mark at or above every MODSEQ given out */
+    int from_backup;     /* h was (partly) filled in from the -B backup */
 } found;
 typedef struct flist { found *v; size_t n, cap; } flist;
 
@@ -180,6 +181,7 @@ static void merge_backup(ls_rctx *c, found *f)
     }
     f->h = b;
     f->have_h = 1;
+    f->from_backup = 1;
 }
 
 /* The name a found directory gets: its header's, unless taken or invalid. */
@@ -204,9 +206,9 @@ static int insert_txn(ls_txn *t, void *arg)
     a->name = choose_name(t, a->f, a->st->cfg->sep);
     if (!a->name)
         return ls_err(LS_ENOMEM, "out of memory");
-    /* store.header is rewritten (by the mark, model/mbox.c) from what this
-     * transaction holds: everything the header gave must be in it first */
-    t->mark_exact = 1;
+    /* store.header is not rewritten here but by the rebuild of the records
+     * (reconstruct.c), after it has read the header's marks */
+    t->no_mark = 1;
     uint8_t u[LS_UUID_LEN];
     ls_uuid_parse(a->f->uuid, u);
     ls_mbox m;
@@ -237,10 +239,9 @@ static int insert_txn(ls_txn *t, void *arg)
     if (!rc && h && h->uidvalidity) {
         m.entry.uidvalidity = h->uidvalidity;
         m.state.uidvalidity = h->uidvalidity;
-        /* the header's UIDNEXT mark: UIDs of messages expunged and cleaned
-         * up are never handed out again (the header is rewritten from this
-         * state before this transaction commits) */
-        if (h->uidnext > m.state.uidnext)
+        /* the rebuild reads UIDNEXT's mark from store.header; one that the
+         * backup stands in for cannot give it */
+        if (a->f->from_backup && h->uidnext > m.state.uidnext)
             m.state.uidnext = h->uidnext;
         if (a->f->marks_trusted) {
             /* a sealed header's mark is at or above every MODSEQ given
@@ -254,6 +255,9 @@ static int insert_txn(ls_txn *t, void *arg)
              * MODSEQ a client holds is reached again. */
             m.state.highestmodseq = (h->highestmodseq ? h->highestmodseq : 1) + (1ull << 32);
         }
+        /* the mark the header holds (or, after the jump, will hold: the
+         * rebuild's records pass it, and their commit writes it) */
+        m.state.modseqmark = m.state.highestmodseq;
         if ((rc = ls_mbox_put_entry(t, &m)) == LS_OK)
             rc = ls_mbstate_put(t, u, &m.state);
     }

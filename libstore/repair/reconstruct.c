@@ -851,7 +851,22 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
             uint64_t mark = m2.state.highestmodseq > m2.state.privmodseq ? m2.state.highestmodseq : m2.state.privmodseq;
             if (m2.state.modseqmark > mark)
                 mark = m2.state.modseqmark;
-            int stale = parsed && !bad && (h.uidnext < m2.state.uidnext || renamed || h.highestmodseq < mark);
+            int stale = parsed && !bad &&
+                        (h.uidnext < m2.state.uidnext || renamed || h.highestmodseq < mark || !h.sealed);
+            /* what reconstruct -m would take from the header must be what
+             * the environment holds: the ACL and the quota root */
+            const char *outdated = NULL;
+            if (parsed && !bad) {
+                MDB_val qv;
+                ls_qrec q;
+                int root = ls_db_get(&t, LS_DB_QUOTA, m2.name, strlen(m2.name), &qv) == LS_OK &&
+                           ls_qrec_decode(qv.mv_data, qv.mv_size, &q) == LS_OK;
+                if (strcmp(h.acl ? h.acl : "", m2.entry.acl ? m2.entry.acl : ""))
+                    outdated = "ACL";
+                else if (root != h.has_quota || (root && memcmp(q.limit, h.quota, sizeof q.limit)))
+                    outdated = "quota root";
+                stale |= outdated != NULL;
+            }
             if (parsed)
                 ls_hdr_free(&h);
             if (!missing)
@@ -863,6 +878,8 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
                 if (missing || bad || renamed)
                     ls_say(c, "%s: store.header %s, rewritten", name,
                            missing ? "missing" : bad ? "damaged" : "named another mailbox");
+                else if (outdated)
+                    ls_say(c, "%s: store.header's %s differs from the mailbox list's, rewritten", name, outdated);
             }
             ls_mbox_clear(&m2);
         }
