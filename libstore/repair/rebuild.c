@@ -468,20 +468,6 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
     if (flags & LS_REPAIR_FILES) {
         flist fl = { 0 };
         rc = scan_partitions(st, &fl);
-        ls_txn t0;
-        for (size_t i = 0; !rc && i < fl.n; i++) {
-            /* only the directories the list lacks are adopted */
-            uint8_t u[LS_UUID_LEN];
-            MDB_val v;
-            ls_uuid_parse(fl.v[i].uuid, u);
-            if ((rc = ls_txn_read(st->env, &t0)))
-                break;
-            int known = ls_db_get(&t0, LS_DB_BYUUID, u, LS_UUID_LEN, &v) == LS_OK;
-            ls_txn_end(&t0);
-            ls_error_clear();
-            if (!known)
-                merge_backup(&c, &fl.v[i]);
-        }
         ls_txn t;
         for (size_t i = 0; !rc && i < fl.n; i++) {
             uint8_t u[LS_UUID_LEN];
@@ -498,6 +484,7 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
             ls_error_clear();
             if (known)
                 continue;
+            merge_backup(&c, &fl.v[i]);
             if (mailbox && !(fl.v[i].have_h && (!strcmp(fl.v[i].h.name, mailbox) ||
                                                 ((flags & LS_REPAIR_RECURSE) &&
                                                  ls_name_is_ancestor(mailbox, fl.v[i].h.name, st->cfg->sep)))))
