@@ -290,11 +290,39 @@ static int header_compose(ls_txn *t, const ls_mbox *m, char **out, size_t *outle
     return LS_OK;
 }
 
+/* The value of "\nKEY: N\n" in a header's text, 0 if absent. */
+static uint64_t header_number(const char *text, size_t len, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = text, *end = text + len; p && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break; /* a last line without its newline may be cut */
+        if ((size_t)(nl - p) > kl + 2 && !memcmp(p, key, kl) && p[kl] == ':' && p[kl + 1] == ' ')
+            return strtoull(p + kl + 2, NULL, 10);
+        p = nl + 1;
+    }
+    return 0;
+}
+
 int ls_header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m)
 {
-    char *buf;
-    size_t len;
-    int rc = header_compose(t, m, &buf, &len);
+    char *buf = NULL, *old;
+    size_t len = 0, oldlen;
+    /* The marks never go down, whoever writes: a writer holding a copy of
+     * the state from before another transaction raised the mark (create's,
+     * an ACL change's) must not lower it. */
+    ls_mbox w = *m;
+    if (st->layout->ops->header_read(st->layout, &m->ref, &old, &oldlen) == LS_OK) {
+        uint64_t hms = header_number(old, oldlen, "highestmodseq"), un = header_number(old, oldlen, "uidnext");
+        if (hms > w.state.modseqmark)
+            w.state.modseqmark = hms;
+        if (un > w.state.uidnext && un <= UINT32_MAX)
+            w.state.uidnext = (uint32_t)un;
+        free(old);
+    }
+    ls_error_clear();
+    int rc = header_compose(t, &w, &buf, &len);
     if (rc)
         return rc;
     rc = st->layout->ops->header_write(st->layout, &m->ref, buf, len);

@@ -36,6 +36,11 @@ def header_path(test, mailbox):
     return os.path.join(test.mbpath(mailbox), "store.header")
 
 
+def header_path_of(test, mailbox):
+    """store.header of a mailbox made by the test itself."""
+    return os.path.join(test.ms_ok("path", mailbox).text.strip(), "store.header")
+
+
 def cut_header(test, mailbox, before_key, keep=0):
     """Cut mailbox's store.header `keep` bytes into the line starting with
     before_key (a header cut short by a crash or a full disk)."""
@@ -215,6 +220,22 @@ class TestRebuildModseq(RepairTest):
             self.assertGreaterEqual(int(hdr["highestmodseq"]), self.status("shared.team")["highestmodseq"])
             marks.add(hdr["highestmodseq"])
         self.assertEqual(len(marks), 1, "one header write serves many changes")
+
+
+    def test_mark_of_a_new_mailbox(self):
+        """Creating a mailbox writes its header twice (its first MODSEQ
+        raises the mark inside the transaction, then the header of the new
+        mailbox is written): the second write must not take the mark back."""
+        self.ms_ok("create", "user.carol.new")
+        for i in range(3):
+            self.ms_ok("append", "user.carol.new", input=message("new%d" % i))
+        hdr = dict(l.split(": ", 1) for l in read(header_path_of(self, "user.carol.new")).decode().splitlines()[1:])
+        self.assertGreaterEqual(int(hdr["highestmodseq"]), self.status("user.carol.new")["highestmodseq"])
+        lose_environment(self)
+        r = self.st.tool("reconstruct", "-m")
+        self.assertEqual(r.rc, 0, r)
+        self.assertGreater(self.status("user.carol.new")["highestmodseq"], int(hdr["highestmodseq"]))
+        self.assert_clean()
 
 
 class TestRebuildDeliver(RepairTest):
