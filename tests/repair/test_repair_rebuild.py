@@ -7,9 +7,12 @@ the message.
   RebuildQuota     -m run twice, or killed and run again, keeps every quota
                    root and its limits (the roots are defined with their
                    mailbox, before store.header is ever rewritten);
+  RebuildQuotaCheck check sees a quota root store.header lacks;
   RebuildBackup    with -B, the backup's name, ACL, UIDVALIDITY, annotations
                    and quota limits win over a store.header that is cut
-                   short or missing; check sees a damaged header;
+                   short or missing;
+  RebuildBackupHeader a sealed header wins over the backup; check sees a
+                   damaged header, reconstruct rewrites it;
   RebuildModseq    a second -m moves HIGHESTMODSEQ only by the messages it
                    gave new MODSEQs (no 2^32 jump); a data.mdb put back from
                    a backup is seen by check and reconstruct raises
@@ -91,6 +94,9 @@ class TestRebuildQuota(RepairTest):
         self.assertEqual(quota_limits(after), quota_limits(self.before))
         self.assert_clean()
 
+
+
+class TestRebuildQuotaCheck(RepairTest):
     def test_check_sees_a_root_missing_from_store_header(self):
         """A quota root the environment has and store.header lacks would be
         lost by the next -m: check says so, reconstruct rewrites the header."""
@@ -146,6 +152,9 @@ class TestRebuildBackup(RepairTest):
         self.assert_recovered(self.expect())
         self.assert_clean()
 
+
+
+class TestRebuildBackupHeader(RepairTest):
     def test_intact_header_wins_over_the_backup(self):
         """A change made after the backup lives in the sealed store.header:
         -m -B keeps it (the backup only fills in what a header lost)."""
