@@ -67,7 +67,11 @@ int ls_mbox_load(ls_txn *t, const char *name, ls_mbox *out);
 int ls_mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out);
 void ls_mbox_clear(ls_mbox *m);
 int ls_mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s);
+/* Write the state. A HIGHESTMODSEQ past the mark store.header holds
+ * raises the mark: store.header is rewritten right before t commits. */
 int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s);
+/* ls_env.before_commit: write the store.header marks t raised. */
+void ls_mbox_raise_marks(ls_txn *t);
 void ls_mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition);
 
 /* Per-mailbox append lock (flock on CONFIGDIR/lock/UUID), serialising UID
@@ -77,8 +81,12 @@ void ls_mbox_unlock(int fd);
 /* Wake sessions waiting on this mailbox (after a commit). */
 void ls_mbox_notify(ls_store *st, const char *uuidstr);
 
-/* Write store.header for mailbox m (name, ids, ACL, high-water marks). */
+/* Write store.header for mailbox m (name, ids, ACL, high-water marks),
+ * reading quota and annotations in a read snapshot of its own. */
 int ls_header_write(ls_store *st, const ls_mbox *m);
+/* The same, reading them through transaction t (a write transaction that
+ * must raise the HIGHESTMODSEQ mark before it commits: ls_mbstate_put). */
+int ls_header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m);
 
 /* Rights (RFC 4314), as a bit mask over "lrswipkxtean". */
 enum {

@@ -197,6 +197,11 @@ int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
         if (rc)
             return rc;
         rc = fn(&t, arg);
+        if (rc == LS_OK && t.nmarks && e->before_commit)
+            e->before_commit(&t);
+        free(t.marks);
+        t.marks = NULL;
+        t.nmarks = t.capmarks = 0;
         if (rc == LS_OK) {
             int mrc = mdb_txn_commit(t.txn);
             t.txn = NULL;

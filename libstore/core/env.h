@@ -40,6 +40,8 @@ enum ls_dbi {
     LS_DBI_COUNT
 };
 
+struct ls_txn;
+
 typedef struct ls_env {
     MDB_env *env;
     MDB_dbi dbi[LS_DBI_COUNT];
@@ -52,14 +54,24 @@ typedef struct ls_env {
     int rdonly;
     char *dir;                   /* the environment directory */
     char *reserve;               /* reserve file released when the disk is full */
+    /* Run right before a write transaction commits (model/mbox.c: raise
+     * store.header's HIGHESTMODSEQ marks that the transaction passed). */
+    void (*before_commit)(struct ls_txn *t);
+    void *owner;                 /* the ls_store, for before_commit */
 } ls_env;
 
 typedef struct ls_txn {
     ls_env *env;
+    /* mailboxes (uuid16 each) whose store.header mark this transaction
+     * must raise before it commits (model/mbox.c) */
+    uint8_t (*marks)[16];
+    size_t nmarks, capmarks;
     MDB_txn *txn;
     int write;
     int map_full;                /* set by ls_db_* when MDB_MAP_FULL was hit */
     int disk_full;
+    int no_mark;                 /* a dry run: leave store.header's marks alone (model/mbox.c) */
+    int mark_exact;              /* repairs: raise the HIGHESTMODSEQ mark to exactly what is given out */
 } ls_txn;
 
 /* Open (creating when `create`) the environment in dir. */

@@ -49,6 +49,8 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
     rc = ls_layout_open(NULL, st->cfg, &st->layout);
     if (rc)
         goto fail;
+    st->env->owner = st; /* store.header's HIGHESTMODSEQ marks (model/mbox.c) */
+    st->env->before_commit = ls_mbox_raise_marks;
     *out = st;
     return LS_OK;
 fail:

@@ -38,27 +38,36 @@ static void fail(ls_deliver_result *r, int code)
     snprintf(r->error, sizeof r->error, "%s", ls_error_last());
 }
 
-/* One staged copy (or a holder to link to) per partition. */
+/* One staged copy per partition. A partition whose staging failed (full,
+ * unwritable) keeps its error: every recipient on it gets that error, and
+ * none is placed from a copy that does not exist. */
 typedef struct part_src {
     const char *partition;
     ls_staged *staged;
-    int has_holder;
-    ls_mbref holder;
-    char holder_part[64];
-    uint32_t holder_uid;
+    int stage_rc;            /* the staging error, LS_OK once staged */
+    char stage_err[256];
 } part_src;
 
 static part_src *source_for(ls_store *st, part_src *srcs, size_t *nsrc, const char *partition,
                             const ls_prepared *msg, int *rc)
 {
-    for (size_t i = 0; i < *nsrc; i++)
+    part_src *s = NULL;
+    for (size_t i = 0; i < *nsrc && !s; i++)
         if (!strcmp(srcs[i].partition, partition))
-            return &srcs[i];
-    part_src *s = &srcs[(*nsrc)++];
-    memset(s, 0, sizeof *s);
-    s->partition = partition;
-    *rc = st->layout->ops->stage(st->layout, partition, msg->data, msg->len, msg->date.t, 0, &s->staged);
-    return *rc ? NULL : s;
+            s = &srcs[i];
+    if (!s) {
+        s = &srcs[(*nsrc)++];
+        memset(s, 0, sizeof *s);
+        s->partition = partition;
+        s->stage_rc = st->layout->ops->stage(st->layout, partition, msg->data, msg->len, msg->date.t, 0, &s->staged);
+        if (s->stage_rc)
+            snprintf(s->stage_err, sizeof s->stage_err, "%s", ls_error_last());
+    }
+    if (s->stage_rc) {
+        *rc = ls_err(s->stage_rc, "%s", s->stage_err);
+        return NULL;
+    }
+    return s;
 }
 
 static int deliver_chunk(ls_store *st, rcpt *r, size_t n, const ls_prepared *msg, part_src *srcs, size_t *nsrc)

@@ -73,7 +73,7 @@ int ls_irec_decode(const void *buf, size_t len, ls_irec *r)
  *   0 version u8 | 1..3 reserved | 4 uidvalidity u32 | 8 uidnext u32 | 12 exists u32
  *  16 highestmodseq u64 | 24 unseen u32 | 28 deleted u32 | 32 flagged u32 | 36 answered u32
  *  40 recentuid u32 | 44 tombstones u32 | 48 size u64 | 56 deletedmodseq u64
- *  64 hwm_uidnext u32 | 68 recent u32 | 72 privmodseq u64 | 80..91 reserved | 92 crc32 u32 */
+ *  64 hwm_uidnext u32 | 68 recent u32 | 72 privmodseq u64 | 80 modseqmark u64 | 88..91 reserved | 92 crc32 u32 */
 void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE])
 {
     memset(out, 0, LS_MBSTATE_SIZE);
@@ -93,6 +93,7 @@ void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE])
     put32(out + 64, s->hwm_uidnext);
     put32(out + 68, s->recent);
     put64(out + 72, s->privmodseq);
+    put64(out + 80, s->modseqmark);
     put32(out + 92, crc(out, 92));
 }
 
@@ -120,6 +121,7 @@ int ls_mbstate_decode(const void *buf, size_t len, ls_mbstate *s)
     s->hwm_uidnext = get32(p + 64);
     s->recent = get32(p + 68);
     s->privmodseq = get64(p + 72);
+    s->modseqmark = get64(p + 80);
     return LS_OK;
 }
 

@@ -61,6 +61,7 @@ typedef struct ls_mbstate {
     uint32_t tombstones;        /* expunged records kept */
     uint64_t deletedmodseq;     /* highest MODSEQ of a tombstone removed by cleanup */
     uint32_t hwm_uidnext;       /* reserved (0): store.header itself carries the high-water marks */
+    uint64_t modseqmark;        /* the HIGHESTMODSEQ mark store.header holds durably (0: none yet) */
 } ls_mbstate;
 
 void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE]);

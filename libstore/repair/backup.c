@@ -1,6 +1,7 @@
 /* backup: a consistent copy of the metadata while the store is in use. */
 #include "store_impl.h"
 #include "core/fsutil.h"
+#include "model/record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,47 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* In the copy, every mailbox's HIGHESTMODSEQ mark says exactly what the
+ * mailbox had given out at the copy. store.header's mark on the live store
+ * is at or above that, and moves above it as soon as the live mailbox
+ * passes it: if this copy is ever put back in place of data.mdb, check and
+ * reconstruct find every header's mark above the restored environment's and
+ * raise HIGHESTMODSEQ to it, never below what clients saw. */
+static int backup_lower_marks(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    int mrc = mdb_env_create(&env);
+    if (mrc)
+        return ls_err_mdb(mrc, "opening the backup");
+    mdb_env_set_maxdbs(env, 32);
+    if (!(mrc = mdb_env_open(env, dir, MDB_NOLOCK, 0640)) && !(mrc = mdb_txn_begin(env, NULL, 0, &txn)) &&
+        !(mrc = mdb_dbi_open(txn, "mbstate", 0, &dbi))) {
+        MDB_cursor *c;
+        if (!(mrc = mdb_cursor_open(txn, dbi, &c))) {
+            MDB_val k, v;
+            for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !mrc && r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                ls_mbstate s;
+                if (ls_mbstate_decode(v.mv_data, v.mv_size, &s) != LS_OK) {
+                    ls_error_clear();
+                    continue;
+                }
+                s.modseqmark = s.highestmodseq > s.privmodseq ? s.highestmodseq : s.privmodseq;
+                uint8_t buf[LS_MBSTATE_SIZE];
+                ls_mbstate_encode(&s, buf);
+                MDB_val nv = { sizeof buf, buf };
+                mrc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+            }
+            mdb_cursor_close(c);
+        }
+    }
+    if (txn)
+        mrc = mrc ? (mdb_txn_abort(txn), mrc) : mdb_txn_commit(txn);
+    mdb_env_close(env);
+    return mrc ? ls_err_mdb(mrc, "marking the backup") : LS_OK;
+}
 
 int ls_store_backup(ls_store *st, const char *dir)
 {
@@ -34,6 +76,8 @@ int ls_store_backup(ls_store *st, const char *dir)
         return rc;
     }
     free(data);
+    if ((rc = backup_lower_marks(dir)))
+        return rc;
     char *info = ls_strprintf("libstore-backup 1\nconfig: %s\ncreated: %lld\n", st->cfg->path, (long long)time(NULL));
     char *ipath = ls_strprintf("%s/backup.info", dir);
     rc = info && ipath ? ls_write_file_atomic(ipath, info, strlen(info)) : ls_err(LS_ENOMEM, "out of memory");

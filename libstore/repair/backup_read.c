@@ -1,6 +1,8 @@
 /* Reading a `mailstore backup` (an LMDB environment copy) for reconstruct -B. */
 #include "repair/repair_impl.h"
+#include "model/quota.h"
 #include "model/records.h"
+#include "repair/header.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,10 @@ struct ls_backup {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi records, keywords, seen, subs;
+    /* the mailbox list, for what a damaged store.header lost (absent from
+     * no backup `mailstore backup` made; optional all the same) */
+    MDB_dbi mailboxes, mbstate, annot, quota, byuuid;
+    int has_list;
 };
 
 int ls_backup_open(const char *dir, ls_backup **out)
@@ -31,6 +37,11 @@ int ls_backup_open(const char *dir, ls_backup **out)
         rc = mdb_dbi_open(b->txn, "seen", 0, &b->seen);
     if (!rc)
         rc = mdb_dbi_open(b->txn, "subs", 0, &b->subs);
+    if (!rc)
+        b->has_list = !mdb_dbi_open(b->txn, "mailboxes", 0, &b->mailboxes) &&
+                      !mdb_dbi_open(b->txn, "mbstate", 0, &b->mbstate) &&
+                      !mdb_dbi_open(b->txn, "annotations", 0, &b->annot) &&
+                      !mdb_dbi_open(b->txn, "quota", 0, &b->quota) && !mdb_dbi_open(b->txn, "byuuid", 0, &b->byuuid);
     if (rc) {
         int code = ls_err(LS_ECORRUPT, "backup %s: %s", dir, mdb_strerror(rc));
         ls_backup_close(b);
@@ -126,5 +137,75 @@ int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
     }
     mdb_cursor_close(c);
     ls_error_clear();
+    return rc;
+}
+
+int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
+        out->quota[i] = LS_QUOTA_UNLIMITED;
+    if (!b->has_list)
+        return LS_ENOTFOUND;
+    MDB_val k = { LS_UUID_LEN, (void *)uuid }, v;
+    if (mdb_get(b->txn, b->byuuid, &k, &v) != 0)
+        return LS_ENOTFOUND;
+    MDB_val nk = v, ev;
+    ls_mbentry e;
+    if (mdb_get(b->txn, b->mailboxes, &nk, &ev) != 0 || ls_mbentry_decode(ev.mv_data, ev.mv_size, &e) != LS_OK ||
+        memcmp(e.uuid, uuid, LS_UUID_LEN)) {
+        ls_error_clear();
+        return LS_ENOTFOUND;
+    }
+    int rc = LS_OK;
+    char us[37];
+    ls_uuid_format(uuid, us);
+    out->name = strndup(nk.mv_data, nk.mv_size);
+    out->uniqueid = strdup(us);
+    out->partition = strdup(e.partition);
+    out->acl = strdup(e.acl ? e.acl : "");
+    out->uidvalidity = e.uidvalidity;
+    ls_mbentry_clear(&e);
+    if (!out->name || !out->uniqueid || !out->partition || !out->acl)
+        rc = ls_err(LS_ENOMEM, "out of memory");
+    ls_mbstate s;
+    if (!rc && mdb_get(b->txn, b->mbstate, &k, &v) == 0 && ls_mbstate_decode(v.mv_data, v.mv_size, &s) == LS_OK) {
+        out->uidnext = s.uidnext;
+        out->highestmodseq = s.highestmodseq > s.privmodseq ? s.highestmodseq : s.privmodseq;
+        if (s.modseqmark > out->highestmodseq)
+            out->highestmodseq = s.modseqmark;
+    }
+    ls_qrec q;
+    if (!rc && mdb_get(b->txn, b->quota, &nk, &v) == 0 && ls_qrec_decode(v.mv_data, v.mv_size, &q) == LS_OK) {
+        out->has_quota = 1;
+        memcpy(out->quota, q.limit, sizeof out->quota);
+    }
+    MDB_cursor *c;
+    if (!rc && mdb_cursor_open(b->txn, b->annot, &c) == 0) {
+        MDB_val ak = { LS_UUID_LEN, (void *)uuid };
+        for (int mrc = mdb_cursor_get(c, &ak, &v, MDB_SET_RANGE); !rc && mrc == 0;
+             mrc = mdb_cursor_get(c, &ak, &v, MDB_NEXT)) {
+            if (ak.mv_size < LS_UUID_LEN || memcmp(ak.mv_data, uuid, LS_UUID_LEN))
+                break;
+            const char *en = (const char *)ak.mv_data + LS_UUID_LEN;
+            size_t rest = ak.mv_size - LS_UUID_LEN, el = strnlen(en, rest);
+            if (el == rest)
+                continue;
+            ls_hdr_annot *na = realloc(out->annots, (out->nannots + 1) * sizeof *na);
+            if (!na) {
+                rc = ls_err(LS_ENOMEM, "out of memory");
+                break;
+            }
+            out->annots = na;
+            na[out->nannots].entry = strndup(en, el);
+            na[out->nannots].user = strndup(en + el + 1, rest - el - 1);
+            na[out->nannots].value = strndup(v.mv_data, v.mv_size);
+            out->nannots++;
+        }
+        mdb_cursor_close(c);
+    }
+    ls_error_clear();
+    if (rc)
+        ls_hdr_free(out);
     return rc;
 }

@@ -17,12 +17,18 @@
  *     files shared by single-instance storage have as many links as names;
  *  I7 every quota root names an existing mailbox, and its usage equals the
  *     sum over the mailboxes it governs (bytes, messages, mailboxes).
+ *  I8 every mailbox has an intact store.header (sealed, its own name) that
+ *     agrees with the environment on what reconstruct -m takes from it:
+ *     ACL and quota limits; and no HIGHESTMODSEQ is below the header's
+ *     high-water mark (an environment older than its headers: restored
+ *     from a backup, or rebuilt from lagging headers).
  */
 #include "store_impl.h"
 #include "repair/repair_impl.h"
 #include "model/cache.h"
 #include "model/records.h"
 #include "model/quota.h"
+#include "repair/header.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -206,6 +212,59 @@ static int check_record(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     return 0;
 }
 
+/* I8: store.header against the environment. */
+static void check_header(checker *c, const ls_mbox *m)
+{
+    char *text;
+    size_t len;
+    if (c->st->layout->ops->header_read(c->st->layout, &m->ref, &text, &len) != LS_OK) {
+        ls_error_clear();
+        report(c, LS_CHECK_ERROR, "%s: store.header is missing (run reconstruct: reconstruct -m could not name "
+               "this mailbox without it)", m->name);
+        return;
+    }
+    ls_hdrinfo h;
+    int parsed = ls_hdr_parse(text, len, &h) == LS_OK;
+    free(text);
+    ls_error_clear();
+    if (!parsed || h.damaged) {
+        report(c, LS_CHECK_ERROR, "%s: store.header is damaged (cut short or edited; run reconstruct)", m->name);
+        if (parsed)
+            ls_hdr_free(&h);
+        return;
+    }
+    if (!h.sealed)
+        report(c, LS_CHECK_NOTICE, "%s: store.header is not sealed (written by an older version, or cut short at "
+               "a line end; reconstruct rewrites it)", m->name);
+    if (strcmp(h.name, m->name))
+        report(c, LS_CHECK_ERROR, "%s: store.header names another mailbox, %s (run reconstruct)", m->name, h.name);
+    if (strcmp(h.acl ? h.acl : "", m->entry.acl ? m->entry.acl : ""))
+        report(c, LS_CHECK_ERROR, "%s: the ACL differs from store.header's (run reconstruct)", m->name);
+    MDB_val v;
+    ls_qrec q;
+    int root = ls_db_get(c->t, LS_DB_QUOTA, m->name, strlen(m->name), &v) == LS_OK &&
+               ls_qrec_decode(v.mv_data, v.mv_size, &q) == LS_OK;
+    if (h.has_quota && !root)
+        report(c, LS_CHECK_ERROR, "%s: store.header holds quota limits but the mailbox is no quota root "
+               "(reconstruct -m lost them? set them again with setquota)", m->name);
+    else if (!h.has_quota && root)
+        report(c, LS_CHECK_ERROR, "%s: quota root missing from store.header (run reconstruct)", m->name);
+    else if (root && memcmp(h.quota, q.limit, sizeof q.limit))
+        report(c, LS_CHECK_ERROR, "%s: quota limits differ from store.header's (run reconstruct)", m->name);
+    uint64_t known = m->state.highestmodseq > m->state.privmodseq ? m->state.highestmodseq : m->state.privmodseq;
+    if (m->state.modseqmark > known)
+        known = m->state.modseqmark;
+    if (h.highestmodseq > known)
+        report(c, LS_CHECK_ERROR, "%s: HIGHESTMODSEQ %llu is below store.header's high-water mark %llu (the "
+               "environment is older than the mailbox: restored from a backup? run reconstruct)", m->name,
+               (unsigned long long)m->state.highestmodseq, (unsigned long long)h.highestmodseq);
+    if (h.uidnext > m->state.uidnext)
+        report(c, LS_CHECK_ERROR, "%s: UIDNEXT %u is below store.header's high-water mark %u (run reconstruct)",
+               m->name, m->state.uidnext, h.uidnext);
+    ls_hdr_free(&h);
+    ls_error_clear();
+}
+
 static void check_mailbox(checker *c, const ls_mbox *m)
 {
     const ls_layout_ops *ops = c->st->layout->ops;
@@ -218,6 +277,7 @@ static void check_mailbox(checker *c, const ls_mbox *m)
     }
     if (x.files.n)
         qsort(x.files.v, x.files.n, sizeof *x.files.v, cmp_fentry);
+    check_header(c, m);
     ls_rec_foreach(c->t, m->entry.uuid, 1, check_record, &x);
     const ls_mbstate *s = &m->state;
     if (s->exists != x.sum.exists || s->unseen != x.sum.unseen || s->deleted != x.sum.deleted ||

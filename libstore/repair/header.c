@@ -1,5 +1,6 @@
 /* Parsing store.header (format: model/mbox.c, docs/format.md). */
 #include "repair/header.h"
+#include "core/crc32c.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,13 @@ int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
     while (p < end) {
         line++;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
+        if (!nl) {
+            /* a last line without its newline: the file was cut short there,
+             * and the value on it may be cut too */
+            h->damaged = 1;
+            break;
+        }
+        const char *le = nl;
         const char *colon = memchr(p, ':', (size_t)(le - p));
         if (!colon || colon + 1 >= le || colon[1] != ' ') {
             if (le > p) {
@@ -73,7 +80,14 @@ int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
             return ls_err(LS_ENOMEM, "out of memory");
         }
         int ok = 1, keep = 0;
-        if (klen == 4 && !memcmp(p, "name", 4)) {
+        if (klen == 3 && !memcmp(p, "end", 3)) {
+            char want[16];
+            snprintf(want, sizeof want, "%08x", ls_crc32c(text, (size_t)(p - text)));
+            if (!strcmp(val, want) && le + 1 >= end)
+                h->sealed = 1;
+            else
+                h->damaged = 1;
+        } else if (klen == 4 && !memcmp(p, "name", 4)) {
             free(h->name);
             h->name = val, keep = 1;
         } else if (klen == 8 && !memcmp(p, "uniqueid", 8)) {

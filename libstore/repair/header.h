@@ -14,9 +14,15 @@ typedef struct ls_hdrinfo {
     int64_t quota[LS_QUOTA_NRESOURCES];
     ls_hdr_annot *annots;
     size_t nannots;
+    int sealed;              /* its "end: CRC" line matches: nothing cut off or edited */
+    int damaged;             /* cut short (a last line without its newline, or the
+                              * seal does not match): what it holds is a part */
 } ls_hdrinfo;
 
-/* Parse; LS_ECORRUPT (with the line) when it is not a store.header. */
+/* Parse; LS_ECORRUPT (with the line) when it is not a store.header. A
+ * header cut short yields the complete lines before the cut, with
+ * `damaged` set; one without an "end:" line (written before headers were
+ * sealed, or cut at a line end) has neither `sealed` nor `damaged`. */
 int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *out);
 void ls_hdr_free(ls_hdrinfo *h);
 

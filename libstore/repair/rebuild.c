@@ -62,7 +62,14 @@ static int collect_names(ls_store *st, const char *top, int recurse, char ***out
 }
 
 /* A mailbox directory found on a partition. */
-typedef struct found { char uuid[37]; char partition[64]; ls_hdrinfo h; int have_h; } found;
+typedef struct found {
+    char uuid[37];
+    char partition[64];
+    ls_hdrinfo h;
+    int have_h;
+    int marks_trusted;   /* h.highestmodseq is a mark at or above every MODSEQ given out */
+    int from_backup;     /* h was (partly) filled in from the -B backup */
+} found;
 typedef struct flist { found *v; size_t n, cap; } flist;
 
 /* Every PARTITION/uuid/X/Y/UUID directory. */
@@ -117,6 +124,9 @@ static int scan_partitions(ls_store *st, flist *out)
                     size_t len;
                     if (st->layout->ops->header_read(st->layout, &ref, &text, &len) == LS_OK) {
                         f->have_h = ls_hdr_parse(text, len, &f->h) == LS_OK;
+                        /* a sealed header was written with the mark as a
+                         * ceiling (model/mbox.c); an older one lags */
+                        f->marks_trusted = f->have_h && f->h.sealed;
                         free(text);
                     }
                     ls_error_clear();
@@ -138,6 +148,40 @@ static void flist_free(flist *l)
         if (l->v[i].have_h)
             ls_hdr_free(&l->v[i].h);
     free(l->v);
+}
+
+/* -B: a store.header that is missing, damaged or unsealed (cut at a line
+ * end, or written before headers were sealed) gives way to the backup for
+ * what the backup knew of the mailbox: its name, ACL, UIDVALIDITY,
+ * annotations and quota limits; the high-water marks are the higher of the
+ * two. A sealed (intact) header is newer than any backup and wins. */
+static void merge_backup(ls_rctx *c, found *f)
+{
+    if (!c->backup || (f->have_h && f->h.sealed))
+        return;
+    uint8_t u[LS_UUID_LEN];
+    ls_hdrinfo b;
+    if (ls_uuid_parse(f->uuid, u) != LS_OK || ls_backup_mailbox(c->backup, u, &b) != LS_OK) {
+        ls_error_clear();
+        return;
+    }
+    const char *state = !f->have_h ? "missing or unreadable" : f->h.damaged ? "damaged" : "not sealed";
+    ls_say(c, "%s: store.header %s: name, ACL, UIDVALIDITY, annotations and quota taken from the backup", b.name,
+           state);
+    if (f->have_h) {
+        if (f->h.uidnext > b.uidnext)
+            b.uidnext = f->h.uidnext;
+        if (f->h.highestmodseq > b.highestmodseq)
+            b.highestmodseq = f->h.highestmodseq;
+        if (!b.has_quota && f->h.has_quota) {
+            b.has_quota = 1;
+            memcpy(b.quota, f->h.quota, sizeof b.quota);
+        }
+        ls_hdr_free(&f->h);
+    }
+    f->h = b;
+    f->have_h = 1;
+    f->from_backup = 1;
 }
 
 /* The name a found directory gets: its header's, unless taken or invalid. */
@@ -162,29 +206,19 @@ static int insert_txn(ls_txn *t, void *arg)
     a->name = choose_name(t, a->f, a->st->cfg->sep);
     if (!a->name)
         return ls_err(LS_ENOMEM, "out of memory");
+    /* store.header is not rewritten here but by the rebuild of the records
+     * (reconstruct.c), after it has read the header's marks */
+    t->no_mark = 1;
     uint8_t u[LS_UUID_LEN];
     ls_uuid_parse(a->f->uuid, u);
     ls_mbox m;
-    const char *acl = a->f->have_h && a->f->h.acl ? a->f->h.acl : "";
-    int rc = ls_mbox_insert(t, a->name, u, a->f->partition, acl, &m);
+    const ls_hdrinfo *h = a->f->have_h ? &a->f->h : NULL;
+    int rc = ls_mbox_insert(t, a->name, u, a->f->partition, h && h->acl ? h->acl : "", &m);
     if (rc)
         return rc;
-    /* keep the mailbox's own UIDVALIDITY: clients' caches stay valid */
-    if (a->f->have_h && a->f->h.uidvalidity) {
-        m.entry.uidvalidity = a->f->h.uidvalidity;
-        m.state.uidvalidity = a->f->h.uidvalidity;
-        /* store.header's mark is refreshed at create, rename, ACL changes
-         * and cleanup, not at every flag change: the lost environment may
-         * have issued MODSEQs above it. Jump far past it (2^32), so that
-         * CONDSTORE clients see every message as changed and resynchronise
-         * flags, and no MODSEQ a client holds is ever reached again. */
-        m.state.highestmodseq = (a->f->h.highestmodseq ? a->f->h.highestmodseq : 1) + (1ull << 32);
-        if ((rc = ls_mbox_put_entry(t, &m)) == LS_OK)
-            rc = ls_mbstate_put(t, u, &m.state);
-    }
     /* annotations */
-    for (size_t i = 0; !rc && a->f->have_h && i < a->f->h.nannots; i++) {
-        const ls_hdr_annot *an = &a->f->h.annots[i];
+    for (size_t i = 0; !rc && h && i < h->nannots; i++) {
+        const ls_hdr_annot *an = &h->annots[i];
         size_t el = strlen(an->entry), ul = strlen(an->user);
         uint8_t *k = malloc(LS_UUID_LEN + el + 1 + ul);
         if (!k) {
@@ -196,6 +230,36 @@ static int insert_txn(ls_txn *t, void *arg)
         memcpy(k + LS_UUID_LEN + el + 1, an->user, ul);
         rc = ls_db_put(t, LS_DB_ANNOT, k, LS_UUID_LEN + el + 1 + ul, an->value, strlen(an->value), 0);
         free(k);
+    }
+    /* the quota root, in the same transaction: a store.header rewritten
+     * later never lacks the limits it held (a -m killed and run again) */
+    if (!rc && h && h->has_quota)
+        rc = ls_quota_define(t, a->name, a->st->cfg->sep, h->quota);
+    /* keep the mailbox's own UIDVALIDITY: clients' caches stay valid */
+    if (!rc && h && h->uidvalidity) {
+        m.entry.uidvalidity = h->uidvalidity;
+        m.state.uidvalidity = h->uidvalidity;
+        /* the rebuild reads UIDNEXT's mark from store.header; one that the
+         * backup stands in for cannot give it */
+        if (a->f->from_backup && h->uidnext > m.state.uidnext)
+            m.state.uidnext = h->uidnext;
+        if (a->f->marks_trusted) {
+            /* a sealed header's mark is at or above every MODSEQ given
+             * out: the rebuilt records' MODSEQs start right above it */
+            m.state.highestmodseq = h->highestmodseq;
+        } else {
+            /* an older header's mark lagged (it was refreshed at create,
+             * rename, ACL changes and cleanup only): the lost environment
+             * may have given out MODSEQs above it. Jump far past it (2^32),
+             * so that CONDSTORE clients see every message as changed and no
+             * MODSEQ a client holds is reached again. */
+            m.state.highestmodseq = (h->highestmodseq ? h->highestmodseq : 1) + (1ull << 32);
+        }
+        /* the mark the header holds (or, after the jump, will hold: the
+         * rebuild's records pass it, and their commit writes it) */
+        m.state.modseqmark = m.state.highestmodseq;
+        if ((rc = ls_mbox_put_entry(t, &m)) == LS_OK)
+            rc = ls_mbstate_put(t, u, &m.state);
     }
     ls_mbox_clear(&m);
     return rc;
@@ -432,6 +496,7 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
             ls_error_clear();
             if (known)
                 continue;
+            merge_backup(&c, &fl.v[i]);
             if (mailbox && !(fl.v[i].have_h && (!strcmp(fl.v[i].h.name, mailbox) ||
                                                 ((flags & LS_REPAIR_RECURSE) &&
                                                  ls_name_is_ancestor(mailbox, fl.v[i].h.name, st->cfg->sep)))))
@@ -465,23 +530,6 @@ static int cmp_found(const void *a, const void *b)
     const found *x = a, *y = b;
     const char *nx = x->have_h ? x->h.name : "~", *ny = y->have_h ? y->h.name : "~";
     return strcmp(nx, ny);
-}
-
-struct quota_args { const found *v; size_t n; char sep; };
-static int roots_txn(ls_txn *t, void *arg)
-{
-    struct quota_args *a = arg;
-    int rc = LS_OK;
-    for (size_t i = 0; !rc && i < a->n; i++) {
-        if (!a->v[i].have_h || !a->v[i].h.has_quota)
-            continue;
-        MDB_val v;
-        if (ls_db_get(t, LS_DB_MAILBOXES, a->v[i].h.name, strlen(a->v[i].h.name), &v) != LS_OK)
-            continue;
-        rc = ls_quota_define(t, a->v[i].h.name, a->sep, a->v[i].h.quota);
-    }
-    ls_error_clear();
-    return rc;
 }
 
 int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir, ls_report_cb cb,
@@ -539,6 +587,8 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
     }
     flist fl = { 0 };
     rc = scan_partitions(st, &fl);
+    for (size_t i = 0; !rc && i < fl.n; i++)
+        merge_backup(&c, &fl.v[i]);
     if (!rc && fl.n)
         qsort(fl.v, fl.n, sizeof *fl.v, cmp_found); /* parents before children */
     for (size_t i = 0; !rc && i < fl.n; i++) {
@@ -553,10 +603,6 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
         ls_error_clear();
         if (!known)
             rc = skip_unreadable(&c, fl.v[i].have_h ? fl.v[i].h.name : fl.v[i].uuid, adopt_dir(&c, &fl.v[i]));
-    }
-    if (!rc) {
-        struct quota_args qa = { fl.v, fl.n, st->cfg->sep };
-        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, roots_txn, &qa);
     }
     if (!rc && c.backup)
         rc = restore_subs(&c);

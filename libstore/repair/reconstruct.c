@@ -827,6 +827,10 @@ static int apply_txn(ls_txn *t, void *arg)
     plan *p = a->p;
     ls_say_flush(c, 0);
     c->holding = 1;
+    /* a dry run leaves store.header alone; a real one sets its MODSEQ mark
+     * to exactly what it gave out (model/mbox.c) */
+    t->no_mark = (c->flags & LS_REPAIR_DRYRUN) != 0;
+    t->mark_exact = 1;
     ls_mbox m;
     int rc = ls_mbox_load_uuid(t, a->uuid, &m);
     if (rc)
@@ -989,7 +993,17 @@ static int apply_txn(ls_txn *t, void *arg)
             ls_say(c, "%s: uidnext %u -> %u", name, before.uidnext, want_next);
             s.uidnext = want_next;
         }
-        uint64_t want_ms = x.maxmodseq > p->hwm_modseq ? x.maxmodseq : p->hwm_modseq;
+        /* store.header's mark is at or above every MODSEQ given out; above
+         * what the environment itself knows of (its HIGHESTMODSEQ and the
+         * mark it wrote), the environment is older than the header: it was
+         * restored from a backup or lost. HIGHESTMODSEQ never goes below
+         * what clients may have seen: up to the mark. */
+        uint64_t known = s.highestmodseq > s.privmodseq ? s.highestmodseq : s.privmodseq;
+        if (s.modseqmark > known)
+            known = s.modseqmark;
+        uint64_t want_ms = x.maxmodseq;
+        if (p->hwm_modseq > known && p->hwm_modseq > want_ms)
+            want_ms = p->hwm_modseq;
         if (want_ms > s.highestmodseq) {
             ls_say(c, "%s: highestmodseq %llu -> %llu", name, (unsigned long long)s.highestmodseq,
                    (unsigned long long)want_ms);
@@ -1076,14 +1090,33 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
             size_t ol;
             int missing = st->layout->ops->header_read(st->layout, &m2.ref, &old, &ol) != LS_OK;
             ls_hdrinfo h;
-            int bad = !missing && ls_hdr_parse(old, ol, &h) != LS_OK;
+            int parsed = !missing && ls_hdr_parse(old, ol, &h) == LS_OK;
+            /* a header cut short, or whose seal does not match, is damage */
+            int bad = !missing && (!parsed || h.damaged);
             /* marks lagging behind are normal (the header is not rewritten at
              * every append): refreshed silently; another name is damage (a
              * rename that crashed after its commit) and is reported */
-            int renamed = !missing && !bad && strcmp(h.name, m2.name) != 0;
-            int stale = !missing && !bad &&
-                        (h.uidnext < m2.state.uidnext || renamed || h.highestmodseq < m2.state.highestmodseq);
-            if (!missing && !bad)
+            int renamed = parsed && !bad && strcmp(h.name, m2.name) != 0;
+            uint64_t mark = m2.state.highestmodseq > m2.state.privmodseq ? m2.state.highestmodseq : m2.state.privmodseq;
+            if (m2.state.modseqmark > mark)
+                mark = m2.state.modseqmark;
+            int stale = parsed && !bad &&
+                        (h.uidnext < m2.state.uidnext || renamed || h.highestmodseq < mark || !h.sealed);
+            /* what reconstruct -m would take from the header must be what
+             * the environment holds: the ACL and the quota root */
+            const char *outdated = NULL;
+            if (parsed && !bad) {
+                MDB_val qv;
+                ls_qrec q;
+                int root = ls_db_get(&t, LS_DB_QUOTA, m2.name, strlen(m2.name), &qv) == LS_OK &&
+                           ls_qrec_decode(qv.mv_data, qv.mv_size, &q) == LS_OK;
+                if (strcmp(h.acl ? h.acl : "", m2.entry.acl ? m2.entry.acl : ""))
+                    outdated = "ACL";
+                else if (root != h.has_quota || (root && memcmp(q.limit, h.quota, sizeof q.limit)))
+                    outdated = "quota root";
+                stale |= outdated != NULL;
+            }
+            if (parsed)
                 ls_hdr_free(&h);
             if (!missing)
                 free(old);
@@ -1094,6 +1127,8 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
                 if (missing || bad || renamed)
                     ls_say(c, "%s: store.header %s, rewritten", name,
                            missing ? "missing" : bad ? "damaged" : "named another mailbox");
+                else if (outdated)
+                    ls_say(c, "%s: store.header's %s differs from the mailbox list's, rewritten", name, outdated);
             }
             ls_mbox_clear(&m2);
         }

@@ -60,5 +60,11 @@ int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid
 int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_rctx *c,
                                  const char *name);
 int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *c);
+/* What the backup knew of mailbox uuid, in the shape of a parsed
+ * store.header (struct ls_hdrinfo, repair/header.h; free with ls_hdr_free):
+ * name, partition, ACL, UIDVALIDITY, UIDNEXT, the HIGHESTMODSEQ mark,
+ * annotations and quota limits. LS_ENOTFOUND if it did not know it. */
+struct ls_hdrinfo;
+int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], struct ls_hdrinfo *out);
 
 #endif
