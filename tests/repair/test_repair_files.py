@@ -37,7 +37,9 @@ def replace_file(path, data, mtime=None):
     os.rename(tmp, path)
 
 
-class TestFilesDamage(RepairTest):
+class TestFilesSymlink(RepairTest):
+    """A symlink where a message file was: never followed."""
+
     def test_symlink_never_followed(self):
         """A message file replaced by a symlink: FETCH never serves the
         link's target, check reports it, reconstruct moves the link aside
@@ -83,6 +85,10 @@ class TestFilesDamage(RepairTest):
         self.assertEqual(st.st_ino, os.stat(target).st_ino, "one file again (single instance)")
         self.assert_recovered()
         self.assert_clean()
+
+
+class TestFilesNotRegular(RepairTest):
+    """A directory or an empty file where a message file was."""
 
     def test_directory_in_place_of_a_message(self):
         """A directory (with a file in it) where a message file was: FETCH
@@ -193,6 +199,10 @@ class TestFilesChanged(RepairTest):
         self.assertIn("\\Seen", after["seen"][("fred", "user.bovik.work")][sha(edited)],
                       "fred's private \\Seen followed the message to its new UID")
         self.assert_clean()
+
+
+class TestFilesCyrus(RepairTest):
+    """Message files of a Cyrus server copied into a mailbox directory."""
 
     def test_cyrus_files_dropped_in(self):
         """Message files of a Cyrus server copied into fred's INBOX, some
