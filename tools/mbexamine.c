@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     if (optind >= argc) return usage_err("missing MAILBOX");
 
     ls_store *st = NULL;
-    int rc = ls_store_open(conf, LS_OPEN_NOCREATE | LS_OPEN_RDONLY, &st);
+    int rc = ls_store_open(conf, LS_OPEN_RDONLY, &st);
     if (rc != LS_OK) {
         errorf("%s", lserr(rc));
         return EXIT_FAIL;

@@ -48,6 +48,8 @@ enum ls_error_code {
     LS_EBUSY = -16,       /**< a lock could not be taken */
     LS_ENOTSUP = -17,     /**< the operation is not supported (by this layout) */
     LS_ENOSELECT = -18,   /**< the name exists only as \Noselect */
+    LS_EUNAVAILABLE = -19, /**< storage unavailable: a partition is not mounted or is not this store's
+                                (a server answers LMTP 4xx / IMAP NO [UNAVAILABLE]; retry later) */
 };
 
 /** A date with its zone: seconds since the epoch (UTC) and the zone offset

@@ -1,6 +1,7 @@
 /* backup: a consistent copy of the metadata while the store is in use. */
 #include "store_impl.h"
 #include "core/fsutil.h"
+#include "core/identity.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,5 +40,9 @@ int ls_store_backup(ls_store *st, const char *dir)
     rc = info && ipath ? ls_write_file_atomic(ipath, info, strlen(info)) : ls_err(LS_ENOMEM, "out of memory");
     free(info);
     free(ipath);
+    /* the store's identity marker too: the copy is a whole configdirectory,
+     * which a store.conf can name as it is (docs/admin.md, restoring) */
+    if (!rc)
+        rc = ls_id_write(dir, st->id);
     return rc;
 }
