@@ -206,6 +206,11 @@ static int files_reserve_refill(ls_layout *ly, const char *partition)
         return 0;
     if (access(path, F_OK) == 0)
         return 1;
+    /* about to create a file: the disk must still be there */
+    if (part_verify(ly, i) != LS_OK) {
+        ls_error_clear();
+        return 1;
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return 0;
