@@ -1611,14 +1611,19 @@ static const subcmd commands[] = {
       "Finish removals that expunge and delete left for later.",
       "Removes files of expunged messages that no reader can still see, directories of\n"
       "deleted mailboxes, stale temporary files, and tombstones older than SECONDS\n"
-      "(default 604800, 7 days; -1 keeps them). Prints 'removed N' (--json: {\"removed\"}).",
+      "(default 604800, 7 days; -1 keeps them). Prints 'removed N' (--json: {\"removed\"}).\n"
+      "Nothing is removed from an unavailable partition (not mounted?): its removals\n"
+      "stay queued, and cleanup exits 1 naming it.",
       { { "tombstone-age", "SECONDS", "remove expunged records older than this (-1: keep)" } },
       0, 0, cmd_cleanup },
     { "check", "", "Verify the whole store without changing anything.",
       "Checks every record against its file, index CRCs, cache records, counters,\n"
       "UIDNEXT, single-instance links and quota usage. Prints one line per finding,\n"
       "'error: ...' or 'notice: ...' (--json: {\"severity\", \"message\"}); exits 1 if any\n"
-      "error was found (notices, such as adoptable crash leftovers, do not count).",
+      "error was found (notices, such as adoptable crash leftovers, do not count).\n"
+      "A partition whose identity marker is missing (not mounted?) or another store's is\n"
+      "an error, and its mailboxes are not checked; so is a mailbox directory missing as\n"
+      "a whole. Without a store (or with its environment lost) check fails (exit 1).",
       { { 0 } }, 0, 0, cmd_check },
     { "backup", "DIR", "Write a consistent copy of the metadata into DIR.",
       "DIR is created if missing and must not already hold a copy. Safe while the store\n"
