@@ -77,3 +77,10 @@ int ls_id_meta_put(ls_txn *t, const uint8_t id[LS_ID_LEN])
 {
     return ls_db_put(t, LS_DB_META, meta_key, sizeof meta_key - 1, id, LS_ID_LEN, 0);
 }
+
+static int put_txn(ls_txn *t, void *arg) { return ls_id_meta_put(t, arg); }
+
+int ls_id_meta_store(ls_env *e, const uint8_t id[LS_ID_LEN])
+{
+    return ls_env_write(e, LS_SYNC_ALWAYS, put_txn, (void *)id);
+}

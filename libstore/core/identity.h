@@ -35,5 +35,7 @@ void ls_id_format(const uint8_t id[LS_ID_LEN], char out[37]);
  * store made before identities existed). */
 int ls_id_meta_get(ls_txn *t, uint8_t id[LS_ID_LEN]);
 int ls_id_meta_put(ls_txn *t, const uint8_t id[LS_ID_LEN]);
+/* ls_id_meta_put in a write transaction of its own, synced. */
+int ls_id_meta_store(ls_env *e, const uint8_t id[LS_ID_LEN]);
 
 #endif

@@ -21,12 +21,6 @@ static int exists_in(const char *dir, const char *name)
     return snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path && lstat(path, &sb) == 0;
 }
 
-struct id_arg { const uint8_t *id; };
-static int put_id_txn(ls_txn *t, void *arg)
-{
-    return ls_id_meta_put(t, ((struct id_arg *)arg)->id);
-}
-
 /* Make a new empty environment in the configdirectory carrying identity id. */
 static int create_env(ls_store *st, const uint8_t id[LS_UUID_LEN])
 {
@@ -36,8 +30,7 @@ static int create_env(ls_store *st, const uint8_t id[LS_UUID_LEN])
     rc = ls_env_open(st->envdir, 1, 0, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
     if (rc)
         return rc;
-    struct id_arg a = { id };
-    if ((rc = ls_env_write(st->env, LS_SYNC_ALWAYS, put_id_txn, &a)))
+    if ((rc = ls_id_meta_store(st->env, id)))
         return rc;
     memcpy(st->id, id, LS_UUID_LEN);
     return LS_OK;
@@ -91,8 +84,7 @@ static int open_existing(ls_store *st, const uint8_t cid[LS_UUID_LEN])
         /* an environment from before identities (restored from an old
          * backup): the configdirectory's marker says whose it is */
         ls_error_clear();
-        struct id_arg a = { cid };
-        return st->rdonly ? LS_OK : ls_env_write(st->env, LS_SYNC_ALWAYS, put_id_txn, &a);
+        return st->rdonly ? LS_OK : ls_id_meta_store(st->env, cid);
     }
     if (rc)
         return rc;
@@ -160,12 +152,9 @@ static int store_begin(const char *config_path, unsigned flags, ls_store **out)
     return LS_OK;
 }
 
-int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
+/* The end of every open: the layout, then *out; on any error rc, nothing. */
+static int store_finish(ls_store *st, int rc, ls_store **out)
 {
-    ls_store *st;
-    int rc = store_begin(config_path, flags, &st);
-    if (!rc)
-        rc = open_identity(st, flags);
     if (!rc)
         rc = ls_layout_open(NULL, st->cfg, st->id, &st->layout);
     if (rc) {
@@ -175,6 +164,15 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
     }
     *out = st;
     return LS_OK;
+}
+
+int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
+{
+    ls_store *st;
+    int rc = store_begin(config_path, flags, &st);
+    if (!rc)
+        rc = open_identity(st, flags);
+    return store_finish(st, rc, out);
 }
 
 int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out)
@@ -188,15 +186,7 @@ int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN]
         rc = create_env(st, id);
     if (!rc && !exists_in(st->cfg->configdirectory, LS_ID_FILE))
         rc = ls_id_write(st->cfg->configdirectory, id);
-    if (!rc)
-        rc = ls_layout_open(NULL, st->cfg, st->id, &st->layout);
-    if (rc) {
-        ls_store_close(st);
-        *out = NULL;
-        return rc;
-    }
-    *out = st;
-    return LS_OK;
+    return store_finish(st, rc, out);
 }
 
 void ls_store_close(ls_store *st)

@@ -93,9 +93,6 @@ static int count_mailboxes(ls_env *env, ls_layout *ly, const ls_config *cfg, par
     return LS_OK;
 }
 
-struct id_arg { const uint8_t *id; };
-static int put_id_txn(ls_txn *t, void *arg) { return ls_id_meta_put(t, ((struct id_arg *)arg)->id); }
-
 /* Decide for every partition; 0 refusals: LS_OK. */
 static int judge(const ls_config *cfg, const uint8_t id[LS_ID_LEN], part_state *ps, unsigned flags,
                  ls_check_cb cb, void *arg, int *refused)
@@ -207,8 +204,7 @@ int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, vo
     }
     char text[37];
     ls_id_format(id, text);
-    struct id_arg a = { id };
-    if (!have_eid && (rc = ls_env_write(env, LS_SYNC_ALWAYS, put_id_txn, &a)))
+    if (!have_eid && (rc = ls_id_meta_store(env, id)))
         goto out;
     for (size_t i = 0; i < cfg->npartitions; i++) {
         const ls_partition_conf *pc = &cfg->partitions[i];
