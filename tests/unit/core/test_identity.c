@@ -240,6 +240,10 @@ static void partition_gone_while_open(void **state)
     size_t len;
     assert_int_equal(ls_message_fetch(two, uid, "", 0, UINT64_MAX, &out, &len), LS_EUNAVAILABLE);
     assert_int_equal(ls_mailbox_create(s, "user.two.sub", NULL), LS_EUNAVAILABLE);
+    ls_set all = { 0 };
+    assert_int_equal(ls_set_parse("1:*", &all), LS_OK);
+    assert_int_equal(ls_message_expunge(two, &all, NULL), LS_EUNAVAILABLE);
+    ls_set_free(&all);
     assert_true(empty_dir(f->p2));
     assert_int_equal(ls_message_append(one, MSG, sizeof MSG - 1, NULL, NULL), LS_OK);
     uint64_t removed;
