@@ -278,7 +278,8 @@ int remove_tree(const char *dir) { return nftw(dir, rm_cb, 64, FTW_DEPTH | FTW_P
 
 int bstore_open(bstore *b, result *r)
 {
-    int rc = ls_store_open(b->conf, 0, &b->st);
+    /* the benchmark makes its own stores: create one, or open the one made */
+    int rc = ls_store_open(b->conf, LS_OPEN_CREATE, &b->st);
     if (rc)
         return fail_ls(r, rc, "ls_store_open");
     if ((rc = ls_session_new(b->st, NULL, &b->s))) {

@@ -21,6 +21,7 @@ struct ls_store {
     ls_layout *layout;
     char *envdir;        /* CONFIGDIR itself: data.mdb and lock.mdb live there */
     char *lockdir;       /* CONFIGDIR/lock: per-mailbox append locks, IDLE signals */
+    uint8_t id[LS_UUID_LEN]; /* the store's identity (core/identity.h) */
     int rdonly;
     pthread_mutex_t groups_mu;   /* guards the group resolver and the groups file */
     ls_group_cb group_cb;
@@ -80,6 +81,11 @@ int ls_mbox_lock(ls_store *st, const char *uuidstr, int *fd);
 void ls_mbox_unlock(int fd);
 /* Wake sessions waiting on this mailbox (after a commit). */
 void ls_mbox_notify(ls_store *st, const char *uuidstr);
+
+/* Open the store of config_path whose environment is gone (reconstruct -m
+ * moved it aside), making a new empty one that carries identity id, and the
+ * configdirectory's marker if it lacks one. Partitions are not labelled. */
+int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out);
 
 /* Write store.header for mailbox m (name, ids, ACL, high-water marks),
  * reading quota and annotations in a read snapshot of its own. */

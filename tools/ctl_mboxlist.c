@@ -312,7 +312,7 @@ int main(int argc, char **argv)
     }
     if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
-    unsigned oflags = dump || dry ? LS_OPEN_NOCREATE | LS_OPEN_RDONLY : LS_OPEN_DEFAULT;
+    unsigned oflags = dump || dry ? LS_OPEN_RDONLY : LS_OPEN_DEFAULT;
     int rc = ls_store_open(conf, oflags, &st);
     /* -n -u on a store that does not exist yet: a load would create it and
      * add every entry */

@@ -754,7 +754,7 @@ int main(int argc, char **argv)
     char *conf = write_config(dir);
 
     ls_store *st;
-    CHECK(ls_store_open(conf, LS_OPEN_DEFAULT, &st));
+    CHECK(ls_store_open(conf, LS_OPEN_CREATE, &st)); /* a new store (as mailstore init makes one) */
     ls_session *admin;
     CHECK(ls_session_new(st, NULL, &admin));
 

@@ -1355,6 +1355,38 @@ static int cmd_check(ctx *c)
     return EXIT_OK;
 }
 
+/* init: make a new store, or (--upgrade) give an existing one its identity
+ * markers. Needs no session: there may be no store to act in yet. */
+static int cmd_init(ctx *c)
+{
+    int upgrade = opt(c, "upgrade") != NULL, force = opt(c, "force") != NULL;
+    if (force && !upgrade) return usage_err(c, "--force has a meaning only with --upgrade");
+    if (c->as) return usage_err(c, "init acts on the whole store: --as has no meaning here");
+    if (upgrade) {
+        int rc = ls_store_upgrade(c->config, force ? LS_UPGRADE_FORCE : 0, check_cb, c);
+        return rc == LS_OK ? EXIT_OK : fail(c, rc);
+    }
+    ls_store *st;
+    int rc = ls_store_open(c->config, LS_OPEN_DEFAULT, &st);
+    if (rc == LS_OK) {
+        int ex = failf(c, "a store exists already in %s", ls_store_configdirectory(st));
+        ls_store_close(st);
+        return ex;
+    }
+    if (rc != LS_ENOTFOUND) return fail(c, rc);
+    if ((rc = ls_store_open(c->config, LS_OPEN_CREATE, &st)) != LS_OK) return fail(c, rc);
+    if (c->json) {
+        jobj j;
+        j_begin(&j);
+        j_str(&j, "created", ls_store_configdirectory(st));
+        j_end(&j);
+    } else {
+        printf("created a store in %s\n", ls_store_configdirectory(st));
+    }
+    ls_store_close(st);
+    return EXIT_OK;
+}
+
 static int cmd_backup(ctx *c)
 {
     ls_store *st;
@@ -1369,6 +1401,24 @@ static int cmd_backup(ctx *c)
 /* ------------------------------------------------------------------------ */
 
 static const subcmd commands[] = {
+    { "init", "[--upgrade [--force]]", "Create a new store (or give an existing one its identity markers).",
+      "Creates the store that store.conf describes: the LMDB environment in the\n"
+      "configdirectory, the partition directories, and an identity marker (libstore.id,\n"
+      "docs/format.md) in the configdirectory and at the root of every partition. No\n"
+      "other command creates a store: a missing store is an error, never silently\n"
+      "replaced by an empty one. Fails (exit 1) when a store exists already, when the\n"
+      "configdirectory holds a store's marker without its environment (run\n"
+      "'reconstruct -m'), or when a partition already holds a store's messages.\n"
+      "Prints 'created a store in DIR' (--json: {\"created\"}).\n"
+      "With --upgrade: writes the markers of a store made before they existed, and of\n"
+      "partitions added to store.conf since. A partition is labelled only if it holds\n"
+      "mailbox directories the store lists on it, or (a new partition) the store lists\n"
+      "none there and it holds none; otherwise it is refused ('error: ...', exit 1,\n"
+      "nothing written), as an unmounted disk would be. --force labels such a partition\n"
+      "anyway (never one with another store's marker). Prints 'notice: ...' per marker.",
+      { { "upgrade", NULL, "label an existing store and new partitions instead of creating a store" },
+        { "force", NULL, "with --upgrade: label partitions that do not look like this store's" } },
+      0, 0, cmd_init },
     { "create", "MAILBOX [--partition P]", "Create a mailbox.",
       "The new mailbox inherits the ACL of its nearest existing ancestor (a new INBOX\n"
       "user.NAME gives NAME all rights) and its partition, unless --partition names one.",
@@ -1566,14 +1616,19 @@ static const subcmd commands[] = {
       "Finish removals that expunge and delete left for later.",
       "Removes files of expunged messages that no reader can still see, directories of\n"
       "deleted mailboxes, stale temporary files, and tombstones older than SECONDS\n"
-      "(default 604800, 7 days; -1 keeps them). Prints 'removed N' (--json: {\"removed\"}).",
+      "(default 604800, 7 days; -1 keeps them). Prints 'removed N' (--json: {\"removed\"}).\n"
+      "Nothing is removed from an unavailable partition (not mounted?): its removals\n"
+      "stay queued, and cleanup exits 1 naming it.",
       { { "tombstone-age", "SECONDS", "remove expunged records older than this (-1: keep)" } },
       0, 0, cmd_cleanup },
     { "check", "", "Verify the whole store without changing anything.",
       "Checks every record against its file, index CRCs, cache records, counters,\n"
       "UIDNEXT, single-instance links and quota usage. Prints one line per finding,\n"
       "'error: ...' or 'notice: ...' (--json: {\"severity\", \"message\"}); exits 1 if any\n"
-      "error was found (notices, such as adoptable crash leftovers, do not count).",
+      "error was found (notices, such as adoptable crash leftovers, do not count).\n"
+      "A partition whose identity marker is missing (not mounted?) or another store's is\n"
+      "an error, and its mailboxes are not checked; so is a mailbox directory missing as\n"
+      "a whole. Without a store (or with its environment lost) check fails (exit 1).",
       { { 0 } }, 0, 0, cmd_check },
     { "backup", "DIR", "Write a consistent copy of the metadata into DIR.",
       "DIR is created if missing and must not already hold a copy. Safe while the store\n"

@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 
     if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
-    int rc = ls_store_open(conf, LS_OPEN_NOCREATE | LS_OPEN_RDONLY, &st);
+    int rc = ls_store_open(conf, LS_OPEN_RDONLY, &st);
     if (rc != LS_OK) {
         errorf("%s", lserr(rc));
         return EXIT_FAIL;

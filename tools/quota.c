@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     ls_store *st = NULL;
     /* listing only reads; -f (also -f -n, which aborts its write transactions)
      * needs a writable environment */
-    int rc = ls_store_open(conf, LS_OPEN_NOCREATE | (fix ? 0 : LS_OPEN_RDONLY), &st);
+    int rc = ls_store_open(conf, (fix ? 0 : LS_OPEN_RDONLY), &st);
     if (rc != LS_OK) {
         errorf("%s", lserr(rc));
         return EXIT_FAIL;

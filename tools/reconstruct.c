@@ -38,7 +38,8 @@ static void print_help(FILE *f)
         "    reconstruct - rebuild mailbox metadata of a libstore store from its files\n"
         "\n"
         "SYNOPSIS\n"
-        "    reconstruct [-C FILE] [-r] [-f] [-n] [-G] [-q] [-B DIR] [MAILBOX...]\n"
+        "    reconstruct [-C FILE] [-r] [-f] [-n] [-G] [-q] [-B DIR]\n"
+        "                [--expunge-missing-directory] [MAILBOX...]\n"
         "    reconstruct [-C FILE] -m [-n] [-G] [-q] [-B DIR]\n"
         "    reconstruct --help | --version\n"
         "\n"
@@ -69,6 +70,15 @@ static void print_help(FILE *f)
         "        consistent with the records;\n"
         "      - an expunged message never comes back, whatever its file is named.\n"
         "    It never deletes a file that holds a message.\n"
+        "\n"
+        "    It refuses (exit 1, nothing changed in that mailbox) to repair a mailbox\n"
+        "    whose partition is unavailable: the partition's identity marker\n"
+        "    libstore.id is missing (the disk is not mounted?) or names another store\n"
+        "    (the wrong disk?); the message names the partition and its path. Mount\n"
+        "    the disk and run it again. It also refuses a mailbox with messages whose\n"
+        "    directory is missing as a whole: restore the directory, or, when it was\n"
+        "    removed on purpose, add --expunge-missing-directory. -m refuses to run\n"
+        "    unless every partition carries this store's marker.\n"
         "\n"
         "    Every change is printed on standard output as one line, and nothing else\n"
         "    is printed there, e.g.\n"
@@ -110,6 +120,10 @@ static void print_help(FILE *f)
         "              whose GUID matches the backup's record; with -m or -f also\n"
         "              the name, ACL, UIDVALIDITY, annotations and quota limits of\n"
         "              each mailbox whose store.header is missing, damaged or unsealed\n"
+        "    --expunge-missing-directory\n"
+        "              a mailbox whose directory is missing as a whole (its\n"
+        "              partition is there) has every message expunged and the\n"
+        "              directory recreated; without it such a mailbox is refused\n"
         "    -h, --help     print this help and exit\n"
         "    --version      print the version and exit\n"
         "\n"
@@ -183,6 +197,15 @@ int main(int argc, char **argv)
     unsigned flags = 0;
     int mflag = 0, quiet = 0;
 
+    /* the one long option: taken out before getopt, wherever it stands among the options */
+    for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+        if ((argv[i][1] == 'C' || argv[i][1] == 'B') && !argv[i][2]) { i++; continue; }
+        if (strcmp(argv[i], "--expunge-missing-directory")) continue;
+        flags |= LS_REPAIR_MISSING_DIR;
+        memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof *argv); /* argv[argc] is NULL */
+        argc--;
+        i--;
+    }
     /* --help and --version anywhere among the options */
     for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "--help")) { print_help(stdout); return fflush(stdout) ? EXIT_FAIL : EXIT_OK; }
@@ -212,6 +235,8 @@ int main(int argc, char **argv)
     if (mflag && nmb) return usage_err("-m rebuilds every mailbox and takes no MAILBOX argument");
     if (mflag && (flags & LS_REPAIR_RECURSE)) return usage_err("-r has no meaning with -m (every mailbox is rebuilt)");
     if (mflag && (flags & LS_REPAIR_FILES)) return usage_err("-f has no meaning with -m (every directory is adopted)");
+    if (mflag && (flags & LS_REPAIR_MISSING_DIR))
+        return usage_err("--expunge-missing-directory has no meaning with -m (it rebuilds from the directories found)");
     for (int i = 0; i < nmb; i++)
         if (!mailboxes[i][0]) return usage_err("an empty MAILBOX argument");
     if (backup) {
@@ -244,7 +269,7 @@ int main(int argc, char **argv)
         /* Not LS_OPEN_RDONLY for -n: the dry run is the library's (LS_REPAIR_DRYRUN:
          * it runs the repair's write transactions and aborts them), and a
          * read-only store refuses every write transaction. */
-        rc = ls_store_open(conf, LS_OPEN_NOCREATE, &st);
+        rc = ls_store_open(conf, LS_OPEN_DEFAULT, &st);
         if (rc != LS_OK) {
             errorf("%s", lserr(rc));
             if (rc == LS_ECORRUPT || rc == LS_ENOTFOUND || rc == LS_EDB)

@@ -257,9 +257,11 @@ static char sep;
 static void step_open(void)
 {
     printf("\n--- 1. open the store, sessions, INBOXes (libstore %s)\n", ls_version());
-    /* One ls_store per process, shared by its threads; it creates the LMDB
-     * environment and the partition directories if they do not exist. */
-    CALL(ls_store_open(confpath, LS_OPEN_DEFAULT, &store));
+    /* One ls_store per process, shared by its threads. A server opens an
+     * existing store (LS_OPEN_DEFAULT: a missing one is an error, never
+     * silently replaced by an empty one); this example makes its own, so it
+     * asks for creation (as `mailstore init` does). */
+    CALL(ls_store_open(confpath, LS_OPEN_CREATE, &store));
     sep = ls_store_separator(store);
     EXPECT(sep == '.');
 

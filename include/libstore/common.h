@@ -48,7 +48,8 @@ enum ls_error_code {
     LS_EBUSY = -16,       /**< a lock could not be taken */
     LS_ENOTSUP = -17,     /**< the operation is not supported (by this layout) */
     LS_ENOSELECT = -18,   /**< the name exists only as \Noselect */
-    /* -19 is LS_EUNAVAILABLE */
+    LS_EUNAVAILABLE = -19, /**< storage unavailable: a partition is not mounted or is not this store's
+                                (a server answers LMTP 4xx / IMAP NO [UNAVAILABLE]; retry later) */
     LS_EGONE = -20,       /**< the open mailbox was deleted (by any process) */
 };
 

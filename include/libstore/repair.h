@@ -32,6 +32,10 @@ enum ls_repair_flags {
     LS_REPAIR_RECURSE = 1u << 1,  /**< -r: also every child mailbox */
     LS_REPAIR_FILES = 1u << 2,    /**< -f: adopt mailbox directories the list lacks */
     LS_REPAIR_REHASH = 1u << 3,   /**< -G: re-hash every file, compare GUIDs */
+    /** --expunge-missing-directory: a mailbox whose directory is missing as
+     *  a whole (on a partition that is there) has its messages expunged and
+     *  the directory recreated; without it that mailbox is refused */
+    LS_REPAIR_MISSING_DIR = 1u << 4,
 };
 
 /**
@@ -47,6 +51,12 @@ enum ls_repair_flags {
  * recompute counters and quota usage. With backup_dir (a `mailstore backup`),
  * flags, keywords, internal dates and seen state of messages whose GUID
  * matches are taken from the backup.
+ *
+ * Refused, changing nothing in that mailbox: a mailbox on a partition that is
+ * unavailable (LS_EUNAVAILABLE: its identity marker is missing or another
+ * store's; the message names the partition and its path), and a mailbox with
+ * messages whose directory is missing as a whole (LS_ENOTFOUND), unless
+ * LS_REPAIR_MISSING_DIR.
  */
 LS_EXTERN int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir,
                              ls_report_cb cb, void *arg);

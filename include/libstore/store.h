@@ -23,25 +23,70 @@ extern "C" {
 typedef struct ls_store ls_store;
 typedef struct ls_session ls_session;
 
+/** Severity of a finding of ls_store_check (and of a line of ls_store_upgrade). */
+enum ls_check_severity { LS_CHECK_NOTICE = 0, LS_CHECK_ERROR = 1 };
+typedef void (*ls_check_cb)(int severity, const char *message, void *arg);
+
 /** Flags for ls_store_open. */
 enum ls_open_flags {
-    LS_OPEN_DEFAULT = 0,
-    LS_OPEN_NOCREATE = 1u << 0, /**< fail with LS_ENOTFOUND if the environment does not exist yet */
+    LS_OPEN_DEFAULT = 0,        /**< open an existing store; never create anything */
+    LS_OPEN_CREATE = 1u << 0,   /**< create the store if the configdirectory holds none (see below) */
     LS_OPEN_RDONLY = 1u << 1,   /**< read-only: every write fails with LS_EPERM */
 };
 
 /**
  * Open the store described by the configuration file config_path. With
- * config_path NULL: $LIBSTORE_CONFIG, then ./store.conf. Creates the LMDB
- * environment and the partition directories if they do not exist (unless
- * LS_OPEN_NOCREATE). Clears reader slots left by dead processes.
+ * config_path NULL: $LIBSTORE_CONFIG, then ./store.conf. Clears reader slots
+ * left by dead processes.
+ *
+ * A store has an identity (a random UUID) kept in its LMDB environment and
+ * in a marker file `libstore.id` in the configdirectory and at the root of
+ * every partition (docs/format.md, "Identity markers"). Opening never
+ * creates anything unless flags has LS_OPEN_CREATE, and even then only when
+ * the configdirectory holds neither a marker nor an environment and no
+ * partition holds a store's data: then the environment, the partition
+ * directories and every marker are made (`mailstore init` does this).
+ * A partition whose marker is missing (not mounted?) or names another store
+ * does not stop the open: every operation that touches it fails with
+ * LS_EUNAVAILABLE, and nothing is created in it.
  *
  * On success *out is the caller's; release it with ls_store_close().
  * Errors: LS_ECONFIG (missing or malformed configuration; the message names
- * file and line), LS_EIO, LS_ENOSPC, LS_ECORRUPT (the environment is
- * unreadable: see `reconstruct -m`), LS_ENOTFOUND, LS_ENOMEM.
+ * file and line); LS_ENOTFOUND (no store there and no LS_OPEN_CREATE: the
+ * message names `mailstore init`); LS_ECORRUPT (the environment is
+ * unreadable, or missing although the configdirectory's marker says a store
+ * lives there, or it belongs to another store: see `reconstruct -m`);
+ * LS_ENOTSUP (a store made by a libstore before identity markers: run
+ * `mailstore init --upgrade` once); LS_EEXIST (LS_OPEN_CREATE, but a
+ * partition already holds a store's messages); LS_EIO, LS_ENOSPC, LS_ENOMEM.
  */
 LS_EXTERN int ls_store_open(const char *config_path, unsigned flags, ls_store **out);
+
+/** Flags for ls_store_upgrade. */
+enum ls_upgrade_flags {
+    LS_UPGRADE_FORCE = 1u << 0, /**< label a marker-less partition even when it does not look like this store's */
+};
+
+/**
+ * `mailstore init --upgrade`: give an existing store its identity markers
+ * (a store made by a libstore before markers existed), and label partitions
+ * added to the configuration since. The store should not be in use.
+ *
+ * A partition without a marker is labelled only if it holds at least one of
+ * the mailbox directories the environment lists on it, or if the
+ * environment lists none there and it holds none (a new, empty partition).
+ * Otherwise (an empty mount point where mailboxes should be; directories
+ * this store does not know) it is refused unless LS_UPGRADE_FORCE; a marker
+ * naming another store is always refused. Any refusal writes nothing at all.
+ * cb (may be NULL) receives one LS_CHECK_NOTICE per marker written and one
+ * LS_CHECK_ERROR per refused partition. Running it again changes nothing.
+ *
+ * Errors: LS_ECONFIG; LS_ENOTFOUND (no environment: nothing to upgrade);
+ * LS_EUNAVAILABLE (a partition was refused); LS_ECORRUPT (the environment
+ * belongs to another store than the configdirectory's marker names);
+ * LS_EIO, LS_ENOSPC, LS_ENOMEM.
+ */
+LS_EXTERN int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, void *arg);
 
 /** Close the store. All sessions and mailboxes opened on it must be freed first. */
 LS_EXTERN void ls_store_close(ls_store *st);
@@ -76,25 +121,28 @@ LS_EXTERN ls_store *ls_session_store(const ls_session *s);
  * temporary files, and tombstones older than `tombstone_age` seconds
  * (< 0: keep tombstones). Safe while the store is in use.
  * *removed (may be NULL) receives the number of files removed.
+ * Nothing is removed from a partition that is unavailable (its identity
+ * marker missing: not mounted?); its removals stay queued, the others are
+ * done, and the result is LS_EUNAVAILABLE naming the partition.
  */
 LS_EXTERN int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed);
 
 /**
- * Write a consistent copy of the metadata (the LMDB environment) into the
- * directory dir (created if missing; must not already hold a copy) while
- * the store is in use. Errors: LS_EEXIST, LS_EIO, LS_ENOSPC.
+ * Write a consistent copy of the metadata (the LMDB environment, and the
+ * store's identity marker libstore.id) into the directory dir (created if
+ * missing; must not already hold a copy) while the store is in use: the
+ * copy is a configdirectory a store.conf can name as it is. Errors: LS_EEXIST, LS_EIO, LS_ENOSPC.
  */
 LS_EXTERN int ls_store_backup(ls_store *st, const char *dir);
 
-/** Severity of a finding of ls_store_check. */
-enum ls_check_severity { LS_CHECK_NOTICE = 0, LS_CHECK_ERROR = 1 };
-typedef void (*ls_check_cb)(int severity, const char *message, void *arg);
 /**
  * Verify the whole store without changing anything: every record against its
  * file (existence, size), index CRCs, cache records, counters, UIDNEXT,
  * single-instance links, quota usage. Calls cb once per finding; adoptable
  * crash leftovers are LS_CHECK_NOTICE. *nerrors receives the number of
- * LS_CHECK_ERROR findings.
+ * LS_CHECK_ERROR findings. An unavailable partition (identity marker missing
+ * or another store's) is one error, and its mailboxes are not checked; a
+ * mailbox directory missing as a whole is an error.
  */
 LS_EXTERN int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors);
 

@@ -34,6 +34,7 @@ const char *ls_strerror(int code)
     case LS_ENOTSUP: return "operation not supported";
     case LS_ENOSELECT: return "mailbox is not selectable";
     case LS_EGONE: return "mailbox was deleted";
+    case LS_EUNAVAILABLE: return "storage unavailable: a partition is not mounted or is not this store's";
     default: return "unknown error";
     }
 }

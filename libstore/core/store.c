@@ -1,6 +1,7 @@
 /* Opening a store; sessions; per-mailbox locks and change signals. */
 #include "store_impl.h"
 #include "core/fsutil.h"
+#include "core/identity.h"
 #include "model/names.h"
 
 #include <errno.h>
@@ -12,7 +13,123 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
+/* 1 if DIR/name exists (as anything). */
+static int exists_in(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat sb;
+    return snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path && lstat(path, &sb) == 0;
+}
+
+/* Make a new empty environment in the configdirectory carrying identity id. */
+static int create_env(ls_store *st, const uint8_t id[LS_UUID_LEN])
+{
+    int rc;
+    if ((rc = ls_mkdirs(st->cfg->configdirectory)) || (rc = ls_mkdirs(st->lockdir)))
+        return rc;
+    rc = ls_env_open(st->envdir, 1, 0, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
+    if (rc)
+        return rc;
+    if ((rc = ls_id_meta_store(st->env, id)))
+        return rc;
+    memcpy(st->id, id, LS_UUID_LEN);
+    return LS_OK;
+}
+
+/* LS_OPEN_CREATE on a configdirectory with neither marker nor environment:
+ * a new store. Partitions that already hold a store's data are refused (a
+ * lost configdirectory is rebuilt by reconstruct -m, never replaced by an
+ * empty store). The configdirectory's marker is written last: until it is,
+ * the store does not exist. */
+static int create_store(ls_store *st)
+{
+    const ls_config *cfg = st->cfg;
+    for (size_t i = 0; i < cfg->npartitions; i++) {
+        const ls_partition_conf *pc = &cfg->partitions[i];
+        if (exists_in(pc->path, LS_ID_FILE) || exists_in(pc->path, "uuid"))
+            return ls_err(LS_EEXIST,
+                          "partition '%s' (%s) already holds a store's messages: a new store needs empty "
+                          "partitions (if this store's metadata was lost, 'reconstruct -m' rebuilds it; a store "
+                          "made before identity markers existed is labelled by 'mailstore init --upgrade')",
+                          pc->name, pc->path);
+    }
+    uint8_t id[LS_UUID_LEN];
+    ls_id_generate(id);
+    int rc = create_env(st, id);
+    for (size_t i = 0; !rc && i < cfg->npartitions; i++) {
+        const char *path = cfg->partitions[i].path;
+        if (!(rc = ls_mkdirs(path)))
+            rc = ls_id_write(path, id);
+    }
+    if (!rc)
+        rc = ls_id_write(cfg->configdirectory, id);
+    return rc;
+}
+
+/* Open the environment of an existing store and check that it is the one
+ * the configdirectory's marker names. */
+static int open_existing(ls_store *st, const uint8_t cid[LS_UUID_LEN])
+{
+    int rc = ls_env_open(st->envdir, 0, st->rdonly, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
+    if (rc)
+        return rc;
+    ls_txn t;
+    uint8_t eid[LS_UUID_LEN];
+    if ((rc = ls_txn_read(st->env, &t)))
+        return rc;
+    rc = ls_id_meta_get(&t, eid);
+    ls_txn_end(&t);
+    memcpy(st->id, cid, LS_UUID_LEN);
+    if (rc == LS_ENOTFOUND) {
+        /* an environment from before identities (restored from an old
+         * backup): the configdirectory's marker says whose it is */
+        ls_error_clear();
+        return st->rdonly ? LS_OK : ls_id_meta_store(st->env, cid);
+    }
+    if (rc)
+        return rc;
+    if (memcmp(eid, cid, LS_UUID_LEN)) {
+        char e[37], c[37];
+        ls_id_format(eid, e);
+        ls_id_format(cid, c);
+        return ls_err(LS_ECORRUPT,
+                      "%s/data.mdb belongs to store %s, but %s/%s names store %s: the environment was copied "
+                      "from another store (restore this store's own, or run 'reconstruct -m')",
+                      st->envdir, e, st->envdir, LS_ID_FILE, c);
+    }
+    return LS_OK;
+}
+
+/* Decide from the configdirectory's marker and environment what opening
+ * means (docs/admin.md, "Store identity"); leaves st->env open and st->id set. */
+static int open_identity(ls_store *st, unsigned flags)
+{
+    const char *cd = st->cfg->configdirectory;
+    uint8_t cid[LS_UUID_LEN];
+    int mrc = ls_id_read(cd, cid);
+    if (mrc != LS_OK && mrc != LS_ENOTFOUND)
+        return mrc;
+    ls_error_clear();
+    int have_env = exists_in(cd, "data.mdb");
+    if (mrc == LS_OK && have_env)
+        return open_existing(st, cid);
+    if (mrc == LS_OK)
+        return ls_err(LS_ECORRUPT,
+                      "%s/data.mdb is missing, but %s/%s says a store lives here: its metadata environment was "
+                      "lost; run 'reconstruct -m' to rebuild it from the partitions (-B DIR to take flags and "
+                      "quotas from a metadata backup)",
+                      cd, cd, LS_ID_FILE);
+    if (have_env)
+        return ls_err(LS_ENOTSUP,
+                      "%s holds a store made before identity markers existed (no %s): run 'mailstore init "
+                      "--upgrade' once to label it and its partitions",
+                      cd, LS_ID_FILE);
+    if (!(flags & LS_OPEN_CREATE) || st->rdonly)
+        return ls_err(LS_ENOTFOUND, "no store in %s: create one with 'mailstore init' (LS_OPEN_CREATE)", cd);
+    return create_store(st);
+}
+
+static int store_begin(const char *config_path, unsigned flags, ls_store **out)
 {
     *out = NULL;
     if (!config_path)
@@ -22,40 +139,60 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
     ls_store *st = calloc(1, sizeof *st);
     if (!st)
         return ls_err(LS_ENOMEM, "out of memory");
+    *out = st;
     st->rdonly = (flags & LS_OPEN_RDONLY) != 0;
     pthread_mutex_init(&st->groups_mu, NULL);
     int rc = ls_config_load(config_path, &st->cfg);
     if (rc)
-        goto fail;
+        return rc;
     st->envdir = strdup(st->cfg->configdirectory);
     st->lockdir = ls_strprintf("%s/lock", st->cfg->configdirectory);
-    if (!st->envdir || !st->lockdir) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
-        goto fail;
+    if (!st->envdir || !st->lockdir)
+        return ls_err(LS_ENOMEM, "out of memory");
+    return LS_OK;
+}
+
+/* The end of every open: the layout, then *out; on any error rc, nothing. */
+static int store_finish(ls_store *st, int rc, ls_store **out)
+{
+    if (!rc)
+        rc = ls_layout_open(NULL, st->cfg, st->id, &st->layout);
+    if (!rc)
+        rc = ls_watch_new(st->lockdir, &st->watch);
+    if (!rc) {
+        st->env->owner = st; /* store.header's HIGHESTMODSEQ marks (model/mbox.c) */
+        st->env->before_commit = ls_mbox_raise_marks;
     }
-    if ((rc = ls_watch_new(st->lockdir, &st->watch)))
-        goto fail;
-    int create = !(flags & LS_OPEN_NOCREATE) && !st->rdonly;
-    if (create) {
-        if ((rc = ls_mkdirs(st->cfg->configdirectory)) || (rc = ls_mkdirs(st->lockdir)))
-            goto fail;
-        for (size_t i = 0; i < st->cfg->npartitions; i++)
-            if ((rc = ls_mkdirs(st->cfg->partitions[i].path)))
-                goto fail;
+    if (rc) {
+        ls_store_close(st);
+        *out = NULL;
+        return rc;
     }
-    rc = ls_env_open(st->envdir, create, st->rdonly, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
-    if (rc)
-        goto fail;
-    rc = ls_layout_open(NULL, st->cfg, &st->layout);
-    if (rc)
-        goto fail;
-    st->env->owner = st; /* store.header's HIGHESTMODSEQ marks (model/mbox.c) */
-    st->env->before_commit = ls_mbox_raise_marks;
     *out = st;
     return LS_OK;
-fail:
-    ls_store_close(st);
-    return rc;
+}
+
+int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
+{
+    ls_store *st;
+    int rc = store_begin(config_path, flags, &st);
+    if (!rc)
+        rc = open_identity(st, flags);
+    return store_finish(st, rc, out);
+}
+
+int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out)
+{
+    ls_store *st;
+    int rc = store_begin(config_path, 0, &st);
+    if (!rc && exists_in(st->cfg->configdirectory, "data.mdb"))
+        rc = ls_err(LS_EEXIST, "%s/data.mdb exists: it must be moved aside before a rebuild",
+                    st->cfg->configdirectory);
+    if (!rc)
+        rc = create_env(st, id);
+    if (!rc && !exists_in(st->cfg->configdirectory, LS_ID_FILE))
+        rc = ls_id_write(st->cfg->configdirectory, id);
+    return store_finish(st, rc, out);
 }
 
 void ls_store_close(ls_store *st)

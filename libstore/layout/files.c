@@ -9,6 +9,13 @@
  *   PARTITION/tmp/                  staged messages (same file system, so that
  *                                   link(2) and rename(2) work)
  *   PARTITION/deleted/UUID/         a deleted mailbox being removed
+ *   PARTITION/libstore.id           the store's identity marker (core/identity.h)
+ *
+ * A partition is used only while its marker names this store: the state is
+ * kept per partition (avail[]), trusted while operations succeed, and read
+ * afresh whenever a directory turns out to be missing (ENOENT) or before
+ * anything is created in the partition, so that an unmounted disk is never
+ * mistaken for an empty mailbox and nothing lands in its mount point.
  *
  * Single instance: place() and share() hard-link; on EMLINK or EXDEV they
  * copy (to a temporary file, fsync'd, then renamed), as docs/contract.md §1.8 requires.
@@ -16,6 +23,7 @@
 #include "layout/layout.h"
 #include "core/error.h"
 #include "core/fsutil.h"
+#include "core/identity.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -131,6 +139,93 @@ static const char *part_dir(ls_layout *ly, const char *partition)
     return ls_config_partition_path(ly->cfg, partition);
 }
 
+static int files_reserve_refill(ls_layout *ly, const char *partition);
+
+/* Per partition (index into cfg->partitions): 1 while its marker names this
+ * store. Read and written with atomics: any thread may notice a change. */
+static int *avail_of(ls_layout *ly) { return ly->priv; }
+
+static int part_index(ls_layout *ly, const char *partition)
+{
+    for (size_t i = 0; i < ly->cfg->npartitions; i++)
+        if (!strcmp(ly->cfg->partitions[i].name, partition))
+            return (int)i;
+    return -1;
+}
+
+/* Read partition i's marker afresh. LS_OK when it names this store (a
+ * partition seen again after an outage gets its tmp/ and reserve back);
+ * else LS_EUNAVAILABLE, naming the partition, its path and the likely cause. */
+static int part_verify(ls_layout *ly, int i)
+{
+    const ls_partition_conf *pc = &ly->cfg->partitions[i];
+    uint8_t id[LS_ID_LEN];
+    int rc = ls_id_read(pc->path, id);
+    if (rc == LS_OK && !memcmp(id, ly->store_id, LS_ID_LEN)) {
+        if (!__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE)) {
+            char *t = ls_strprintf("%s/tmp", pc->path);
+            if (t)
+                ls_mkdirs(t);
+            free(t);
+            __atomic_store_n(&avail_of(ly)[i], 1, __ATOMIC_RELEASE);
+            files_reserve_refill(ly, pc->name);
+            ls_error_clear();
+        }
+        return LS_OK;
+    }
+    __atomic_store_n(&avail_of(ly)[i], 0, __ATOMIC_RELEASE);
+    if (rc == LS_OK) {
+        char found[37];
+        ls_id_format(id, found);
+        return ls_err(LS_EUNAVAILABLE,
+                      "partition '%s' (%s) is unavailable: its identity marker %s names another store (%s): "
+                      "the wrong disk mounted?", pc->name, pc->path, LS_ID_FILE, found);
+    }
+    if (rc == LS_ENOTFOUND)
+        return ls_err(LS_EUNAVAILABLE,
+                      "partition '%s' (%s) is unavailable: its identity marker %s is missing: not mounted? "
+                      "(a store made before markers existed needs 'mailstore init --upgrade' once)",
+                      pc->name, pc->path, LS_ID_FILE);
+    char why[600];
+    snprintf(why, sizeof why, "%s", ls_error_last());
+    return ls_err(LS_EUNAVAILABLE, "partition '%s' (%s) is unavailable: its identity marker cannot be read: %s",
+                  pc->name, pc->path, why);
+}
+
+/* LS_OK if partition is usable: trusted while it last was, else read again. */
+static int part_ok(ls_layout *ly, const char *partition)
+{
+    int i = part_index(ly, partition);
+    if (i < 0)
+        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    if (__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE))
+        return LS_OK;
+    return part_verify(ly, i);
+}
+
+/* A directory of partition was found missing (rc, from ls_err_errno of an
+ * ENOENT): LS_EUNAVAILABLE if the partition itself has gone (a disk
+ * unmounted after open), else rc with its message. */
+static int part_lost(ls_layout *ly, const char *partition, int rc)
+{
+    if (rc != LS_ENOTFOUND)
+        return rc;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", ls_error_last());
+    int i = part_index(ly, partition);
+    if (i >= 0 && part_verify(ly, i) != LS_OK)
+        return LS_EUNAVAILABLE;
+    return ls_err(rc, "%s", msg);
+}
+
+static int files_partition_check(ls_layout *ly, const char *partition)
+{
+    int i = part_index(ly, partition);
+    if (i < 0)
+        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    return part_verify(ly, i);
+}
+
 static char *mbdir(ls_layout *ly, const ls_mbref *mb)
 {
     const char *p = part_dir(ly, mb->partition);
@@ -170,11 +265,21 @@ static int files_reserve_release(ls_layout *ly, const char *partition)
 static int files_reserve_refill(ls_layout *ly, const char *partition)
 {
     const char *p = part_dir(ly, partition);
+    int i = part_index(ly, partition);
+    /* nothing is created in a partition that is not this store's; its
+     * operations fail on their own (LS_EUNAVAILABLE) */
+    if (i < 0 || !__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE))
+        return 1;
     char path[4096];
     if (!p || snprintf(path, sizeof path, "%s/reserve", p) >= (int)sizeof path)
         return 0;
     if (access(path, F_OK) == 0)
         return 1;
+    /* about to create a file: the disk must still be there */
+    if (part_verify(ly, i) != LS_OK) {
+        ls_error_clear();
+        return 1;
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return 0;
@@ -187,21 +292,24 @@ static int files_reserve_refill(ls_layout *ly, const char *partition)
 
 static int files_open(ls_layout *ly)
 {
-    for (size_t i = 0; i < ly->cfg->npartitions; i++) {
-        char *t = ls_strprintf("%s/tmp", ly->cfg->partitions[i].path);
-        int rc = t ? ls_mkdirs(t) : ls_err(LS_ENOMEM, "out of memory");
-        free(t);
-        if (rc)
-            return rc;
-        files_reserve_refill(ly, ly->cfg->partitions[i].name);
-    }
+    ly->priv = calloc(ly->cfg->npartitions ? ly->cfg->npartitions : 1, sizeof(int));
+    if (!ly->priv)
+        return ls_err(LS_ENOMEM, "out of memory");
+    /* an unavailable partition is noted here, and refused by each operation */
+    for (size_t i = 0; i < ly->cfg->npartitions; i++)
+        part_verify(ly, (int)i);
+    ls_error_clear();
     return LS_OK;
 }
 
-static void files_close(ls_layout *ly) { (void)ly; }
+static void files_close(ls_layout *ly) { free(ly->priv); }
 
 static int files_mailbox_init(ls_layout *ly, const ls_mbref *mb)
 {
+    /* about to create directories: the marker is read afresh, never trusted */
+    int i = part_index(ly, mb->partition);
+    if (i >= 0 && part_verify(ly, i) != LS_OK)
+        return LS_EUNAVAILABLE;
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
@@ -220,6 +328,10 @@ static int files_mailbox_path(ls_layout *ly, const ls_mbref *mb, char **out)
 
 static int files_mailbox_destroy(ls_layout *ly, const ls_mbref *mb)
 {
+    /* a destroy that found nothing would be taken as done: the disk must be there */
+    int i = part_index(ly, mb->partition);
+    if (i >= 0 && part_verify(ly, i) != LS_OK)
+        return LS_EUNAVAILABLE;
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
@@ -252,7 +364,9 @@ static int files_header_write(ls_layout *ly, const ls_mbref *mb, const void *dat
     free(d);
     if (!p)
         return ls_err(LS_ENOMEM, "out of memory");
-    int rc = ls_write_file_atomic(p, data, len);
+    int rc = part_ok(ly, mb->partition);
+    if (!rc)
+        rc = part_lost(ly, mb->partition, ls_write_file_atomic(p, data, len));
     free(p);
     return rc;
 }
@@ -267,7 +381,9 @@ static int files_header_read(ls_layout *ly, const ls_mbref *mb, char **data, siz
     if (!p)
         return ls_err(LS_ENOMEM, "out of memory");
     struct stat st;
-    int rc = read_regular(p, data, len, &st);
+    int rc = part_ok(ly, mb->partition);
+    if (!rc)
+        rc = part_lost(ly, mb->partition, read_regular(p, data, len, &st));
     free(p);
     return rc;
 }
@@ -303,6 +419,9 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
     const char *p = part_dir(ly, partition);
     if (!p)
         return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    int prc = part_ok(ly, partition);
+    if (prc)
+        return prc;
     ls_staged *st = calloc(1, sizeof *st);
     if (!st)
         return ls_err(LS_ENOMEM, "out of memory");
@@ -338,7 +457,7 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
         free(st);
         return ls_err(LS_ENOMEM, "out of memory");
     }
-    int rc = write_new_file(st->path, data, len, mtime, sync);
+    int rc = part_lost(ly, partition, write_new_file(st->path, data, len, mtime, sync));
     if (rc) {
         free(st->path);
         free(st);
@@ -380,13 +499,17 @@ static int copy_file(const char *src, const char *dst)
 
 /* link(2) with the copy fallback of docs/contract.md §1.8. An existing destination (a
  * leftover of a crash that the caller decided to replace) is an error. */
-static int link_or_copy(const char *src, const char *dst)
+static int link_or_copy(ls_layout *ly, const char *partition, const char *src, const char *dst)
 {
     if (link(src, dst) == 0)
         return LS_OK;
     int e = errno;
     if (e == ENOENT && access(src, F_OK) == 0) {
-        /* the mailbox directory is gone (damage): recreate it, never lose mail */
+        /* the mailbox directory is gone: recreate it, never lose mail; but
+         * never in the mount point of a disk that has gone */
+        int i = part_index(ly, partition);
+        if (i >= 0 && part_verify(ly, i) != LS_OK)
+            return LS_EUNAVAILABLE;
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", dst);
         char *slash = strrchr(dir, '/');
@@ -430,13 +553,17 @@ static int link_fd(int fd, const char *dst)
 }
 
 /* Give an unnamed staged inode a name; a copy where links are impossible. */
-static int link_unnamed(int fd, const char *dst)
+static int link_unnamed(ls_layout *ly, const char *partition, int fd, const char *dst)
 {
     if (link_fd(fd, dst) == 0)
         return LS_OK;
     int e = errno;
     if (e == ENOENT) {
-        /* the mailbox directory is gone (damage): recreate it, lose nothing */
+        /* the mailbox directory is gone: recreate it, lose nothing; but
+         * never in the mount point of a disk that has gone */
+        int i = part_index(ly, partition);
+        if (i >= 0 && part_verify(ly, i) != LS_OK)
+            return LS_EUNAVAILABLE;
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", dst);
         char *slash = strrchr(dir, '/');
@@ -480,7 +607,10 @@ static int files_place(ls_layout *ly, ls_staged *st, const ls_mbref *mb, uint32_
     char *dst = msgpath(ly, mb, uid, 0);
     if (!dst)
         return ls_error_last_code();
-    int rc = st->fd >= 0 ? link_unnamed(st->fd, dst) : link_or_copy(st->path, dst);
+    int rc = part_ok(ly, mb->partition);
+    if (!rc)
+        rc = st->fd >= 0 ? link_unnamed(ly, mb->partition, st->fd, dst)
+                         : link_or_copy(ly, mb->partition, st->path, dst);
     free(dst);
     return rc;
 }
@@ -502,18 +632,23 @@ static void files_unstage(ls_layout *ly, ls_staged *st)
 
 static int files_share(ls_layout *ly, const ls_mbref *src, uint32_t srcuid, const ls_mbref *dst, uint32_t dstuid)
 {
+    int rc = part_ok(ly, src->partition);
+    if (!rc)
+        rc = part_ok(ly, dst->partition);
+    if (rc)
+        return rc;
     char *s = msgpath(ly, src, srcuid, 0), *d = msgpath(ly, dst, dstuid, 0);
     struct stat sb;
-    int rc;
     if (s && d && lstat(s, &sb) == 0 && !S_ISREG(sb.st_mode)) /* link(2) would link a symlink itself */
         rc = ls_err(LS_EIO, "%s is %s, not a message file (run reconstruct)", s, kind_name(kind_of(sb.st_mode)));
     else
-        rc = s && d ? link_or_copy(s, d) : ls_error_last_code();
+        rc = s && d ? link_or_copy(ly, dst->partition, s, d) : ls_error_last_code();
     if (rc == LS_ENOTFOUND && s) {
         /* the source may be mid-expunge (renamed before its commit) */
         free(s);
         s = msgpath(ly, src, srcuid, 1);
-        rc = s ? link_or_copy(s, d) : ls_error_last_code();
+        rc = s ? link_or_copy(ly, dst->partition, s, d) : ls_error_last_code();
+        rc = part_lost(ly, src->partition, rc);
     }
     free(s);
     free(d);
@@ -535,7 +670,7 @@ static int files_sync_mailbox(ls_layout *ly, const ls_mbref *mb)
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    int rc = ls_fsync_dir(d);
+    int rc = part_lost(ly, mb->partition, ls_fsync_dir(d));
     free(d);
     return rc;
 }
@@ -545,6 +680,9 @@ static int files_sync_partition(ls_layout *ly, const char *partition)
     const char *p = part_dir(ly, partition);
     if (!p)
         return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+    int prc = part_ok(ly, partition);
+    if (prc)
+        return prc;
     int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return ls_err_errno(errno, "open", p);
@@ -556,6 +694,9 @@ static int files_sync_partition(ls_layout *ly, const char *partition)
 static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *out)
 {
     memset(out, 0, sizeof *out);
+    int prc = part_ok(ly, mb->partition);
+    if (prc)
+        return prc;
     for (int expunged = 0; expunged < 2; expunged++) {
         char *p = msgpath(ly, mb, uid, expunged);
         if (!p)
@@ -571,6 +712,8 @@ static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *
             else
                 rc = ls_err_errno(e, "open message file", p);
             free(p);
+            if (rc == LS_ENOTFOUND && part_lost(ly, mb->partition, rc) == LS_EUNAVAILABLE)
+                return LS_EUNAVAILABLE;
             if (rc)
                 return rc == LS_ENOTFOUND ? ls_err(LS_EIO, "message file of uid %u is missing (run reconstruct)", uid) : rc;
             continue;
@@ -632,17 +775,22 @@ static int files_stat(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_file_i
         if (e != ENOENT)
             return ls_err_errno(e, "stat", "message file");
     }
-    return LS_ENOTFOUND;
+    /* no file: damage, or the whole partition gone */
+    return part_lost(ly, mb->partition, ls_err(LS_ENOTFOUND, "message file of uid %u is missing", uid));
 }
 
 static int rename_msg(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int to_expunged)
 {
+    int rc = part_ok(ly, mb->partition);
+    if (rc)
+        return rc;
     char *live = msgpath(ly, mb, uid, 0), *exp = msgpath(ly, mb, uid, 1);
-    int rc = LS_OK;
     if (!live || !exp)
         rc = ls_error_last_code();
-    else if (rename(to_expunged ? live : exp, to_expunged ? exp : live) != 0 && errno != ENOENT)
-        rc = ls_err_errno(errno, "rename", live);
+    else if (rename(to_expunged ? live : exp, to_expunged ? exp : live) != 0)
+        rc = errno != ENOENT ? ls_err_errno(errno, "rename", live)
+             : part_lost(ly, mb->partition, ls_err_errno(ENOENT, "rename", live)) == LS_EUNAVAILABLE ? LS_EUNAVAILABLE
+                                                                                                  : LS_OK;
     free(live);
     free(exp);
     return rc;
@@ -663,7 +811,11 @@ static int files_remove_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid
     char *p = msgpath(ly, mb, uid, 1);
     if (!p)
         return ls_error_last_code();
-    int rc = unlink(p) == 0 || errno == ENOENT ? LS_OK : ls_err_errno(errno, "unlink", p);
+    int rc = unlink(p) == 0 ? LS_OK : ls_err_errno(errno, "unlink", p);
+    /* gone already is done, unless the disk is what has gone: then the
+     * removal must stay queued until it is back */
+    if (rc == LS_ENOTFOUND)
+        rc = part_lost(ly, mb->partition, rc) == LS_EUNAVAILABLE ? LS_EUNAVAILABLE : LS_OK;
     free(p);
     return rc;
 }
@@ -746,9 +898,10 @@ static int files_scan(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    DIR *dir = opendir(d);
+    int prc = part_ok(ly, mb->partition);
+    DIR *dir = prc ? NULL : opendir(d);
     if (!dir) {
-        int rc = ls_err_errno(errno, "opendir", d);
+        int rc = prc ? prc : part_lost(ly, mb->partition, ls_err_errno(errno, "opendir", d));
         free(d);
         return rc;
     }
@@ -779,6 +932,8 @@ static int files_cleanup_tmp(ls_layout *ly, int64_t max_age, uint64_t *removed)
 {
     time_t now = time(NULL);
     for (size_t i = 0; i < ly->cfg->npartitions; i++) {
+        if (!__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE))
+            continue; /* never delete anything in a partition that is not ours */
         char *t = ls_strprintf("%s/tmp", ly->cfg->partitions[i].path);
         DIR *dir = t ? opendir(t) : NULL;
         if (!dir) {
@@ -828,4 +983,5 @@ const ls_layout_ops ls_layout_files = {
     .cleanup_tmp = files_cleanup_tmp,
     .reserve_release = files_reserve_release,
     .reserve_refill = files_reserve_refill,
+    .partition_check = files_partition_check,
 };

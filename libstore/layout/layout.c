@@ -7,7 +7,7 @@
 
 static const ls_layout_ops *const layouts[] = { &ls_layout_files };
 
-int ls_layout_open(const char *name, const ls_config *cfg, ls_layout **out)
+int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out)
 {
     if (!name)
         name = "files";
@@ -19,6 +19,7 @@ int ls_layout_open(const char *name, const ls_config *cfg, ls_layout **out)
             return ls_err(LS_ENOMEM, "out of memory");
         ly->ops = layouts[i];
         ly->cfg = cfg;
+        memcpy(ly->store_id, store_id, LS_UUID_LEN);
         int rc = ly->ops->open(ly);
         if (rc) {
             free(ly);

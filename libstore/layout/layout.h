@@ -116,16 +116,29 @@ typedef struct ls_layout_ops {
     int (*reserve_refill)(ls_layout *ly, const char *partition);
     /* Remove temporary objects older than max_age seconds. */
     int (*cleanup_tmp)(ls_layout *ly, int64_t max_age, uint64_t *removed);
+    /* LS_OK if `partition` is this store's now (its identity marker names
+     * ly->store_id, read afresh), else LS_EUNAVAILABLE with a message that
+     * names the partition, its path and the likely cause. */
+    int (*partition_check)(ls_layout *ly, const char *partition);
 } ls_layout_ops;
 
+/* Every operation on a partition whose identity marker is missing or names
+ * another store (an unmounted disk, the wrong disk) fails with
+ * LS_EUNAVAILABLE, and nothing is ever created in it: not the partition's
+ * own directories, not a mailbox directory, not a message file. A missing
+ * directory found at run time makes the layout read the marker again, so a
+ * disk unmounted after open is noticed at once. */
 struct ls_layout {
     const ls_layout_ops *ops;
     const ls_config *cfg;
+    uint8_t store_id[LS_UUID_LEN]; /* the identity partitions' markers must carry */
     void *priv;
 };
 
-/* Open the layout called `name` (NULL: "files", the default). */
-int ls_layout_open(const char *name, const ls_config *cfg, ls_layout **out);
+/* Open the layout called `name` (NULL: "files", the default) for the store
+ * whose identity is store_id. Partitions that are not the store's are noted,
+ * not refused: the store opens and its other partitions work. */
+int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out);
 void ls_layout_close(ls_layout *ly);
 
 /* The registered layouts. */

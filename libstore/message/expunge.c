@@ -126,8 +126,14 @@ int ls_message_expunge(ls_mailbox *mb, const ls_set *uids, ls_set *expunged)
         expunged->r = NULL;
         expunged->n = 0;
     }
+    /* files on a partition that is not there cannot be renamed: an expunge
+     * committed anyway would leave live-named files of expunged messages */
+    ls_layout *ly = mb->s->st->layout;
+    int rc = ly->ops->partition_check(ly, mb->ref.partition);
+    if (rc)
+        return rc;
     struct expunge_args a = { .mb = mb, .uids = uids };
-    int rc = ls_env_write(mb->s->st->env, LS_SYNC_RESERVE, expunge_txn, &a);
+    rc = ls_env_write(mb->s->st->env, LS_SYNC_RESERVE, expunge_txn, &a);
     if (rc) {
         ls_expunge_files(mb->s->st, &mb->ref, &a.done, 1);
     } else {

@@ -157,7 +157,12 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
     }
     ls_db_cursor_close(c);
     ls_txn_end(&t);
-    /* Removals are idempotent: a crash here repeats them next time. */
+    /* Removals are idempotent: a crash here repeats them next time. One on
+     * an unavailable partition (not mounted) stays queued for when it is
+     * back, and does not hold up the others; it is the result. */
+    size_t kept = 0;
+    int unavailable = LS_OK;
+    char why[1024] = "";
     for (size_t i = 0; !rc && i < n; i++) {
         pend *e = &list[i];
         e->ref.partition = e->partition;
@@ -165,7 +170,16 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
             rc = st->layout->ops->remove_expunged(st->layout, &e->ref, e->uid);
         else if (e->type == LS_PENDING_DESTROY)
             rc = st->layout->ops->mailbox_destroy(st->layout, &e->ref);
+        if (rc == LS_EUNAVAILABLE) {
+            if (!unavailable)
+                snprintf(why, sizeof why, "%s", ls_error_last());
+            unavailable = rc;
+            rc = LS_OK;
+            continue;
+        }
+        list[kept++] = *e;
     }
+    n = kept;
     if (!rc && n) {
         struct del_args a = { list, n };
         rc = ls_env_write(st->env, LS_SYNC_RESERVE, delete_entries, &a);
@@ -173,6 +187,8 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
     if (done)
         *done = rc ? 0 : n;
     free(list);
+    if (!rc && unavailable)
+        rc = ls_err(unavailable, "%s; its file removals stay queued", why);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "store_impl.h"
 #include "core/fsutil.h"
 #include "model/record.h"
+#include "core/identity.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,5 +84,9 @@ int ls_store_backup(ls_store *st, const char *dir)
     rc = info && ipath ? ls_write_file_atomic(ipath, info, strlen(info)) : ls_err(LS_ENOMEM, "out of memory");
     free(info);
     free(ipath);
+    /* the store's identity marker too: the copy is a whole configdirectory,
+     * which a store.conf can name as it is (docs/admin.md, restoring) */
+    if (!rc)
+        rc = ls_id_write(dir, st->id);
     return rc;
 }

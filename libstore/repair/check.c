@@ -15,6 +15,8 @@
  *     damage, unless it is an expunged message's file awaiting cleanup;
  *  I6 every GUID-table value names a live record with that GUID and date;
  *     files shared by single-instance storage have as many links as names;
+ *  I0 every partition carries the store's identity marker (else it is
+ *     unavailable: reported, and its mailboxes are not checked);
  *  I7 every quota root names an existing mailbox, and its usage equals the
  *     sum over the mailboxes it governs (bytes, messages, mailboxes).
  *  I8 every mailbox has an intact store.header (sealed, its own name) that
@@ -270,6 +272,18 @@ static void check_mailbox(checker *c, const ls_mbox *m)
     const ls_layout_ops *ops = c->st->layout->ops;
     mbcheck x = { .c = c, .m = m };
     int rc = ops->scan(c->st->layout, &m->ref, add_file, &x.files);
+    if (rc == LS_ENOTFOUND) {
+        /* reconstruct refuses to turn this into expunges on its own */
+        char *path = NULL;
+        ops->mailbox_path(c->st->layout, &m->ref, &path);
+        report(c, LS_CHECK_ERROR,
+               "%s: mailbox directory %s is missing as a whole (%u message%s): restore it, or run reconstruct "
+               "--expunge-missing-directory %s if it was removed on purpose",
+               m->name, path ? path : "?", m->state.exists, m->state.exists == 1 ? "" : "s", m->name);
+        free(path);
+        free(x.files.v);
+        return;
+    }
     if (rc) {
         report(c, LS_CHECK_ERROR, "%s: mailbox directory unreadable: %s", m->name, ls_error_last());
         free(x.files.v);
@@ -455,6 +469,14 @@ int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
     checker c = { st, &t, cb, arg, 0 };
     MDB_cursor *cur;
     MDB_val k, v;
+    /* I0: every partition carries this store's identity marker. The
+     * mailboxes of one that does not (not mounted?) are not checked: their
+     * files would all look missing. */
+    size_t np = st->cfg->npartitions, skipped = 0;
+    int *gone = calloc(np ? np : 1, sizeof *gone);
+    for (size_t i = 0; gone && i < np; i++)
+        if ((gone[i] = st->layout->ops->partition_check(st->layout, st->cfg->partitions[i].name) != LS_OK))
+            report(&c, LS_CHECK_ERROR, "%s; its mailboxes were not checked", ls_error_last());
     if ((rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &cur)) == LS_OK) {
         for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             char name[LS_NAME_BUF];
@@ -473,7 +495,13 @@ int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
             if (ls_db_get(&t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, &back) != LS_OK || back.mv_size != k.mv_size ||
                 memcmp(back.mv_data, k.mv_data, k.mv_size))
                 report(&c, LS_CHECK_ERROR, "%s: unique id %s does not map back to this name", name, m.ref.uuidstr);
-            check_mailbox(&c, &m);
+            int on_gone = 0;
+            for (size_t i = 0; gone && i < np; i++)
+                on_gone |= gone[i] && !strcmp(st->cfg->partitions[i].name, m.entry.partition);
+            if (on_gone)
+                skipped++;
+            else
+                check_mailbox(&c, &m);
             ls_mbox_clear(&m);
         }
         ls_db_cursor_close(cur);
@@ -487,6 +515,9 @@ int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors)
     ls_txn_end(&t);
     if (pending)
         report(&c, LS_CHECK_NOTICE, "%llu file removal(s) pending (run cleanup)", (unsigned long long)pending);
+    if (skipped)
+        report(&c, LS_CHECK_NOTICE, "%zu mailbox(es) on unavailable partitions not checked", skipped);
+    free(gone);
     if (nerrors)
         *nerrors = c.errors;
     ls_error_clear();

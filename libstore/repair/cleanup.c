@@ -48,6 +48,12 @@ static int refresh_headers(ls_store *st, int *held, uint64_t *seen_txnid)
         ls_mbox m;
         if (ls_mbox_load_uuid(&t, last, &m) == LS_OK) {
             rc = ls_header_write(st, &m);
+            if (rc == LS_EUNAVAILABLE) {
+                /* not mounted: its removals wait (ls_pending_run keeps them) */
+                ls_mbox_clear(&m);
+                rc = LS_OK;
+                continue;
+            }
             if (rc == LS_ENOSPC && st->layout->ops->reserve_release(st->layout, m.entry.partition))
                 rc = ls_header_write(st, &m); /* the partition reserve exists for this */
             if (rc == LS_ENOSPC) {
@@ -166,5 +172,9 @@ int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed)
     ls_env_refill_reserve(st->env);
     for (size_t i = 0; i < st->cfg->npartitions; i++)
         st->layout->ops->reserve_refill(st->layout, st->cfg->partitions[i].name);
+    /* nothing was removed from a partition that is not there (the layout
+     * refuses): say so, the admin must mount it and run cleanup again */
+    for (size_t i = 0; !rc && i < st->cfg->npartitions; i++)
+        rc = st->layout->ops->partition_check(st->layout, st->cfg->partitions[i].name);
     return rc;
 }

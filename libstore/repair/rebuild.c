@@ -5,6 +5,7 @@
  */
 #include "repair/repair_impl.h"
 #include "core/fsutil.h"
+#include "core/identity.h"
 #include "model/names.h"
 #include "model/quota.h"
 #include "model/pending.h"
@@ -511,8 +512,24 @@ int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char
         rc = collect_names(st, mailbox, mailbox ? (flags & LS_REPAIR_RECURSE) != 0 : 1, &names, &n);
     if (!rc && mailbox && n == 0)
         rc = ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
-    for (size_t i = 0; !rc && i < n; i++)
+    /* A mailbox refused (its partition unavailable, its directory missing)
+     * does not stop the repair of the others; the first refusal is the
+     * result, with the number of the others. */
+    int refused = 0, refused_rc = LS_OK;
+    char first[1024] = "";
+    for (size_t i = 0; !rc && i < n; i++) {
         rc = skip_unreadable(&c, names[i], ls_reconstruct_one(&c, names[i], 0));
+        if (rc == LS_EUNAVAILABLE || rc == LS_ENOTFOUND) {
+            if (!refused++) {
+                refused_rc = rc;
+                snprintf(first, sizeof first, "%s", ls_error_last());
+            }
+            rc = LS_OK;
+        }
+    }
+    if (!rc && refused)
+        rc = refused == 1 ? ls_err(refused_rc, "%s", first)
+                          : ls_err(refused_rc, "%s (and %d more mailboxes refused)", first, refused - 1);
     ls_names_free(names, n);
     if (!rc)
         rc = sweep(&c);
@@ -532,6 +549,62 @@ static int cmp_found(const void *a, const void *b)
     return strcmp(nx, ny);
 }
 
+/* The identity the rebuilt store keeps: the configdirectory's marker, else
+ * the one its partitions agree on. Every partition must carry it (else
+ * LS_EUNAVAILABLE: its mailboxes would be left out). With no marker anywhere
+ * (a store from before markers) a new identity is made and *legacy set. */
+static int rebuild_identity(const ls_config *cfg, uint8_t id[LS_UUID_LEN], int *legacy)
+{
+    int have = ls_id_read(cfg->configdirectory, id) == LS_OK;
+    for (size_t i = 0; !have && i < cfg->npartitions; i++)
+        have = ls_id_read(cfg->partitions[i].path, id) == LS_OK;
+    ls_error_clear();
+    if (!have) {
+        ls_id_generate(id);
+        *legacy = 1;
+        return LS_OK;
+    }
+    for (size_t i = 0; i < cfg->npartitions; i++) {
+        const ls_partition_conf *pc = &cfg->partitions[i];
+        uint8_t pid[LS_UUID_LEN];
+        int rc = ls_id_read(pc->path, pid);
+        if (rc == LS_OK && !memcmp(pid, id, LS_UUID_LEN))
+            continue;
+        return ls_err(LS_EUNAVAILABLE,
+                      "partition '%s' (%s) is unavailable: its identity marker %s is %s: not mounted? "
+                      "reconstruct -m rebuilds only with every partition in place (nothing was changed)",
+                      pc->name, pc->path, LS_ID_FILE, rc == LS_OK ? "another store's" : "missing or unreadable");
+    }
+    return LS_OK;
+}
+
+/* A store from before identity markers, rebuilt: label the partitions that
+ * hold mailboxes; one that holds none may be an unmounted disk and is left
+ * for `mailstore init --upgrade` (its operations fail until then). */
+static int label_legacy(ls_rctx *c)
+{
+    const ls_config *cfg = c->st->cfg;
+    for (size_t i = 0; i < cfg->npartitions; i++) {
+        const ls_partition_conf *pc = &cfg->partitions[i];
+        char *u = ls_strprintf("%s/uuid", pc->path);
+        struct stat sb;
+        int holds = u && stat(u, &sb) == 0;
+        free(u);
+        if (!holds) {
+            ls_say(c, "partition '%s' (%s) holds no mailbox: not labelled (run 'mailstore init --upgrade' once it "
+                   "is mounted)", pc->name, pc->path);
+            continue;
+        }
+        int rc = ls_id_write(pc->path, c->st->id);
+        if (rc)
+            return rc;
+        ls_say(c, "partition '%s' (%s): identity marker written", pc->name, pc->path);
+        if ((rc = c->st->layout->ops->partition_check(c->st->layout, pc->name)))
+            return rc;
+    }
+    return LS_OK;
+}
+
 int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir, ls_report_cb cb,
                             void *arg)
 {
@@ -544,6 +617,16 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
     if (rc)
         return rc;
     ls_rctx c = { .flags = flags, .cb = cb, .arg = arg };
+    /* Whose store this is, before anything is moved: a partition that is not
+     * this store's (not mounted) would make its mailboxes vanish from the
+     * rebuilt list. */
+    uint8_t id[LS_UUID_LEN];
+    int legacy = 0;
+    rc = rebuild_identity(cfg, id, &legacy);
+    if (rc) {
+        ls_config_free(cfg);
+        return rc;
+    }
     /* Move the old environment aside, never delete it. */
     char *data = ls_strprintf("%s/data.mdb", cfg->configdirectory);
     char *lock = ls_strprintf("%s/lock.mdb", cfg->configdirectory);
@@ -578,9 +661,13 @@ int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char 
     if (flags & LS_REPAIR_DRYRUN)
         return LS_OK; /* nothing more can be told without building the new list */
     ls_store *st;
-    if ((rc = ls_store_open(config_path, 0, &st)))
+    if ((rc = ls_store_open_rebuilt(config_path, id, &st)))
         return rc;
     c.st = st;
+    if (legacy && (rc = label_legacy(&c)) != LS_OK) {
+        ls_store_close(st);
+        return rc;
+    }
     if (backup_dir && (rc = ls_backup_open(backup_dir, &c.backup))) {
         ls_store_close(st);
         return rc;

@@ -395,6 +395,15 @@ static int same_envelope(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t ui
     return same;
 }
 
+static int count_live(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
+{
+    (void)uid;
+    (void)raw;
+    if (!r || !(r->sysflags & LS_REC_EXPUNGED))
+        (*(uint32_t *)arg)++;
+    return 0;
+}
+
 /* Step 1: the plan. */
 static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, int fresh)
 {
@@ -403,11 +412,33 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
     fset files = { 0 };
     int rc = ops->scan(c->st->layout, ref, fset_add, &files);
     if (rc == LS_ENOTFOUND) {
-        /* the directory is gone: every record's file is missing; recreate it */
+        /* The directory is gone as a whole (its partition is there: an
+         * unavailable one fails the scan with LS_EUNAVAILABLE). That is
+         * never a reason to expunge every message on its own: an admin's
+         * mistake, a restore in progress. Only on request. */
+        uint32_t live = 0;
+        ls_txn t;
+        if ((rc = ls_txn_read(c->st->env, &t)))
+            return rc;
+        rc = ls_rec_foreach(&t, m->entry.uuid, 1, count_live, &live);
+        ls_txn_end(&t);
+        if (rc)
+            return rc;
+        char *path = NULL;
+        ops->mailbox_path(c->st->layout, ref, &path);
+        if (live && !(c->flags & LS_REPAIR_MISSING_DIR)) {
+            rc = ls_err(LS_ENOTFOUND,
+                        "%s: mailbox directory %s is missing as a whole, with %u message%s: not repaired (nothing "
+                        "was expunged). Restore the directory, or, if it was removed on purpose, run reconstruct "
+                        "--expunge-missing-directory %s",
+                        name, path ? path : "?", live, live == 1 ? "" : "s", name);
+            free(path);
+            return rc;
+        }
+        free(path);
         ls_error_clear();
-        rc = LS_OK;
-        if (!(c->flags & LS_REPAIR_DRYRUN))
-            ops->mailbox_init(c->st->layout, ref);
+        if (!(c->flags & LS_REPAIR_DRYRUN) && (rc = ops->mailbox_init(c->st->layout, ref)))
+            return rc;
         ls_say(c, "%s: mailbox directory was missing, recreated", name);
     }
     if (rc)

@@ -270,6 +270,8 @@ static void scan_partition(const char *dir, scan_ctx *c, const char *mbdirs[], i
             continue;
         if (depth == 0 && !strcmp(e->d_name, "reserve"))
             continue; /* the partition's reserve for cleanup (layout/files.c) */
+        if (depth == 0 && !strcmp(e->d_name, "libstore.id"))
+            continue; /* the store's identity marker (core/identity.h) */
         char *end;
         unsigned long uid = strtoul(e->d_name, &end, 10);
         if (bi >= 0 && uid && end[0] == '.' && (end[1] == 0 || (c->expunged_ok && !strcmp(end + 1, "expunged")))) {

@@ -282,6 +282,13 @@ static TU_UNUSED const char *tu_write_conf(const char *dir, const char *confdir,
             confdir ? confdir : cdir, spool ? spool : sdir, extra ? extra : "");
     if (fclose(f) != 0)
         FAIL("write %s: %s", path, strerror(errno));
+    /* creating a store is explicit (mailstore init): once here, so every
+     * later ls_store_open of the test opens this store (an existing one is
+     * opened as it is) */
+    ls_store *st;
+    if (ls_store_open(path, LS_OPEN_CREATE, &st) != LS_OK)
+        FAIL("init %s: %s", path, ls_error_last());
+    ls_store_close(st);
     return path;
 }
 

@@ -548,7 +548,7 @@ int main(int argc, char **argv)
         return usage();
 
     ls_store *st;
-    int rc = ls_store_open(conf, LS_OPEN_NOCREATE, &st);
+    int rc = ls_store_open(conf, LS_OPEN_DEFAULT, &st);
     if (rc)
         return die("open", rc);
     int ex = 0;

@@ -204,6 +204,10 @@ class Store:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 
+    def init(self):
+        """Create the store (creation is explicit: mailstore init)."""
+        must(self.ms("init"))
+
     def clone(self, dst):
         """A copy (hard links and mtimes kept) at dst, with its own store.conf."""
         os.rmdir(dst)
@@ -406,6 +410,7 @@ def world():
         st = Store(os.path.join(Built.tmp, "store"))
         os.makedirs(st.root)
         st.write_conf()
+        st.init()
         Built.facts = build_world(st)
         Built.state = snapshot(st)
         Built.store = st
@@ -992,12 +997,14 @@ class TestMessagesIndex(RepairTest):
         self.assert_clean()
 
     def test_mailbox_directory_gone(self):
-        """The whole directory is gone: the mailbox stays, empty, with a new
-        directory and store.header; its UIDs are not reused."""
+        """The whole directory is gone: reconstruct refuses to expunge its
+        messages on its own (test_repair_identity); asked to, the mailbox
+        stays, empty, with a new directory and store.header; its UIDs are not
+        reused."""
         path = self.mbpath("user.bovik.Sent")
         shutil.rmtree(path)
-        self.assert_symptom(r"user\.bovik\.Sent: (mailbox directory unreadable|uid 1: message file is missing)")
-        lines = self.repair("reconstruct", "user.bovik.Sent")
+        self.assert_symptom(r"user\.bovik\.Sent: mailbox directory \S+ is missing as a whole")
+        lines = self.repair("reconstruct", "--expunge-missing-directory", "user.bovik.Sent")
         self.assert_lines(lines, r"^user\.bovik\.Sent: mailbox directory was missing, recreated$",
                           r"^user\.bovik\.Sent: uid 1: file missing, message removed$",
                           r"^user\.bovik\.Sent: counters: ", r"^user\.bovik\.Sent: store\.header missing, rewritten$")
@@ -1592,7 +1599,7 @@ class TestDryRun(DryRunTest):
 
     def test_mailbox_directory_gone(self):
         shutil.rmtree(self.mbpath("user.bovik.Sent"))
-        self.assertTrue(self.exact("user.bovik.Sent"))
+        self.assertTrue(self.exact("--expunge-missing-directory", "user.bovik.Sent"))
 
     def test_interrupted_expunge(self):
         uid = self.facts["bovik"]["m4"]
@@ -1711,8 +1718,8 @@ class TestTools(RepairTest):
         # into an empty store: every entry added; dump identical
         empty = Store(os.path.join(self.tmp, "empty"))
         os.makedirs(empty.root)
-        empty.parts = self.st.parts
         empty.write_conf()
+        empty.init()  # a new store, with its own (empty) partitions
         dry = empty.tool("ctl_mboxlist", "-n", "-u", input=d.out)
         self.assertEqual(dry.rc, 0, dry)
         u = empty.tool("ctl_mboxlist", "-u", input=d.out)

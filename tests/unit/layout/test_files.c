@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/fsutil.h"
+#include "core/identity.h"
 #include "layout/layout.h"
 #include "store_impl.h" /* ls_mbref_set */
 
@@ -20,6 +22,7 @@ typedef struct fx {
     ls_config *cfg;
     ls_layout *ly;
     ls_mbref a, b;
+    uint8_t id[16];
 } fx;
 
 static int setup(void **state)
@@ -32,7 +35,13 @@ static int setup(void **state)
     snprintf(conf, sizeof conf, "configdirectory: %s/conf\npartition-default: %s/p\n", f->dir, f->dir);
     if (ls_config_parse(conf, strlen(conf), "test", &f->cfg) != LS_OK)
         return -1;
-    if (ls_layout_open(NULL, f->cfg, &f->ly) != LS_OK)
+    /* the layout uses a partition only while its marker names the store */
+    char part[200];
+    snprintf(part, sizeof part, "%s/p", f->dir);
+    ls_id_generate(f->id);
+    if (ls_mkdirs(part) || ls_id_write(part, f->id))
+        return -1;
+    if (ls_layout_open(NULL, f->cfg, f->id, &f->ly) != LS_OK)
         return -1;
     uint8_t ua[16] = { 0xaa, 1 }, ub[16] = { 0xbb, 2 };
     ls_mbref_set(&f->a, ua, "default");

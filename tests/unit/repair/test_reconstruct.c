@@ -59,7 +59,7 @@ static int setup(void **state)
     FILE *c = fopen(f->conf, "w");
     fprintf(c, "configdirectory: %s/conf\npartition-default: %s/spool\n", f->dir, f->dir);
     fclose(c);
-    if (ls_store_open(f->conf, 0, &f->st) || ls_session_new(f->st, NULL, &f->s))
+    if (ls_store_open(f->conf, LS_OPEN_CREATE, &f->st) || ls_session_new(f->st, NULL, &f->s))
         return -1;
     *state = f;
     return 0;
