@@ -29,7 +29,7 @@ static const struct {
     { "deliver_1000", wl_deliver_1000, "one message to 1000 INBOXes vs 1 file + 1000 hard links + syncfs" },
     { "append_parallel4", wl_append_parallel4, "4 processes appending durably to 4 users vs 1 process" },
     { "status", wl_status, "ls_mailbox_status on 100k messages vs on 1 message" },
-    { "fetch_envelope", wl_fetch_envelope, "ls_message_foreach LS_FETCH_CACHE vs LS_FETCH_RECORD" },
+    { "fetch_envelope", wl_fetch_envelope, "ls_message_foreach LS_MESSAGE_FETCH_CACHE vs LS_MESSAGE_FETCH_RECORD" },
     { "store_flags", wl_store_flags, "+FLAGS \\Flagged on 100k messages vs the same when already set" },
     { "search_header", wl_search_header, "SEARCH FROM / SUBJECT vs SEARCH ALL" },
     { "copy", wl_copy, "ls_message_copy of 10k messages vs link(2) of the same files" },
@@ -64,7 +64,7 @@ void progress(const char *fmt, ...)
 
 int fail_ls(result *r, int rc, const char *what)
 {
-    snprintf(r->error, sizeof r->error, "%s: %s (%s)", what, ls_error_last(), ls_strerror(rc));
+    snprintf(r->error, sizeof r->error, "%s: %s (%s)", what, ls_error_last(), ls_error_string(rc));
     progress("%s: FAILED: %s", r->workload, r->error);
     return -1;
 }
@@ -279,7 +279,7 @@ int remove_tree(const char *dir) { return nftw(dir, rm_cb, 64, FTW_DEPTH | FTW_P
 int bstore_open(bstore *b, result *r)
 {
     /* the benchmark makes its own stores: create one, or open the one made */
-    int rc = ls_store_open(b->conf, LS_OPEN_CREATE, &b->st);
+    int rc = ls_store_open(b->conf, LS_STORE_OPEN_CREATE, &b->st);
     if (rc)
         return fail_ls(r, rc, "ls_store_open");
     if ((rc = ls_session_new(b->st, NULL, &b->s))) {
@@ -339,7 +339,7 @@ int mbox_create_open(bstore *b, const char *name, ls_mailbox **mb, result *r)
         snprintf(what, sizeof what, "ls_mailbox_create %s", name);
         return fail_ls(r, rc, what);
     }
-    if (mb && (rc = ls_mailbox_open(b->s, name, LS_MAILBOX_RDWR, mb))) {
+    if (mb && (rc = ls_mailbox_open(b->s, name, LS_MAILBOX_OPEN_RDWR, mb))) {
         snprintf(what, sizeof what, "ls_mailbox_open %s", name);
         return fail_ls(r, rc, what);
     }

@@ -276,7 +276,7 @@ int wl_deliver_1000(bench_ctx *c, result *r)
         goto out;
     }
     progress("%s: created %zu INBOXes in %.1f s", r->workload, n, now_s() - t0);
-    int rc = ls_mailbox_open(b.s, "user.u0000", LS_MAILBOX_RDONLY, &first);
+    int rc = ls_mailbox_open(b.s, "user.u0000", LS_MAILBOX_OPEN_RDONLY, &first);
     if (rc) {
         fail_ls(r, rc, "ls_mailbox_open user.u0000");
         goto out;
@@ -300,7 +300,7 @@ int wl_deliver_1000(bench_ctx *c, result *r)
                     for (size_t j = 0; j < n; j++)
                         if (res[j].code) {
                             snprintf(r->error, sizeof r->error, "ls_message_deliver: recipient %s: %s (%s)",
-                                     users[j], res[j].error, ls_strerror(res[j].code));
+                                     users[j], res[j].error, ls_error_string(res[j].code));
                             break;
                         }
                     progress("%s: FAILED: %s", r->workload, r->error);
@@ -415,7 +415,7 @@ static double parallel_round(bench_ctx *c, bstore *b, int nproc, size_t per, uin
             int rc;
             if (bstore_open(&cb, &cr))
                 _exit(1);
-            if ((rc = ls_mailbox_open(cb.s, name, LS_MAILBOX_RDWR, &mb))) {
+            if ((rc = ls_mailbox_open(cb.s, name, LS_MAILBOX_OPEN_RDWR, &mb))) {
                 fail_ls(&cr, rc, "ls_mailbox_open");
                 _exit(1);
             }

@@ -133,7 +133,7 @@ int wl_fetch_envelope(bench_ctx *c, result *r)
         return -1;
     r->n = bb->n;
     r->unit = "envelopes";
-    r->baseline = "the same ls_message_foreach with LS_FETCH_RECORD only (ratio = cost of the cache)";
+    r->baseline = "the same ls_message_foreach with LS_MESSAGE_FETCH_RECORD only (ratio = cost of the cache)";
     r->target_kind = "ops_per_s>=";
     r->target = 1e6;
     int passes = c->full ? 3 : 20; /* foreach passes per run, so that a run lasts long enough */
@@ -146,7 +146,7 @@ int wl_fetch_envelope(bench_ctx *c, result *r)
             memset(&acc, 0, sizeof acc);
             double t0 = now_s();
             for (int p = 0; p < passes; p++) {
-                int rc = ls_message_foreach(bb->mb, NULL, ours ? LS_FETCH_CACHE : LS_FETCH_RECORD, fetch_cb, &acc);
+                int rc = ls_message_foreach(bb->mb, NULL, ours ? LS_MESSAGE_FETCH_CACHE : LS_MESSAGE_FETCH_RECORD, fetch_cb, &acc);
                 if (rc)
                     return fail_ls(r, rc, "ls_message_foreach");
             }
@@ -180,7 +180,7 @@ int wl_store_flags(bench_ctx *c, result *r)
         return -1;
     r->n = bb->n;
     r->unit = "records";
-    r->baseline = "the same ls_message_store LS_STORE_ADD of a flag already set (no change)";
+    r->baseline = "the same ls_message_store LS_MESSAGE_STORE_ADD of a flag already set (no change)";
     r->target_kind = "ops_per_s>=";
     r->target = 5e5;
     ls_set all;
@@ -196,8 +196,7 @@ int wl_store_flags(bench_ctx *c, result *r)
             if ((what != 2 && SKIP(c, 1)) || (what == 2 && SKIP(c, 0))) /* clearing goes with ours */
                 continue;
             double t0 = now_s();
-            rc = ls_message_store(bb->mb, &all, what == 0 ? LS_STORE_REMOVE : LS_STORE_ADD, LS_FLAG_FLAGGED, NULL,
-                                  0, 0, NULL);
+            rc = ls_message_store(bb->mb, &all, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = what == 0 ? LS_MESSAGE_STORE_REMOVE : LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_FLAGGED }, NULL);
             double dt = now_s() - t0;
             if (rc) {
                 fail_ls(r, rc, "ls_message_store");
@@ -222,7 +221,7 @@ int wl_store_flags(bench_ctx *c, result *r)
     extra_int(r, "mailbox_messages", (long long)bb->n);
     ret = 0;
 out:
-    ls_set_free(&all);
+    ls_set_dispose(&all);
     return ret;
 }
 
@@ -400,7 +399,7 @@ int wl_copy(bench_ctx *c, result *r)
                     goto out;
                 }
                 size_t got = map.n;
-                ls_uidmap_free(&map);
+                ls_uidmap_dispose(&map);
                 if (got != n) {
                     snprintf(r->error, sizeof r->error, "ls_message_copy copied %zu of %zu", got, n);
                     goto out;
@@ -423,7 +422,7 @@ int wl_copy(bench_ctx *c, result *r)
     }
     ret = 0;
 out:
-    ls_set_free(&all);
+    ls_set_dispose(&all);
     srcbox_free(c, &sb);
     return ret;
 }
@@ -460,13 +459,13 @@ int wl_expunge(bench_ctx *c, result *r)
                 if (mbox_create_open(&sb.b, name, &mb, r))
                     goto out;
                 if ((rc = ls_message_copy(sb.mb, &all, name, &map)) ||
-                    (rc = ls_message_store(mb, &all, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL))) {
-                    ls_uidmap_free(&map);
+                    (rc = ls_message_store(mb, &all, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL))) {
+                    ls_uidmap_dispose(&map);
                     ls_mailbox_close(mb);
                     fail_ls(r, rc, "setup (ls_message_copy, ls_message_store +\\Deleted)");
                     goto out;
                 }
-                ls_uidmap_free(&map);
+                ls_uidmap_dispose(&map);
                 ls_set gone = { 0 };
                 double t0 = now_s();
                 rc = ls_message_expunge(mb, NULL, &gone);
@@ -474,7 +473,7 @@ int wl_expunge(bench_ctx *c, result *r)
                 size_t ngone = 0;
                 for (size_t q = 0; q < gone.n; q++)
                     ngone += (size_t)gone.r[q].hi - gone.r[q].lo + 1;
-                ls_set_free(&gone);
+                ls_set_dispose(&gone);
                 ls_mailbox_close(mb);
                 if (rc) {
                     fail_ls(r, rc, "ls_message_expunge");
@@ -524,7 +523,7 @@ int wl_expunge(bench_ctx *c, result *r)
     extra_num(r, "cleanup_files_per_s", median_of(cleanup_rate, r->nruns));
     ret = 0;
 out:
-    ls_set_free(&all);
+    ls_set_dispose(&all);
     srcbox_free(c, &sb);
     return ret;
 }

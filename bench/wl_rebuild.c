@@ -1,7 +1,7 @@
 /*
  * reconstruct_rebuild (issue 4): a mailbox whose index is lost is rebuilt
  * from its files: the LMDB environment is deleted and `reconstruct -m`
- * (ls_reconstruct_mboxlist) adopts every file: read, SHA-256, MIME parse,
+ * (ls_repair_reconstruct_mboxlist) adopts every file: read, SHA-256, MIME parse,
  * records. Baseline: the read + SHA-256 + parse of the same files alone,
  * measured in the same run (the CPU floor of any rebuild). Target: ratio
  * >= 0.5. Full scale: 100k messages; small: 1k.
@@ -52,8 +52,8 @@ static long hash_and_parse(const char *dir)
             unsigned int mdlen;
             EVP_Digest(buf, (size_t)got, md, &mdlen, EVP_sha256(), NULL);
             ls_mime_info mi;
-            if (ls_mime_analyze(buf, (size_t)got, &mi) == LS_OK)
-                ls_mime_info_free(&mi);
+            if (ls__mime_analyze(buf, (size_t)got, &mi) == LS_OK)
+                ls__mime_info_free(&mi);
             n++;
         }
         free(buf);
@@ -99,10 +99,10 @@ int wl_reconstruct_rebuild(bench_ctx *c, result *r)
                 unlink(data);
                 size_t lines = 0;
                 double t0 = now_s();
-                rc = ls_reconstruct_mboxlist(b.conf, 0, NULL, count_report, &lines);
+                rc = ls_repair_reconstruct_mboxlist(b.conf, 0, NULL, count_report, &lines);
                 double dt = now_s() - t0;
                 if (rc) {
-                    fail_ls(r, rc, "ls_reconstruct_mboxlist");
+                    fail_ls(r, rc, "ls_repair_reconstruct_mboxlist");
                     goto out;
                 }
                 if (bstore_open(&b, r))
@@ -155,7 +155,7 @@ static void count_line2(const char *line, void *arg)
 
 int wl_quota_fix_1m(bench_ctx *c, result *r)
 {
-    r->baseline = "ls_message_foreach LS_FETCH_RECORD summing the sizes of the same records";
+    r->baseline = "ls_message_foreach LS_MESSAGE_FETCH_RECORD summing the sizes of the same records";
     r->target_kind = "ops_per_s>=";
     r->target = 1e6;
     enum { BOXES = 10, BATCH = 1000 };
@@ -203,14 +203,14 @@ int wl_quota_fix_1m(bench_ctx *c, result *r)
                 continue;
             double t0 = now_s();
             if (ours) {
-                if ((rc = ls_quota_fix(b.st, NULL, 0, count_line2, &lines))) {
-                    fail_ls(r, rc, "ls_quota_fix");
+                if ((rc = ls_repair_quota_fix(b.st, NULL, 0, count_line2, &lines))) {
+                    fail_ls(r, rc, "ls_repair_quota_fix");
                     goto out;
                 }
             } else {
                 uint64_t sum = 0;
                 for (int m = 0; m < BOXES; m++)
-                    if ((rc = ls_message_foreach(mbs[m], NULL, LS_FETCH_RECORD, sum_record, &sum))) {
+                    if ((rc = ls_message_foreach(mbs[m], NULL, LS_MESSAGE_FETCH_RECORD, sum_record, &sum))) {
                         fail_ls(r, rc, "ls_message_foreach");
                         goto out;
                     }

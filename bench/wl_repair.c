@@ -92,9 +92,9 @@ int wl_reconstruct(bench_ctx *c, result *r)
                 continue;
             double t0 = now_s();
             if (ours) {
-                int rc = ls_reconstruct(rb.b.st, "user.src", 0, NULL, count_line, &lines);
+                int rc = ls_repair_reconstruct(rb.b.st, "user.src", 0, NULL, count_line, &lines);
                 if (rc) {
-                    fail_ls(r, rc, "ls_reconstruct");
+                    fail_ls(r, rc, "ls_repair_reconstruct");
                     goto out;
                 }
             } else {
@@ -134,7 +134,7 @@ static int sum_sizes(const ls_record *rec, const ls_cached *cache, void *arg)
 
 int wl_quota_fix(bench_ctx *c, result *r)
 {
-    r->baseline = "ls_message_foreach LS_FETCH_RECORD summing the sizes of the same records";
+    r->baseline = "ls_message_foreach LS_MESSAGE_FETCH_RECORD summing the sizes of the same records";
     r->target_kind = "";
     repair_box rb;
     int ret = -1;
@@ -156,13 +156,13 @@ int wl_quota_fix(bench_ctx *c, result *r)
                 continue;
             double t0 = now_s();
             if (ours) {
-                if ((rc = ls_quota_fix(rb.b.st, NULL, 0, count_line, &lines))) {
-                    fail_ls(r, rc, "ls_quota_fix");
+                if ((rc = ls_repair_quota_fix(rb.b.st, NULL, 0, count_line, &lines))) {
+                    fail_ls(r, rc, "ls_repair_quota_fix");
                     goto out;
                 }
             } else {
                 sum = 0;
-                if ((rc = ls_message_foreach(rb.mb, NULL, LS_FETCH_RECORD, sum_sizes, &sum))) {
+                if ((rc = ls_message_foreach(rb.mb, NULL, LS_MESSAGE_FETCH_RECORD, sum_sizes, &sum))) {
                     fail_ls(r, rc, "ls_message_foreach");
                     goto out;
                 }

@@ -24,7 +24,7 @@ struct ls_store {
     uint8_t id[LS_UUID_LEN]; /* the store's identity (core/identity.h) */
     int rdonly;
     pthread_mutex_t groups_mu;   /* guards the group resolver and the groups file */
-    ls_group_cb group_cb;
+    ls_acl_group_cb group_cb;
     void *group_arg;
     char *groups;                /* the groupsfile's text, read on first use */
     size_t groups_len;
@@ -63,36 +63,36 @@ typedef struct ls_mbox {
 } ls_mbox;
 
 /* Look up a mailbox by name in txn t. Errors: LS_ENOTFOUND (message names it). */
-int ls_mbox_load(ls_txn *t, const char *name, ls_mbox *out);
+int ls__mbox_load(ls_txn *t, const char *name, ls_mbox *out);
 /* Look up by unique id. */
-int ls_mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out);
-void ls_mbox_clear(ls_mbox *m);
-int ls_mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s);
+int ls__mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out);
+void ls__mbox_clear(ls_mbox *m);
+int ls__mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s);
 /* Write the state. A HIGHESTMODSEQ past the mark store.header holds
  * raises the mark: store.header is rewritten right before t commits. */
-int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s);
+int ls__mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s);
 /* ls_env.before_commit: write the store.header marks t raised. */
-void ls_mbox_raise_marks(ls_txn *t);
-void ls_mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition);
+void ls__mbox_raise_marks(ls_txn *t);
+void ls__mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition);
 
 /* Per-mailbox append lock (flock on CONFIGDIR/lock/UUID), serialising UID
- * choice through commit. Returns an fd to pass to ls_mbox_unlock. */
-int ls_mbox_lock(ls_store *st, const char *uuidstr, int *fd);
-void ls_mbox_unlock(int fd);
+ * choice through commit. Returns an fd to pass to ls__mbox_unlock. */
+int ls__mbox_lock(ls_store *st, const char *uuidstr, int *fd);
+void ls__mbox_unlock(int fd);
 /* Wake sessions waiting on this mailbox (after a commit). */
-void ls_mbox_notify(ls_store *st, const char *uuidstr);
+void ls__mbox_notify(ls_store *st, const char *uuidstr);
 
 /* Open the store of config_path whose environment is gone (reconstruct -m
  * moved it aside), making a new empty one that carries identity id, and the
  * configdirectory's marker if it lacks one. Partitions are not labelled. */
-int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out);
+int ls__store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out);
 
 /* Write store.header for mailbox m (name, ids, ACL, high-water marks),
  * reading quota and annotations in a read snapshot of its own. */
-int ls_header_write(ls_store *st, const ls_mbox *m);
+int ls__header_write(ls_store *st, const ls_mbox *m);
 /* The same, reading them through transaction t (a write transaction that
- * must raise the HIGHESTMODSEQ mark before it commits: ls_mbstate_put). */
-int ls_header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m);
+ * must raise the HIGHESTMODSEQ mark before it commits: ls__mbstate_put). */
+int ls__header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m);
 
 /* Rights (RFC 4314), as a bit mask over "lrswipkxtean". */
 enum {
@@ -102,42 +102,42 @@ enum {
     LS_RIGHT_ALL = (1u << 12) - 1,
 };
 /* "lrswipkxtean" (and the obsolete c, d) -> bits. */
-unsigned ls_rights_parse(const char *r);
+unsigned ls__rights_parse(const char *r);
 /* Bits -> letters in canonical order. */
-void ls_rights_format(unsigned bits, char out[13]);
+void ls__rights_format(unsigned bits, char out[13]);
 /* 1 if user belongs to group (resolver, else groupsfile). */
-int ls_group_member(ls_store *st, const char *group, const char *user);
+int ls__group_member(ls_store *st, const char *group, const char *user);
 /* The rights of session s on mailbox `name` with ACL string `acl`. */
-unsigned ls_rights(const ls_session *s, const char *name, const char *acl);
+unsigned ls__rights(const ls_session *s, const char *name, const char *acl);
 /* Check `need` on mailbox m; LS_ENOTFOUND when even `l` is missing (a mailbox
  * the identity may not see does not exist for it), else LS_EPERM. */
-int ls_require(const ls_session *s, const ls_mbox *m, unsigned need, const char *what);
+int ls__require(const ls_session *s, const ls_mbox *m, unsigned need, const char *what);
 
 
 
 /* Mailbox-list helpers shared by create, rename and repair. */
-int ls_mbox_nearest_ancestor(ls_txn *t, const char *name, char sep, ls_mbox *anc);
-int ls_mbox_insert(ls_txn *t, const char *name, const uint8_t uuid[LS_UUID_LEN], const char *partition,
+int ls__mbox_nearest_ancestor(ls_txn *t, const char *name, char sep, ls_mbox *anc);
+int ls__mbox_insert(ls_txn *t, const char *name, const uint8_t uuid[LS_UUID_LEN], const char *partition,
                    const char *acl, ls_mbox *out);
 /* Rewrite the entry of m (after changing m->entry) under m->name. */
-int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m);
-int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep);
-int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n);
-void ls_names_free(char **names, size_t n);
-int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen);
+int ls__mbox_put_entry(ls_txn *t, const ls_mbox *m);
+int ls__mbox_purge(ls_txn *t, const ls_mbox *m, char sep);
+int ls__mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n);
+void ls__names_free(char **names, size_t n);
+int ls__db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen);
 /* A growable list of strings. */
 typedef struct ls_namelist { char **v; size_t n, cap; } ls_namelist;
-int ls_namelist_add(ls_namelist *l, const char *s);
-int ls_namelist_take(ls_namelist *l, char *s);
-void ls_namelist_free(ls_namelist *l);
-int ls_user_forget(ls_txn *t, const char *user, ls_namelist *changed);
-int ls_acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed);
+int ls__namelist_add(ls_namelist *l, const char *s);
+int ls__namelist_take(ls_namelist *l, char *s);
+void ls__namelist_free(ls_namelist *l);
+int ls__user_forget(ls_txn *t, const char *user, ls_namelist *changed);
+int ls__acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed);
 
-int ls_quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES]);
-int ls_quota_undefine(ls_txn *t, const char *root, char sep);
-int ls_seen_forget_user(ls_txn *t, const char *user);
-int ls_seen_rename_user(ls_txn *t, const char *from, const char *to);
-int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep);
-int ls_mailbox_reload(ls_mailbox *mb, ls_txn *t, ls_mbox *m, unsigned need, const char *what);
+int ls__quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES]);
+int ls__quota_undefine(ls_txn *t, const char *root, char sep);
+int ls__seen_forget_user(ls_txn *t, const char *user);
+int ls__seen_rename_user(ls_txn *t, const char *from, const char *to);
+int ls__subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep);
+int ls__mailbox_reload(ls_mailbox *mb, ls_txn *t, ls_mbox *m, unsigned need, const char *what);
 
 #endif

@@ -4,9 +4,9 @@
  *   ctl_mboxlist [-C FILE] -d
  *   ctl_mboxlist [-C FILE] [-n] [-q] -u < LIST
  *
- * -d prints the lines ls_mboxlist_dump() reports; -u reads all of stdin and
- * gives it to ls_mboxlist_load(), printing its report lines (one per entry
- * added or changed). ls_mboxlist_load() has no dry-run flag, so -u -n
+ * -d prints the lines ls_repair_mboxlist_dump() reports; -u reads all of stdin and
+ * gives it to ls_repair_mboxlist_load(), printing its report lines (one per entry
+ * added or changed). ls_repair_mboxlist_load() has no dry-run flag, so -u -n
  * compares the input with a dump instead, entry by entry, and reports what
  * a load would change in the same words. Only the public API is used.
  *
@@ -215,7 +215,7 @@ static int dry_compare(const char *text, size_t len, run *r, char **names);
 static int dry_load(ls_store *st, const char *text, size_t len, run *r)
 {
     r->collect = 1;
-    int rc = st ? ls_mboxlist_dump(st, report_cb, r) : LS_OK;
+    int rc = st ? ls_repair_mboxlist_dump(st, report_cb, r) : LS_OK;
     r->collect = 0;
     r->n = st ? r->n : 0;
     if (rc != LS_OK) { errorf("%s", lserr(rc)); return EXIT_FAIL; }
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
     }
     if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
-    unsigned oflags = dump || dry ? LS_OPEN_RDONLY : LS_OPEN_DEFAULT;
+    unsigned oflags = dump || dry ? LS_STORE_OPEN_RDONLY : LS_STORE_OPEN_DEFAULT;
     int rc = ls_store_open(conf, oflags, &st);
     /* -n -u on a store that does not exist yet: a load would create it and
      * add every entry */
@@ -326,7 +326,7 @@ int main(int argc, char **argv)
     run r = { .quiet = quiet && undump };
     progress_start(!r.quiet);
     if (dump) {
-        if ((rc = ls_mboxlist_dump(st, report_cb, &r)) != LS_OK) {
+        if ((rc = ls_repair_mboxlist_dump(st, report_cb, &r)) != LS_OK) {
             errorf("%s", lserr(rc));
             ex = EXIT_FAIL;
         }
@@ -335,7 +335,7 @@ int main(int argc, char **argv)
     } else {
         setvbuf(stdout, NULL, _IOLBF, 0);
         signal(SIGPIPE, SIG_IGN);   /* the load commits; a closed pipe only loses its report */
-        if ((rc = ls_mboxlist_load(st, text, len, report_cb, &r)) != LS_OK) {
+        if ((rc = ls_repair_mboxlist_load(st, text, len, report_cb, &r)) != LS_OK) {
             errorf("%s", lserr(rc));
             ex = EXIT_FAIL;
         }

@@ -45,7 +45,7 @@
 
 static void die(const char *what, int rc)
 {
-    fprintf(stderr, "demo: %s: %s (%s)\n", what, ls_strerror(rc), ls_error_last());
+    fprintf(stderr, "demo: %s: %s (%s)\n", what, ls_error_string(rc), ls_error_last());
     exit(1);
 }
 
@@ -361,11 +361,11 @@ static void deliver(ls_session *admin, const gen_msg *m, const char *const *to, 
                     unsigned flags)
 {
     ls_deliver_result res[NUSERS];
-    ls_append_opts o = { .flags = flags, .internaldate = &m->date };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = flags, .internaldate = &m->date };
     int rc = ls_message_deliver(admin, m->b.p, m->b.n, to, n, folder, &o, res);
     for (size_t i = 0; i < n; i++)
         if (res[i].code != LS_OK) {
-            fprintf(stderr, "demo: deliver to %s: %s (%s)\n", to[i], ls_strerror(res[i].code), res[i].error);
+            fprintf(stderr, "demo: deliver to %s: %s (%s)\n", to[i], ls_error_string(res[i].code), res[i].error);
             exit(1);
         }
     if (rc != LS_OK)
@@ -381,7 +381,7 @@ static void deliver(ls_session *admin, const gen_msg *m, const char *const *to, 
 static ls_mailbox *open_mb(ls_session *s, const char *name)
 {
     ls_mailbox *mb;
-    CHECK(ls_mailbox_open(s, name, LS_MAILBOX_RDWR, &mb));
+    CHECK(ls_mailbox_open(s, name, LS_MAILBOX_OPEN_RDWR, &mb));
     return mb;
 }
 
@@ -403,7 +403,7 @@ static void store_flags(ls_mailbox *mb, unsigned k, unsigned start, int op, unsi
     ls_set set;
     every_kth(mb, k, start, &set);
     if (set.n)
-        CHECK(ls_message_store(mb, &set, op, flags, NULL, 0, 0, NULL));
+        CHECK(ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = op, .flags = flags }, NULL));
     free(set.r);
 }
 
@@ -459,7 +459,7 @@ static void populate(ls_session *admin)
     for (int i = 0; i < 150; i++) {
         gen(&m, "bovik@example.org", NULL, random_kind());
         const char *kw[] = { "$Important" };
-        ls_append_opts o = { .flags = i % 3 == 0 ? LS_FLAG_SEEN : 0, .internaldate = &m.date,
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = i % 3 == 0 ? LS_FLAG_SEEN : 0, .internaldate = &m.date,
                              .keywords = kw, .nkeywords = i % 10 == 0 ? 1 : 0 };
         uint32_t uid;
         CHECK(ls_message_append(work, m.b.p, m.b.n, &o, &uid));
@@ -475,7 +475,7 @@ static void populate(ls_session *admin)
         for (int i = 0; i < 50; i++) {
             gen(&ms[i], "news@example.org", "news", pick(4) ? K_PLAIN : K_MIXED);
             items[i] = (ls_append_item){ .msg = ms[i].b.p, .len = ms[i].b.n,
-                                         .opts = { .internaldate = &ms[i].date } };
+                                         .opts = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &ms[i].date } };
             S.generated++;
         }
         CHECK(ls_message_append_many(news, items, 50));
@@ -488,13 +488,13 @@ static void populate(ls_session *admin)
     for (int u = 0; u < NUSERS; u++) {
         snprintf(name, sizeof name, "user.%s", users[u]);
         ls_mailbox *in = open_mb(admin, name);
-        store_flags(in, 5, 0, LS_STORE_ADD, LS_FLAG_SEEN);
-        store_flags(in, 5, 1, LS_STORE_ADD, LS_FLAG_SEEN);
-        store_flags(in, 5, 2, LS_STORE_ADD, LS_FLAG_SEEN | LS_FLAG_ANSWERED);
-        store_flags(in, 7, 3, LS_STORE_ADD, LS_FLAG_FLAGGED);
+        store_flags(in, 5, 0, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
+        store_flags(in, 5, 1, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
+        store_flags(in, 5, 2, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN | LS_FLAG_ANSWERED);
+        store_flags(in, 7, 3, LS_MESSAGE_STORE_ADD, LS_FLAG_FLAGGED);
         ls_mailbox_close(in);
     }
-    store_flags(news, 2, 0, LS_STORE_ADD, LS_FLAG_SEEN);
+    store_flags(news, 2, 0, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
 
     /* COPY: bovik keeps every 10th INBOX message in INBOX.projects (links) */
     ls_mailbox *inbox = open_mb(bovik, "user.bovik");
@@ -503,7 +503,7 @@ static void populate(ls_session *admin)
     ls_uidmap map;
     CHECK(ls_message_copy(inbox, &set, "user.bovik.projects", &map));
     S.copied += (unsigned)map.n;
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
     free(set.r);
     ls_mailbox_close(inbox);
 
@@ -513,16 +513,16 @@ static void populate(ls_session *admin)
     set.n = 1;
     CHECK(ls_message_move(fin, &set, "user.fred.archive", &map));
     S.moved += (unsigned)map.n;
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
 
     /* EXPUNGE: alice deletes some list mail; cleanup removes the files */
     ls_mailbox *alist = open_mb(admin, "user.alice.lists.debian");
-    store_flags(alist, 4, 0, LS_STORE_ADD, LS_FLAG_DELETED);
+    store_flags(alist, 4, 0, LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
     ls_set gone;
     CHECK(ls_message_expunge(alist, NULL, &gone));
     for (size_t i = 0; i < gone.n; i++)
         S.expunged += gone.r[i].hi - gone.r[i].lo + 1;
-    ls_set_free(&gone);
+    ls_set_dispose(&gone);
     ls_mailbox_close(alist);
     uint64_t removed = 0;
     CHECK(ls_store_cleanup(ls_session_store(admin), -1, &removed));
@@ -540,7 +540,7 @@ static void populate(ls_session *admin)
         CHECK(ls_message_get(cin, cuids[i], &rec));
         CHECK(ls_message_fetch(cin, cuids[i], "", 0, UINT64_MAX, &raw, &rawlen));
         ls_mailbox *saved = open_mb(admin, "user.carol.saved");
-        ls_append_opts o = { .flags = LS_FLAG_SEEN, .internaldate = &rec.internaldate };
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN, .internaldate = &rec.internaldate };
         CHECK(ls_message_append(saved, raw, rawlen, &o, NULL));
         ls_mailbox_close(saved);
         ls_free(raw);
@@ -583,9 +583,9 @@ static void print_list(ls_session *admin, listed *l)
     printf("== Mailboxes (LIST \"\" \"*\" as an administrator; internal names) ==\n");
     for (size_t i = 0; i < l->n; i++) {
         char attrs[64] = "";
-        if (l->attrs[i] & LS_LIST_NOSELECT)
+        if (l->attrs[i] & LS_MAILBOX_LIST_NOSELECT)
             strcat(attrs, "\\Noselect ");
-        strcat(attrs, l->attrs[i] & LS_LIST_HASCHILDREN ? "\\HasChildren" : "\\HasNoChildren");
+        strcat(attrs, l->attrs[i] & LS_MAILBOX_LIST_HASCHILDREN ? "\\HasChildren" : "\\HasNoChildren");
         /* what the owner sees: user.bovik.work is INBOX.work to bovik */
         char view[160] = "";
         if (!strncmp(l->names[i], "user.", 5)) {
@@ -696,7 +696,7 @@ static void print_savings(ls_session *admin, const listed *l)
 {
     uint64_t logical = 0, records = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (l->attrs[i] & LS_LIST_NOSELECT)
+        if (l->attrs[i] & LS_MAILBOX_LIST_NOSELECT)
             continue;
         ls_status s;
         CHECK(ls_mailbox_status(admin, l->names[i], &s));
@@ -754,7 +754,7 @@ int main(int argc, char **argv)
     char *conf = write_config(dir);
 
     ls_store *st;
-    CHECK(ls_store_open(conf, LS_OPEN_CREATE, &st)); /* a new store (as mailstore init makes one) */
+    CHECK(ls_store_open(conf, LS_STORE_OPEN_CREATE, &st)); /* a new store (as mailstore init makes one) */
     ls_session *admin;
     CHECK(ls_session_new(st, NULL, &admin));
 

@@ -193,7 +193,7 @@ static void err_prefix(const ctx *c)
 static const char *lib_message(const ctx *c, int rc)
 {
     const char *msg = ls_error_last();
-    if (!msg || !*msg) return ls_strerror(rc);
+    if (!msg || !*msg) return ls_error_string(rc);
     if (c && c->cmd) {
         size_t n = strlen(c->cmd->name);
         if (strncmp(msg, c->cmd->name, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' && msg[n + 2])
@@ -256,7 +256,7 @@ static int get_session(ctx *c, ls_session **out)
      * break the service */
     if (!c->st && (rc = ls_store_check_owner(c->config)) == LS_EPERM)
         return fail(c, rc);
-    if (!c->st && (rc = ls_store_open(c->config, LS_OPEN_DEFAULT, &c->st)) != LS_OK) {
+    if (!c->st && (rc = ls_store_open(c->config, LS_STORE_OPEN_DEFAULT, &c->st)) != LS_OK) {
         c->st = NULL;
         return fail(c, rc);
     }
@@ -282,7 +282,7 @@ static int get_store(ctx *c, ls_store **out)
     return EXIT_OK;
 }
 
-/* Open mailbox `name` (flags: LS_MAILBOX_RDWR or LS_MAILBOX_RDONLY). */
+/* Open mailbox `name` (flags: LS_MAILBOX_OPEN_RDWR or LS_MAILBOX_OPEN_RDONLY). */
 static int open_mailbox(ctx *c, const char *name, unsigned flags, ls_mailbox **mb)
 {
     ls_session *s;
@@ -331,7 +331,7 @@ static int arg_uid(const ctx *c, const char *s, uint32_t *uid)
     return EXIT_OK;
 }
 
-/* A UID set argument ("1:5,7,9:*"); free with ls_set_free. */
+/* A UID set argument ("1:5,7,9:*"); free with ls_set_dispose. */
 static int arg_uidset(const ctx *c, const char *s, ls_set *set)
 {
     memset(set, 0, sizeof *set);
@@ -381,7 +381,7 @@ static int flaglist_add(const ctx *c, flaglist *fl, const char *tok)
         fl->flags |= bit;
         return EXIT_OK;
     }
-    if (!ls_keyword_valid(tok))
+    if (!ls_flag_keyword_valid(tok))
         return usage_err(c, "'%s' is not a valid keyword (an IMAP atom of 1 to 100 bytes)", tok);
     fl->kw[fl->nkw++] = tok;
     return EXIT_OK;
@@ -514,9 +514,9 @@ static int list_cb(const char *name, unsigned attrs, void *arg)
     j_begin(&j);
     j_str(&j, "name", name);
     j_array_begin(&j, "attributes");
-    if (attrs & LS_LIST_NOSELECT) j_array_str(&j, "\\Noselect");
-    if (attrs & LS_LIST_HASCHILDREN) j_array_str(&j, "\\HasChildren");
-    if (attrs & LS_LIST_HASNOCHILDREN) j_array_str(&j, "\\HasNoChildren");
+    if (attrs & LS_MAILBOX_LIST_NOSELECT) j_array_str(&j, "\\Noselect");
+    if (attrs & LS_MAILBOX_LIST_HASCHILDREN) j_array_str(&j, "\\HasChildren");
+    if (attrs & LS_MAILBOX_LIST_HASNOCHILDREN) j_array_str(&j, "\\HasNoChildren");
     j_array_end(&j);
     j_end(&j);
     return 0;
@@ -576,7 +576,7 @@ static int cmd_path(ctx *c)
         rc = ls_mailbox_path(s, c->pos[0], &path);
     } else {
         ls_mailbox *mb;
-        if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDONLY, &mb)) != EXIT_OK) return ex;
+        if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDONLY, &mb)) != EXIT_OK) return ex;
         rc = ls_message_path(mb, uid, &path);
         ls_mailbox_close(mb);
     }
@@ -617,7 +617,7 @@ static int cmd_append(ctx *c)
     size_t len = 0;
     ls_mailbox *mb = NULL;
     if ((ex = read_stdin(c, &msg, &len)) == EXIT_OK &&
-        (ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDWR, &mb)) == EXIT_OK) {
+        (ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDWR, &mb)) == EXIT_OK) {
         uint32_t uid = 0;
         int rc = ls_message_append(mb, msg, len, &ao, &uid);
         if (rc == LS_OK) print_uid(c, uid);
@@ -638,7 +638,7 @@ static size_t print_deliveries(const ctx *c, char **users, const ls_deliver_resu
         /* code 1 is our "not filled in" sentinel: the call failed as a whole */
         int code = res[i].code == 1 ? (rc != LS_OK ? rc : LS_EIO) : res[i].code;
         const char *msg = res[i].code == 1 ? ls_error_last() : res[i].error;
-        if (code != LS_OK && (!msg || !*msg)) msg = ls_strerror(code);
+        if (code != LS_OK && (!msg || !*msg)) msg = ls_error_string(code);
         if (code != LS_OK) nfail++;
         if (c->json) {
             jobj j;
@@ -752,7 +752,7 @@ static int cmd_fetch(ctx *c)
         return usage_err(c, "unknown item '%s' (rfc822, header, text, section:N.N, envelope, "
                             "bodystructure, body)", item);
     ls_mailbox *mb;
-    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDONLY, &mb)) == EXIT_OK) {
+    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDONLY, &mb)) == EXIT_OK) {
         if (cached) {
             char which[16];
             snprintf(which, sizeof which, "%s", item);
@@ -769,9 +769,9 @@ static int cmd_fetch(ctx *c)
 /* "+FLAGS" / "-FLAGS" / "FLAGS" (case-insensitive, ".SILENT" allowed) -> op. */
 static int parse_store_op(const char *s, int *op)
 {
-    int o = LS_STORE_REPLACE;
-    if (*s == '+') { o = LS_STORE_ADD; s++; }
-    else if (*s == '-') { o = LS_STORE_REMOVE; s++; }
+    int o = LS_MESSAGE_STORE_REPLACE;
+    if (*s == '+') { o = LS_MESSAGE_STORE_ADD; s++; }
+    else if (*s == '-') { o = LS_MESSAGE_STORE_REMOVE; s++; }
     if (strcasecmp(s, "FLAGS") != 0 && strcasecmp(s, "FLAGS.SILENT") != 0) return -1;
     *op = o;
     return 0;
@@ -780,11 +780,11 @@ static int parse_store_op(const char *s, int *op)
 static int store_apply(ctx *c, const ls_set *uids, int op, const flaglist *fl, uint64_t since)
 {
     ls_mailbox *mb;
-    int ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDWR, &mb);
+    int ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDWR, &mb);
     if (ex != EXIT_OK) return ex;
     ls_set modified;
     memset(&modified, 0, sizeof modified);
-    int rc = ls_message_store(mb, uids, op, fl->flags, fl->kw, fl->nkw, since, &modified);
+    int rc = ls_message_store(mb, uids, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = op, .flags = fl->flags, .keywords = fl->kw, .nkeywords = fl->nkw, .unchangedsince = since }, &modified);
     if (rc == LS_EMODIFIED) {
         char *txt = ls_set_format(&modified);
         if (c->json) {
@@ -798,7 +798,7 @@ static int store_apply(ctx *c, const ls_set *uids, int op, const flaglist *fl, u
         ls_free(txt);
     }
     ex = rc == LS_OK ? EXIT_OK : fail(c, rc);
-    ls_set_free(&modified);
+    ls_set_dispose(&modified);
     ls_mailbox_close(mb);
     return ex;
 }
@@ -820,7 +820,7 @@ static int cmd_store(ctx *c)
         ex = store_apply(c, &uids, op, &fl, since);
         flaglist_free(&fl);
     }
-    ls_set_free(&uids);
+    ls_set_dispose(&uids);
     return ex;
 }
 
@@ -831,16 +831,16 @@ static int cmd_expunge(ctx *c)
     int ex;
     if (c->npos > 1 && (ex = arg_uidset(c, c->pos[1], &uids)) != EXIT_OK) return ex;
     ls_mailbox *mb;
-    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDWR, &mb)) == EXIT_OK) {
+    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDWR, &mb)) == EXIT_OK) {
         ls_set gone;
         memset(&gone, 0, sizeof gone);
         int rc = ls_message_expunge(mb, c->npos > 1 ? &uids : NULL, &gone);
         if (rc == LS_OK) set_foreach(&gone, print_uid, c);
         else ex = fail(c, rc);
-        ls_set_free(&gone);
+        ls_set_dispose(&gone);
         ls_mailbox_close(mb);
     }
-    ls_set_free(&uids);
+    ls_set_dispose(&uids);
     return ex;
 }
 
@@ -851,7 +851,7 @@ static int copy_or_move(ctx *c, int move)
     int ex = arg_uidset(c, c->pos[1], &uids);
     if (ex != EXIT_OK) return ex;
     ls_mailbox *mb;
-    if ((ex = open_mailbox(c, c->pos[0], move ? LS_MAILBOX_RDWR : LS_MAILBOX_RDONLY, &mb)) == EXIT_OK) {
+    if ((ex = open_mailbox(c, c->pos[0], move ? LS_MAILBOX_OPEN_RDWR : LS_MAILBOX_OPEN_RDONLY, &mb)) == EXIT_OK) {
         ls_uidmap map;
         memset(&map, 0, sizeof map);
         int rc = move ? ls_message_move(mb, &uids, c->pos[2], &map)
@@ -871,10 +871,10 @@ static int copy_or_move(ctx *c, int move)
         } else {
             ex = fail(c, rc);
         }
-        ls_uidmap_free(&map);
+        ls_uidmap_dispose(&map);
         ls_mailbox_close(mb);
     }
-    ls_set_free(&uids);
+    ls_set_dispose(&uids);
     return ex;
 }
 
@@ -888,7 +888,7 @@ static int cmd_search(ctx *c)
     const char *const *argv = argc ? (const char *const *)c->pos + 1 : all;
     if (!argc) argc = 1;
     ls_mailbox *mb;
-    int ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDONLY, &mb);
+    int ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDONLY, &mb);
     if (ex != EXIT_OK) return ex;
     uint32_t *uids = NULL;
     size_t n = 0;
@@ -931,7 +931,7 @@ static void record_flags(ls_mailbox *mb, const ls_record *rec, void (*fn)(void *
 {
     for (unsigned bit = 1; bit & LS_FLAG_ALL; bit <<= 1)
         if (rec->flags & bit) fn(arg, ls_flag_name(bit));
-    for (unsigned i = 0; i < LS_MAX_KEYWORDS; i++) {
+    for (unsigned i = 0; i < LS_MAILBOX_MAX_KEYWORDS; i++) {
         if (!(rec->keywords[i / 64] & (UINT64_C(1) << (i % 64)))) continue;
         const char *kw = ls_mailbox_keyword(mb, i);
         if (kw) fn(arg, kw);
@@ -978,10 +978,10 @@ static int cmd_info(ctx *c)
     int ex;
     if (c->npos > 1 && (ex = arg_uidset(c, c->pos[1], &uids)) != EXIT_OK) return ex;
     ls_mailbox *mb;
-    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_RDONLY, &mb)) == EXIT_OK) {
+    if ((ex = open_mailbox(c, c->pos[0], LS_MAILBOX_OPEN_RDONLY, &mb)) == EXIT_OK) {
         recvec rv;
         memset(&rv, 0, sizeof rv);
-        int rc = ls_message_foreach(mb, c->npos > 1 ? &uids : NULL, LS_FETCH_RECORD, info_collect, &rv);
+        int rc = ls_message_foreach(mb, c->npos > 1 ? &uids : NULL, LS_MESSAGE_FETCH_RECORD, info_collect, &rv);
         if (rc == LS_OK) {
             for (size_t i = 0; i < rv.n; i++) info_print(c, mb, &rv.v[i]);
         } else if (rc == LS_ENOMEM && !*ls_error_last()) {
@@ -992,7 +992,7 @@ static int cmd_info(ctx *c)
         free(rv.v);
         ls_mailbox_close(mb);
     }
-    ls_set_free(&uids);
+    ls_set_dispose(&uids);
     return ex;
 }
 
@@ -1327,7 +1327,7 @@ static int cmd_cleanup(ctx *c)
 static void check_cb(int severity, const char *message, void *arg)
 {
     const ctx *c = arg;
-    const char *sev = severity == LS_CHECK_ERROR ? "error" : "notice";
+    const char *sev = severity == LS_STORE_CHECK_ERROR ? "error" : "notice";
     if (c->json) {
         jobj j;
         j_begin(&j);
@@ -1367,14 +1367,14 @@ static int cmd_init(ctx *c)
         return rc == LS_OK ? EXIT_OK : fail(c, rc);
     }
     ls_store *st;
-    int rc = ls_store_open(c->config, LS_OPEN_DEFAULT, &st);
+    int rc = ls_store_open(c->config, LS_STORE_OPEN_DEFAULT, &st);
     if (rc == LS_OK) {
         int ex = failf(c, "a store exists already in %s", ls_store_configdirectory(st));
         ls_store_close(st);
         return ex;
     }
     if (rc != LS_ENOTFOUND) return fail(c, rc);
-    if ((rc = ls_store_open(c->config, LS_OPEN_CREATE, &st)) != LS_OK) return fail(c, rc);
+    if ((rc = ls_store_open(c->config, LS_STORE_OPEN_CREATE, &st)) != LS_OK) return fail(c, rc);
     if (c->json) {
         jobj j;
         j_begin(&j);

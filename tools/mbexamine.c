@@ -4,8 +4,8 @@
  *
  *   mbexamine [-C FILE] [-u UID] MAILBOX...
  *
- * Prints the lines ls_examine() (libstore/repair.h) reports, on stdout.
- * Read-only: the store is opened with LS_OPEN_RDONLY. Only the public API
+ * Prints the lines ls_repair_examine() (libstore/repair.h) reports, on stdout.
+ * Read-only: the store is opened with LS_STORE_OPEN_RDONLY. Only the public API
  * is used. Exit status: 0 success, 1 failure, 2 usage error.
  */
 #include "libstore/libstore.h"
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 
     if (refuse_foreign_owner(conf) != EXIT_OK) return EXIT_FAIL;
     ls_store *st = NULL;
-    int rc = ls_store_open(conf, LS_OPEN_RDONLY, &st);
+    int rc = ls_store_open(conf, LS_STORE_OPEN_RDONLY, &st);
     if (rc != LS_OK) {
         errorf("%s", lserr(rc));
         return EXIT_FAIL;
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     progress_start(1);
     for (int i = optind; i < argc; i++) {
         r.in_block = r.in_records = 0;
-        if ((rc = ls_examine(st, argv[i], report_cb, &r)) != LS_OK) {
+        if ((rc = ls_repair_examine(st, argv[i], report_cb, &r)) != LS_OK) {
             const char *m = lserr(rc);
             if (strstr(m, argv[i])) errorf("%s", m);
             else errorf("%s: %s", argv[i], m);

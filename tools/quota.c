@@ -5,7 +5,7 @@
  *
  * Without -f: one line per quota root and limited resource,
  *   ROOT RESOURCE LIMIT USAGE PERCENT%
- * (STORAGE in KiB, usage rounded up). With -f: ls_quota_fix() per PREFIX,
+ * (STORAGE in KiB, usage rounded up). With -f: ls_repair_quota_fix() per PREFIX,
  * one line per change on stdout and nothing else there. Errors go to
  * stderr as "quota: message"; progress goes to stderr when a run takes more
  * than a second. Only the public API is used.
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     ls_store *st = NULL;
     /* listing only reads; -f (also -f -n, which aborts its write transactions)
      * needs a writable environment */
-    int rc = ls_store_open(conf, (fix ? 0 : LS_OPEN_RDONLY), &st);
+    int rc = ls_store_open(conf, (fix ? 0 : LS_STORE_OPEN_RDONLY), &st);
     if (rc != LS_OK) {
         errorf("%s", lserr(rc));
         return EXIT_FAIL;
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
         progress_start(!quiet);
         unsigned flags = dry ? LS_REPAIR_DRYRUN : 0;
         if (nprefix == 0) {
-            if ((rc = ls_quota_fix(st, NULL, flags, report_cb, &r)) != LS_OK) {
+            if ((rc = ls_repair_quota_fix(st, NULL, flags, report_cb, &r)) != LS_OK) {
                 errorf("%s", lserr(rc));
                 ex = EXIT_FAIL;
             }
@@ -236,7 +236,7 @@ int main(int argc, char **argv)
                     (strlen(prefixes[k]) < strlen(prefixes[i]) || k < i))
                     covered = 1;
             if (covered) continue;
-            if ((rc = ls_quota_fix(st, prefixes[i], flags, report_cb, &r)) != LS_OK) {
+            if ((rc = ls_repair_quota_fix(st, prefixes[i], flags, report_cb, &r)) != LS_OK) {
                 errorf("%s: %s", prefixes[i], lserr(rc));
                 ex = EXIT_FAIL;
             }

@@ -3,7 +3,7 @@
  *
  *   reconstruct [-C FILE] [-r] [-f] [-m] [-n] [-G] [-q] [-B DIR] [MAILBOX...]
  *
- * A thin front end to ls_reconstruct() and ls_reconstruct_mboxlist()
+ * A thin front end to ls_repair_reconstruct() and ls_repair_reconstruct_mboxlist()
  * (libstore/repair.h): every change the library makes, or would make with
  * -n, arrives as one report line through the callback and is printed on
  * stdout, and nothing else is printed there. Errors go to stderr as
@@ -259,17 +259,17 @@ int main(int argc, char **argv)
     progress_start(!quiet);
 
     if (mflag) {
-        rc = ls_reconstruct_mboxlist(config_path(conf), flags, backup, report_cb, &r);
+        rc = ls_repair_reconstruct_mboxlist(config_path(conf), flags, backup, report_cb, &r);
         if (rc != LS_OK) {
             errorf("%s", lserr(rc));
             ex = EXIT_FAIL;
         }
     } else {
         ls_store *st = NULL;
-        /* Not LS_OPEN_RDONLY for -n: the dry run is the library's (LS_REPAIR_DRYRUN:
+        /* Not LS_STORE_OPEN_RDONLY for -n: the dry run is the library's (LS_REPAIR_DRYRUN:
          * it runs the repair's write transactions and aborts them), and a
          * read-only store refuses every write transaction. */
-        rc = ls_store_open(conf, LS_OPEN_DEFAULT, &st);
+        rc = ls_store_open(conf, LS_STORE_OPEN_DEFAULT, &st);
         if (rc != LS_OK) {
             errorf("%s", lserr(rc));
             if (rc == LS_ECORRUPT || rc == LS_ENOTFOUND || rc == LS_EDB)
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
                        "partitions (add -B DIR to restore flags from a metadata backup)");
             ex = EXIT_FAIL;
         } else if (nmb == 0) {
-            if ((rc = ls_reconstruct(st, NULL, flags, backup, report_cb, &r)) != LS_OK) {
+            if ((rc = ls_repair_reconstruct(st, NULL, flags, backup, report_cb, &r)) != LS_OK) {
                 const char *m = lserr(rc);
                 errorf("%s", m);
                 if (rc == LS_ECORRUPT && !strstr(m, "reconstruct -m"))
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
             }
         } else {
             for (int i = 0; i < nmb && !r.out_error; i++) {
-                if ((rc = ls_reconstruct(st, mailboxes[i], flags, backup, report_cb, &r)) != LS_OK) {
+                if ((rc = ls_repair_reconstruct(st, mailboxes[i], flags, backup, report_cb, &r)) != LS_OK) {
                     const char *m = lserr(rc);
                     /* the library's message usually names the mailbox already */
                     if (strstr(m, mailboxes[i])) errorf("%s", m);

@@ -126,7 +126,7 @@ static void errorf(const char *fmt, ...)
 static const char *lserr(int rc)
 {
     const char *m = ls_error_last();
-    return m && *m ? m : ls_strerror(rc);
+    return m && *m ? m : ls_error_string(rc);
 }
 
 /* Run as root on a store that another user owns, a tool would leave

@@ -29,7 +29,7 @@
  *  13. sharing a folder (ACL), quota, subscriptions
  *  14. what changed since a MODSEQ (QRESYNC: FETCH and VANISHED)
  *  15. IDLE: wait for a change made by another thread
- *  16. errors: codes, ls_strerror, ls_error_last
+ *  16. errors: codes, ls_error_string, ls_error_last
  *  17. check, cleanup, close
  *
  * Build: as part of libstore (target mini_server), or against an installed
@@ -67,7 +67,7 @@
  */
 static void fail_call(const char *call, int rc, int line)
 {
-    fprintf(stderr, "mini_server:%d: %s failed: %s (code %d): %s\n", line, call, ls_strerror(rc), rc,
+    fprintf(stderr, "mini_server:%d: %s failed: %s (code %d): %s\n", line, call, ls_error_string(rc), rc,
             ls_error_last());
     exit(1);
 }
@@ -100,7 +100,7 @@ static void format_flags(ls_mailbox *mb, const ls_record *r, char *out, size_t o
     for (unsigned bit = 1; bit <= LS_FLAG_DRAFT; bit <<= 1)
         if (r->flags & bit)
             n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? " " : "", ls_flag_name(bit));
-    for (unsigned i = 0; i < LS_MAX_KEYWORDS && n < outlen; i++)
+    for (unsigned i = 0; i < LS_MAILBOX_MAX_KEYWORDS && n < outlen; i++)
         if (r->keywords[i / 64] >> (i % 64) & 1) {
             const char *kw = ls_mailbox_keyword(mb, i);  /* owned by the handle */
             n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? " " : "", kw ? kw : "?");
@@ -258,10 +258,10 @@ static void step_open(void)
 {
     printf("\n--- 1. open the store, sessions, INBOXes (libstore %s)\n", ls_version());
     /* One ls_store per process, shared by its threads. A server opens an
-     * existing store (LS_OPEN_DEFAULT: a missing one is an error, never
+     * existing store (LS_STORE_OPEN_DEFAULT: a missing one is an error, never
      * silently replaced by an empty one); this example makes its own, so it
      * asks for creation (as `mailstore init` does). */
-    CALL(ls_store_open(confpath, LS_OPEN_CREATE, &store));
+    CALL(ls_store_open(confpath, LS_STORE_OPEN_CREATE, &store));
     sep = ls_store_separator(store);
     EXPECT(sep == '.');
 
@@ -278,7 +278,7 @@ static void step_open(void)
     CALL(ls_mailbox_create(admin, "user.fred", NULL));
     int rc = ls_mailbox_create(bovik, "user.mallory", NULL);
     EXPECT(rc == LS_EPERM);
-    printf("user bovik may not create user.mallory: %s (%s)\n", ls_strerror(rc), ls_error_last());
+    printf("user bovik may not create user.mallory: %s (%s)\n", ls_error_string(rc), ls_error_last());
 }
 
 /* Step 2: names as a user types them <-> internal names; modified UTF-7. */
@@ -298,11 +298,11 @@ static void step_names(void)
 
     /* C: a2 CREATE "INBOX.Entw&APw-rfe": clients send modified UTF-7, the
      * store keeps UTF-8 names. */
-    CALL(ls_mutf7_decode("INBOX.Entw&APw-rfe", &utf8));
+    CALL(ls_name_from_mutf7("INBOX.Entw&APw-rfe", &utf8));
     EXPECT(!strcmp(utf8, "INBOX.Entw\xc3\xbc" "rfe"));
     CALL(ls_name_from_user(utf8, "bovik", sep, &internal));
     CALL(ls_mailbox_create(bovik, internal, NULL));
-    CALL(ls_mutf7_encode(utf8, &mutf7));
+    CALL(ls_name_to_mutf7(utf8, &mutf7));
     EXPECT(!strcmp(mutf7, "INBOX.Entw&APw-rfe"));
     printf("C: a2 CREATE %s -> %s\n", mutf7, internal);
     ls_free(utf8);
@@ -323,7 +323,7 @@ static void step_append(void)
     printf("\n--- 3. APPEND\n");
     /* A mailbox handle is what SELECT opens; APPEND can use a short-lived one. */
     ls_mailbox *mb;
-    CALL(ls_mailbox_open(bovik, "user.bovik", LS_MAILBOX_RDWR, &mb));
+    CALL(ls_mailbox_open(bovik, "user.bovik", LS_MAILBOX_OPEN_RDWR, &mb));
     ls_status st;
     CALL(ls_mailbox_status_open(mb, &st));
     uidvalidity = st.uidvalidity;
@@ -338,7 +338,7 @@ static void step_append(void)
     ls_date when;
     CALL(ls_date_parse_imap("17-Nov-2026 12:31:02 +0000", &when));
     const char *kw[] = { "$Important" };
-    ls_append_opts o = { .flags = LS_FLAG_SEEN, .keywords = kw, .nkeywords = 1, .internaldate = &when };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN, .keywords = kw, .nkeywords = 1, .internaldate = &when };
     CALL(ls_message_append(mb, MSG2, strlen(MSG2), &o, &uid));
     EXPECT(uid == 2);
     printf("S: a4 OK [APPENDUID %u %u] APPEND completed\n", uidvalidity, uid);
@@ -351,7 +351,7 @@ static void step_append(void)
 
     /* A bad keyword is refused before anything is written. */
     const char *badkw[] = { "no spaces allowed" };
-    ls_append_opts bad = { .keywords = badkw, .nkeywords = 1 };
+    ls_append_opts bad = { .version = LS_APPEND_OPTS_VERSION, .keywords = badkw, .nkeywords = 1 };
     int rc = ls_message_append(mb, MSG1, strlen(MSG1), &bad, NULL);
     EXPECT(rc == LS_EINVAL);
     printf("S: a6 BAD %s\n", ls_error_last());
@@ -372,7 +372,7 @@ static void step_deliver(void)
         if (res[i].code == LS_OK)
             printf("S: 250 2.1.5 <%s> delivered as UID %u\n", rcpt[i], res[i].uid);
         else
-            printf("S: 550 5.1.1 <%s> %s: %s\n", rcpt[i], ls_strerror(res[i].code), res[i].error);
+            printf("S: 550 5.1.1 <%s> %s: %s\n", rcpt[i], ls_error_string(res[i].code), res[i].error);
     }
     EXPECT(res[0].code == LS_OK && res[0].uid == 4);
     EXPECT(res[1].code == LS_OK && res[1].uid == 1);
@@ -393,12 +393,12 @@ static int list_one(const char *name, unsigned attrs, void *arg)
     /* internal name -> what bovik sees -> modified UTF-7 on the wire */
     if (ls_name_to_user(name, "bovik", sep, &shown) != LS_OK)
         return 1;                  /* non-zero stops the listing */
-    if (ls_mutf7_encode(shown, &mutf7) != LS_OK) {
+    if (ls_name_to_mutf7(shown, &mutf7) != LS_OK) {
         ls_free(shown);
         return 1;
     }
-    printf("S: * LIST (%s%s) \"%c\" %s\n", attrs & LS_LIST_NOSELECT ? "\\Noselect " : "",
-           attrs & LS_LIST_HASCHILDREN ? "\\HasChildren" : "\\HasNoChildren", sep, mutf7);
+    printf("S: * LIST (%s%s) \"%c\" %s\n", attrs & LS_MAILBOX_LIST_NOSELECT ? "\\Noselect " : "",
+           attrs & LS_MAILBOX_LIST_HASCHILDREN ? "\\HasChildren" : "\\HasNoChildren", sep, mutf7);
     ls_free(shown);
     ls_free(mutf7);
     c->n++;
@@ -424,7 +424,7 @@ static void step_select(void)
 {
     printf("\n--- 6. SELECT\n");
     printf("C: a8 SELECT INBOX (CONDSTORE)\n");
-    CALL(ls_mailbox_open(bovik, "user.bovik", LS_MAILBOX_RDWR, &inbox));
+    CALL(ls_mailbox_open(bovik, "user.bovik", LS_MAILBOX_OPEN_RDWR, &inbox));
     ls_status st;
     CALL(ls_mailbox_status_open(inbox, &st));
     EXPECT(st.messages == 4 && st.uidnext == 5 && st.unseen == 3);
@@ -481,10 +481,10 @@ static void step_fetch(void)
     CALL(ls_set_seq_to_uid(&seqs, seq.uid, seq.n, &all));
     EXPECT(all.n == 1 && all.r[0].lo == 1 && all.r[0].hi == 4);
     struct fetch_ctx x = { 0 };
-    CALL(ls_message_foreach(inbox, &all, LS_FETCH_CACHE, fetch_one, &x));
+    CALL(ls_message_foreach(inbox, &all, LS_MESSAGE_FETCH_CACHE, fetch_one, &x));
     EXPECT(x.n == 4);
-    ls_set_free(&seqs);
-    ls_set_free(&all);
+    ls_set_dispose(&seqs);
+    ls_set_dispose(&all);
 
     /* BODYSTRUCTURE comes from the cache record, never from the file. */
     char *bs, *part;
@@ -523,7 +523,7 @@ static void step_fetch(void)
     EXPECT(len == strlen(MSG1) && !memcmp(part, MSG1, len));
     ls_free(part);
     ONE_UID(one, r1, 1);
-    CALL(ls_message_store(inbox, &one, LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL));
+    CALL(ls_message_store(inbox, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL));
     ls_record rec;
     CALL(ls_message_get(inbox, 1, &rec));
     EXPECT(rec.flags & LS_FLAG_SEEN);
@@ -552,7 +552,7 @@ static void step_store(void)
     uint64_t seen_modseq = rec.modseq;     /* what the client last saw */
     ONE_UID(three, r3, 3);
     printf("C: a12 UID STORE 3 (UNCHANGEDSINCE %" PRIu64 ") +FLAGS (\\Flagged)\n", seen_modseq);
-    CALL(ls_message_store(inbox, &three, LS_STORE_ADD, LS_FLAG_FLAGGED, NULL, 0, seen_modseq, NULL));
+    CALL(ls_message_store(inbox, &three, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_FLAGGED, .unchangedsince = seen_modseq }, NULL));
     CALL(ls_message_get(inbox, 3, &rec));
     EXPECT((rec.flags & LS_FLAG_FLAGGED) && rec.modseq > seen_modseq);
     printf("S: * 3 FETCH (UID 3 FLAGS (\\Flagged) MODSEQ (%" PRIu64 "))\nS: a12 OK\n", rec.modseq);
@@ -560,12 +560,12 @@ static void step_store(void)
     /* The same command again, with the now stale MODSEQ: refused for UID 3. */
     printf("C: a13 UID STORE 3 (UNCHANGEDSINCE %" PRIu64 ") +FLAGS (\\Answered)\n", seen_modseq);
     ls_set modified;
-    int rc = ls_message_store(inbox, &three, LS_STORE_ADD, LS_FLAG_ANSWERED, NULL, 0, seen_modseq, &modified);
+    int rc = ls_message_store(inbox, &three, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_ANSWERED, .unchangedsince = seen_modseq }, &modified);
     EXPECT(rc == LS_EMODIFIED && modified.n == 1 && ls_set_contains(&modified, 3));
     char *text = ls_set_format(&modified);
     printf("S: a13 OK [MODIFIED %s] Conditional STORE failed\n", text);
     ls_free(text);
-    ls_set_free(&modified);
+    ls_set_dispose(&modified);
     CALL(ls_message_get(inbox, 3, &rec));
     EXPECT(!(rec.flags & LS_FLAG_ANSWERED));
 }
@@ -625,8 +625,8 @@ static void step_copy_move(void)
     printf("S: a14 OK [COPYUID %u %s %s] COPY completed\n", map.uidvalidity, s, d);
     ls_free(s);
     ls_free(d);
-    ls_uidmap_free(&map);
-    ls_set_free(&set);
+    ls_uidmap_dispose(&map);
+    ls_set_dispose(&set);
 
     /* MOVE (RFC 6851): copy + expunge in one transaction. */
     printf("C: a15 UID MOVE 4 INBOX.Work\n");
@@ -636,14 +636,14 @@ static void step_copy_move(void)
     printf("S: * OK [COPYUID %u 4 %u]\n", map.uidvalidity, map.dst[0]);
     send_expunges(&seq, &four);
     printf("S: a15 OK MOVE completed\n");
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
     EXPECT(seq.n == 3);
 
     /* The content is shared on disk: one file, two names. */
     ls_mailbox *work;
     char *p1, *p2;
     struct stat s1, s2;
-    CALL(ls_mailbox_open(bovik, "user.bovik.Work", LS_MAILBOX_RDONLY, &work));   /* EXAMINE */
+    CALL(ls_mailbox_open(bovik, "user.bovik.Work", LS_MAILBOX_OPEN_RDONLY, &work));   /* EXAMINE */
     CALL(ls_message_path(inbox, 1, &p1));
     CALL(ls_message_path(work, 2, &p2));
     EXPECT(stat(p1, &s1) == 0 && stat(p2, &s2) == 0 && s1.st_ino == s2.st_ino);
@@ -660,14 +660,14 @@ static void step_expunge(void)
 {
     printf("\n--- 11. EXPUNGE\n");
     ONE_UID(two, r2, 2);
-    CALL(ls_message_store(inbox, &two, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL));
+    CALL(ls_message_store(inbox, &two, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
     printf("C: a16 EXPUNGE\n");
     ls_set gone;
     CALL(ls_message_expunge(inbox, NULL, &gone));   /* NULL: every \Deleted message */
     EXPECT(gone.n == 1 && ls_set_contains(&gone, 2));
     send_expunges(&seq, &gone);
     printf("S: a16 OK EXPUNGE completed\n");
-    ls_set_free(&gone);
+    ls_set_dispose(&gone);
     EXPECT(seq.n == 2 && seq.uid[0] == 1 && seq.uid[1] == 3);
     /* an expunged UID is gone for every call */
     ls_record rec;
@@ -729,21 +729,21 @@ static void step_acl_quota_subs(void)
     EXPECT(!strcmp(rights, "lr"));
     printf("fred: * MYRIGHTS user.bovik.Work %s\n", rights);
     ls_mailbox *shared;
-    CALL(ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_RDWR, &shared));
+    CALL(ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_OPEN_RDWR, &shared));
     ls_status st;
     CALL(ls_mailbox_status_open(shared, &st));
     EXPECT(st.messages == 4);
     /* fred may read but not set flags: `s` is missing */
     ls_set all;
     CALL(ls_set_parse("1:*", &all));
-    int rc = ls_message_store(shared, &all, LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL);
+    int rc = ls_message_store(shared, &all, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL);
     EXPECT(rc == LS_EPERM);
-    printf("fred: STORE +FLAGS (\\Seen): %s: %s\n", ls_strerror(rc), ls_error_last());
-    ls_set_free(&all);
+    printf("fred: STORE +FLAGS (\\Seen): %s: %s\n", ls_error_string(rc), ls_error_last());
+    ls_set_dispose(&all);
     ls_mailbox_close(shared);
     /* DELETEACL: the folder vanishes for fred (not "permission denied") */
     CALL(ls_acl_delete(bovik, "user.bovik.Work", "fred"));
-    rc = ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_RDONLY, &shared);
+    rc = ls_mailbox_open(fred, "user.bovik.Work", LS_MAILBOX_OPEN_RDONLY, &shared);
     EXPECT(rc == LS_ENOTFOUND);
 
     /* Quota (administrators set it): 1 KiB of STORAGE on bovik's account,
@@ -809,9 +809,9 @@ static void step_changes(void)
     CALL(ls_set_parse(t, &set));
     ls_free(t);
     struct fetch_ctx x = { 0 };
-    CALL(ls_message_foreach(inbox, &set, LS_FETCH_CACHE, fetch_one, &x));
+    CALL(ls_message_foreach(inbox, &set, LS_MESSAGE_FETCH_CACHE, fetch_one, &x));
     EXPECT(x.n == 2);
-    ls_set_free(&set);
+    ls_set_dispose(&set);
 }
 
 /* Step 15: IDLE. Another connection (here: a thread with its own session)
@@ -866,26 +866,26 @@ static void step_errors(void)
     printf("\n--- 16. errors\n");
     ls_mailbox *mb;
     /* A mailbox the user may not see does not exist for them. */
-    int rc = ls_mailbox_open(bovik, "user.fred", LS_MAILBOX_RDWR, &mb);
+    int rc = ls_mailbox_open(bovik, "user.fred", LS_MAILBOX_OPEN_RDWR, &mb);
     EXPECT(rc == LS_ENOTFOUND && mb == NULL);
-    printf("SELECT user.fred as bovik: %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("SELECT user.fred as bovik: %s: %s\n", ls_error_string(rc), ls_error_last());
     /* A level between mailboxes is \Noselect. */
-    rc = ls_mailbox_open(admin, "user", LS_MAILBOX_RDONLY, &mb);
+    rc = ls_mailbox_open(admin, "user", LS_MAILBOX_OPEN_RDONLY, &mb);
     EXPECT(rc == LS_ENOSELECT);
-    printf("SELECT user (admin): %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("SELECT user (admin): %s: %s\n", ls_error_string(rc), ls_error_last());
     /* Malformed input: LS_EINVAL with a message naming the problem. */
     ls_set set;
     rc = ls_set_parse("0:3", &set);
     EXPECT(rc == LS_EINVAL && ls_error_last_code() == LS_EINVAL);
-    printf("UID set '0:3': %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("UID set '0:3': %s: %s\n", ls_error_string(rc), ls_error_last());
     char *out;
     size_t len;
     rc = ls_message_fetch(inbox, 3, "7", 0, UINT64_MAX, &out, &len);
     EXPECT(rc == LS_ENOTFOUND);
-    printf("BODY[7] of UID 3: %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("BODY[7] of UID 3: %s: %s\n", ls_error_string(rc), ls_error_last());
     rc = ls_message_fetch(inbox, 3, "1.X.Y", 0, UINT64_MAX, &out, &len);
     EXPECT(rc == LS_EINVAL);
-    printf("BODY[1.X.Y] of UID 3: %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("BODY[1.X.Y] of UID 3: %s: %s\n", ls_error_string(rc), ls_error_last());
     /* maxmessagesize (1 MiB in this store.conf) */
     size_t big = 2u << 20;
     char *huge = malloc(big);
@@ -895,18 +895,18 @@ static void step_errors(void)
     rc = ls_message_append(inbox, huge, big, NULL, NULL);
     free(huge);
     EXPECT(rc == LS_ETOOBIG);
-    printf("APPEND of 2 MiB: %s: %s\n", ls_strerror(rc), ls_error_last());
+    printf("APPEND of 2 MiB: %s: %s\n", ls_error_string(rc), ls_error_last());
     /* The last error stays until the next failing call; clear it at will. */
     ls_error_clear();
     EXPECT(ls_error_last()[0] == 0 && ls_error_last_code() == LS_OK);
-    EXPECT(!strcmp(ls_strerror(LS_EOVERQUOTA), "over quota"));
+    EXPECT(!strcmp(ls_error_string(LS_EOVERQUOTA), "over quota"));
 }
 
 /* Step 17: check, cleanup, close. */
 static void on_finding(int severity, const char *message, void *arg)
 {
     (void)arg;
-    printf("check: %s: %s\n", severity == LS_CHECK_ERROR ? "error" : "notice", message);
+    printf("check: %s: %s\n", severity == LS_STORE_CHECK_ERROR ? "error" : "notice", message);
 }
 
 static void step_close(void)

@@ -44,8 +44,8 @@ LS_EXTERN int ls_acl_myrights(ls_session *s, const char *mailbox, char rights[13
  * resolver once per store; without one, groups come from `groupsfile`
  * (lines "group:NAME: user1 user2 ...") when it is configured.
  */
-typedef int (*ls_group_cb)(const char *group, const char *user, void *arg);
-LS_EXTERN void ls_store_set_group_resolver(ls_store *st, ls_group_cb cb, void *arg);
+typedef int (*ls_acl_group_cb)(const char *group, const char *user, void *arg);
+LS_EXTERN void ls_acl_set_group_resolver(ls_store *st, ls_acl_group_cb cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,7 @@ enum ls_flag {
 #define LS_FLAG_ALL 0x1fu
 
 /** A static English description of an error code (never NULL). */
-LS_EXTERN const char *ls_strerror(int code);
+LS_EXTERN const char *ls_error_string(int code);
 
 /**
  * The message recorded by the last failing libstore call on this thread, or

@@ -18,13 +18,13 @@ typedef struct ls_range { uint32_t lo, hi; } ls_range;
 typedef struct ls_set { ls_range *r; size_t n; } ls_set;
 
 /** Parse an RFC 3501 sequence-set ("1:5,7,9:*"; "a:b" with a > b means b:a;
- *  0 is invalid) into *out (free with ls_set_free).
+ *  0 is invalid) into *out (free with ls_set_dispose).
  *  Errors: LS_EINVAL naming the offending text, LS_ENOMEM. */
 LS_EXTERN int ls_set_parse(const char *text, ls_set *out);
 /** 1 if v is in the set. */
 LS_EXTERN int ls_set_contains(const ls_set *s, uint32_t v);
 /** Release the ranges (the struct itself is the caller's). */
-LS_EXTERN void ls_set_free(ls_set *s);
+LS_EXTERN void ls_set_dispose(ls_set *s);
 /** The set as a compact string ("1:3,5"), malloc'd (ls_free); NULL on ENOMEM. */
 LS_EXTERN char *ls_set_format(const ls_set *s);
 
@@ -40,7 +40,7 @@ LS_EXTERN unsigned ls_flag_from_name(const char *name);
 /** LS_FLAG_SEEN -> "\\Seen"; NULL if not a single known bit. */
 LS_EXTERN const char *ls_flag_name(unsigned bit);
 /** 1 if kw is a valid keyword (an IMAP atom of 1..100 bytes). */
-LS_EXTERN int ls_keyword_valid(const char *kw);
+LS_EXTERN int ls_flag_keyword_valid(const char *kw);
 
 #ifdef __cplusplus
 }

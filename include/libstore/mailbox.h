@@ -45,19 +45,19 @@ LS_EXTERN int ls_mailbox_delete(ls_session *s, const char *name);
 LS_EXTERN int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname);
 
 /** LIST attributes. */
-enum ls_list_attr {
-    LS_LIST_NOSELECT = 1u << 0,      /**< \Noselect: a name between mailboxes */
-    LS_LIST_HASCHILDREN = 1u << 1,
-    LS_LIST_HASNOCHILDREN = 1u << 2,
+enum ls_mailbox_list_attr {
+    LS_MAILBOX_LIST_NOSELECT = 1u << 0,      /**< \Noselect: a name between mailboxes */
+    LS_MAILBOX_LIST_HASCHILDREN = 1u << 1,
+    LS_MAILBOX_LIST_HASNOCHILDREN = 1u << 2,
 };
 /** Called once per listed name, in sorted order; return non-zero to stop. */
-typedef int (*ls_list_cb)(const char *name, unsigned attrs, void *arg);
+typedef int (*ls_mailbox_list_cb)(const char *name, unsigned attrs, void *arg);
 /**
  * List the mailboxes matching the IMAP pattern (`*` any characters, `%` any
  * but the separator; NULL = "*") that the session may see (`l` right), with
  * \Noselect names for levels between mailboxes.
  */
-LS_EXTERN int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg);
+LS_EXTERN int ls_mailbox_list(ls_session *s, const char *pattern, ls_mailbox_list_cb cb, void *arg);
 
 /** What STATUS returns; constant time. */
 typedef struct ls_status {
@@ -84,8 +84,8 @@ LS_EXTERN int ls_mailbox_path(ls_session *s, const char *name, char **out);
 
 /** Open flags. */
 enum ls_mailbox_open_flags {
-    LS_MAILBOX_RDWR = 0,
-    LS_MAILBOX_RDONLY = 1u << 0,  /**< EXAMINE */
+    LS_MAILBOX_OPEN_RDWR = 0,
+    LS_MAILBOX_OPEN_RDONLY = 1u << 0,  /**< EXAMINE */
 };
 /**
  * Open mailbox `name` to work on its messages (SELECT/EXAMINE; needs `r`).
@@ -110,7 +110,7 @@ LS_EXTERN void ls_mailbox_close(ls_mailbox *mb);
 LS_EXTERN int ls_mailbox_claim_recent(ls_mailbox *mb, uint32_t *recent);
 /**
  * The UIDs this handle has claimed as \Recent (for FETCH FLAGS and the
- * RECENT response), as a set in *out (free with ls_set_free; empty when
+ * RECENT response), as a set in *out (free with ls_set_dispose; empty when
  * nothing was claimed). It may name UIDs expunged since.
  * Errors: LS_ENOMEM.
  */
@@ -182,8 +182,8 @@ LS_EXTERN int ls_name_to_user(const char *internal, const char *user, char sep, 
 /** What `user` typed -> internal ("INBOX.x" -> "user.bovik.x"), malloc'd, validated. */
 LS_EXTERN int ls_name_from_user(const char *external, const char *user, char sep, char **out);
 /** IMAP modified UTF-7 <-> UTF-8, malloc'd. Errors: LS_EBADNAME. */
-LS_EXTERN int ls_mutf7_encode(const char *utf8, char **out);
-LS_EXTERN int ls_mutf7_decode(const char *mutf7, char **out);
+LS_EXTERN int ls_name_to_mutf7(const char *utf8, char **out);
+LS_EXTERN int ls_name_from_mutf7(const char *mutf7, char **out);
 
 #ifdef __cplusplus
 }

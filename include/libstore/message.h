@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /** Maximum number of distinct keywords per mailbox. */
-#define LS_MAX_KEYWORDS 128
+#define LS_MAILBOX_MAX_KEYWORDS 128
 
 /** Options of an append (all fields optional: zero them). */
 typedef struct ls_append_opts {
@@ -101,19 +101,19 @@ typedef struct ls_cached {
 } ls_cached;
 
 /** Called per record, in UID order; return non-zero to stop (that value is returned). */
-typedef int (*ls_record_cb)(const ls_record *rec, const ls_cached *cache, void *arg);
+typedef int (*ls_message_foreach_cb)(const ls_record *rec, const ls_cached *cache, void *arg);
 
 /** Which parts ls_message_foreach fills. */
-enum ls_fetch_what {
-    LS_FETCH_RECORD = 0,
-    LS_FETCH_CACHE = 1u << 0,        /**< envelope, bodystructure, body */
+enum ls_message_fetch_what {
+    LS_MESSAGE_FETCH_RECORD = 0,
+    LS_MESSAGE_FETCH_CACHE = 1u << 0,        /**< envelope, bodystructure, body */
 };
 /**
  * Call cb for each live message whose UID is in uids (NULL: all), in one
  * consistent snapshot. Needs `r`.
  */
 LS_EXTERN int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what,
-                                 ls_record_cb cb, void *arg);
+                                 ls_message_foreach_cb cb, void *arg);
 
 /** One record by UID. Errors: LS_ENOTFOUND. */
 LS_EXTERN int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out);
@@ -125,7 +125,7 @@ LS_EXTERN int ls_message_uids(ls_mailbox *mb, uint32_t **uids, size_t *n);
  * Translate a sequence set into a UID set, given the UIDs of the session's
  * view in order (uids[0] is sequence number 1, as from ls_message_uids).
  * '*' is the last message; numbers past the end are clamped to it (RFC 3501).
- * *out is the caller's (ls_set_free).
+ * *out is the caller's (ls_set_dispose).
  */
 LS_EXTERN int ls_set_seq_to_uid(const ls_set *seqs, const uint32_t *uids, size_t n, ls_set *out);
 
@@ -150,7 +150,7 @@ LS_EXTERN int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section
 LS_EXTERN int ls_message_path(ls_mailbox *mb, uint32_t uid, char **out);
 
 /** How ls_message_store changes flags. */
-enum ls_store_op { LS_STORE_ADD = 0, LS_STORE_REMOVE = 1, LS_STORE_REPLACE = 2 };
+enum ls_message_store_op { LS_MESSAGE_STORE_ADD = 0, LS_MESSAGE_STORE_REMOVE = 1, LS_MESSAGE_STORE_REPLACE = 2 };
 /**
  * Change flags and keywords of the messages in uids (UIDs; '*' = the last).
  * Every changed record gets a new MODSEQ. With unchangedsince > 0, records
@@ -177,7 +177,7 @@ typedef struct ls_uidmap {
     uint32_t *src, *dst;
     size_t n;
 } ls_uidmap;
-LS_EXTERN void ls_uidmap_free(ls_uidmap *m);
+LS_EXTERN void ls_uidmap_dispose(ls_uidmap *m);
 
 /**
  * Copy the messages in uids to mailbox `target` (flags and internal date
@@ -197,9 +197,9 @@ LS_EXTERN int ls_message_search(ls_mailbox *mb, int argc, const char *const *arg
                                 uint32_t **uids, size_t *n);
 
 /** Called per record changed (or expunged, with expunged = 1) after a MODSEQ. */
-typedef int (*ls_change_cb)(uint32_t uid, uint64_t modseq, int expunged, void *arg);
+typedef int (*ls_message_changes_cb)(uint32_t uid, uint64_t modseq, int expunged, void *arg);
 /** What changed or vanished since `modseq` (CONDSTORE/QRESYNC), in UID order. */
-LS_EXTERN int ls_message_changes(ls_mailbox *mb, uint64_t modseq, ls_change_cb cb, void *arg);
+LS_EXTERN int ls_message_changes(ls_mailbox *mb, uint64_t modseq, ls_message_changes_cb cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /** One report line (no trailing newline). */
-typedef void (*ls_report_cb)(const char *line, void *arg);
+typedef void (*ls_repair_report_cb)(const char *line, void *arg);
 
 enum ls_repair_flags {
     LS_REPAIR_DRYRUN = 1u << 0,   /**< -n: report only, change nothing */
@@ -58,8 +58,8 @@ enum ls_repair_flags {
  * messages whose directory is missing as a whole (LS_ENOTFOUND), unless
  * LS_REPAIR_MISSING_DIR.
  */
-LS_EXTERN int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir,
-                             ls_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_reconstruct(ls_store *st, const char *mailbox, unsigned flags, const char *backup_dir,
+                             ls_repair_report_cb cb, void *arg);
 
 /**
  * reconstruct -m: rebuild the whole mailbox list and every mailbox from the
@@ -67,22 +67,22 @@ LS_EXTERN int ls_reconstruct(ls_store *st, const char *mailbox, unsigned flags, 
  * environment is missing or unreadable. The old environment is moved aside
  * (renamed, never deleted) first; its new name is reported.
  */
-LS_EXTERN int ls_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir,
-                                      ls_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_reconstruct_mboxlist(const char *config_path, unsigned flags, const char *backup_dir,
+                                      ls_repair_report_cb cb, void *arg);
 
 /**
  * quota -f: recompute the usage of every root whose name starts with prefix
  * (NULL: all) from the index records, fix what is wrong, remove roots whose
  * mailbox no longer exists; exact while other processes write.
  */
-LS_EXTERN int ls_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_repair_report_cb cb, void *arg);
 
 /** mbexamine: the index header and every index and cache record, readably. */
-LS_EXTERN int ls_examine(ls_store *st, const char *mailbox, ls_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_examine(ls_store *st, const char *mailbox, ls_repair_report_cb cb, void *arg);
 
 /** ctl_mboxlist -d: one line per mailbox; -u: load such lines back (exact round trip). */
-LS_EXTERN int ls_mboxlist_dump(ls_store *st, ls_report_cb cb, void *arg);
-LS_EXTERN int ls_mboxlist_load(ls_store *st, const char *text, size_t len, ls_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_mboxlist_dump(ls_store *st, ls_repair_report_cb cb, void *arg);
+LS_EXTERN int ls_repair_mboxlist_load(ls_store *st, const char *text, size_t len, ls_repair_report_cb cb, void *arg);
 
 #ifdef __cplusplus
 }

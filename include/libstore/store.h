@@ -24,14 +24,14 @@ typedef struct ls_store ls_store;
 typedef struct ls_session ls_session;
 
 /** Severity of a finding of ls_store_check (and of a line of ls_store_upgrade). */
-enum ls_check_severity { LS_CHECK_NOTICE = 0, LS_CHECK_ERROR = 1 };
-typedef void (*ls_check_cb)(int severity, const char *message, void *arg);
+enum ls_store_check_severity { LS_STORE_CHECK_NOTICE = 0, LS_STORE_CHECK_ERROR = 1 };
+typedef void (*ls_store_check_cb)(int severity, const char *message, void *arg);
 
 /** Flags for ls_store_open. */
-enum ls_open_flags {
-    LS_OPEN_DEFAULT = 0,        /**< open an existing store; never create anything */
-    LS_OPEN_CREATE = 1u << 0,   /**< create the store if the configdirectory holds none (see below) */
-    LS_OPEN_RDONLY = 1u << 1,   /**< read-only: every write fails with LS_EPERM */
+enum ls_store_open_flags {
+    LS_STORE_OPEN_DEFAULT = 0,        /**< open an existing store; never create anything */
+    LS_STORE_OPEN_CREATE = 1u << 0,   /**< create the store if the configdirectory holds none (see below) */
+    LS_STORE_OPEN_RDONLY = 1u << 1,   /**< read-only: every write fails with LS_EPERM */
 };
 
 /**
@@ -42,7 +42,7 @@ enum ls_open_flags {
  * A store has an identity (a random UUID) kept in its LMDB environment and
  * in a marker file `libstore.id` in the configdirectory and at the root of
  * every partition (docs/format.md, "Identity markers"). Opening never
- * creates anything unless flags has LS_OPEN_CREATE, and even then only when
+ * creates anything unless flags has LS_STORE_OPEN_CREATE, and even then only when
  * the configdirectory holds neither a marker nor an environment and no
  * partition holds a store's data: then the environment, the partition
  * directories and every marker are made (`mailstore init` does this).
@@ -52,12 +52,12 @@ enum ls_open_flags {
  *
  * On success *out is the caller's; release it with ls_store_close().
  * Errors: LS_ECONFIG (missing or malformed configuration; the message names
- * file and line); LS_ENOTFOUND (no store there and no LS_OPEN_CREATE: the
+ * file and line); LS_ENOTFOUND (no store there and no LS_STORE_OPEN_CREATE: the
  * message names `mailstore init`); LS_ECORRUPT (the environment is
  * unreadable, or missing although the configdirectory's marker says a store
  * lives there, or it belongs to another store: see `reconstruct -m`);
  * LS_ENOTSUP (a store made by a libstore before identity markers: run
- * `mailstore init --upgrade` once); LS_EEXIST (LS_OPEN_CREATE, but a
+ * `mailstore init --upgrade` once); LS_EEXIST (LS_STORE_OPEN_CREATE, but a
  * partition already holds a store's messages); LS_EIO, LS_ENOSPC, LS_ENOMEM.
  */
 LS_EXTERN int ls_store_open(const char *config_path, unsigned flags, ls_store **out);
@@ -78,15 +78,15 @@ enum ls_upgrade_flags {
  * Otherwise (an empty mount point where mailboxes should be; directories
  * this store does not know) it is refused unless LS_UPGRADE_FORCE; a marker
  * naming another store is always refused. Any refusal writes nothing at all.
- * cb (may be NULL) receives one LS_CHECK_NOTICE per marker written and one
- * LS_CHECK_ERROR per refused partition. Running it again changes nothing.
+ * cb (may be NULL) receives one LS_STORE_CHECK_NOTICE per marker written and one
+ * LS_STORE_CHECK_ERROR per refused partition. Running it again changes nothing.
  *
  * Errors: LS_ECONFIG; LS_ENOTFOUND (no environment: nothing to upgrade);
  * LS_EUNAVAILABLE (a partition was refused); LS_ECORRUPT (the environment
  * belongs to another store than the configdirectory's marker names);
  * LS_EIO, LS_ENOSPC, LS_ENOMEM.
  */
-LS_EXTERN int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, void *arg);
+LS_EXTERN int ls_store_upgrade(const char *config_path, unsigned flags, ls_store_check_cb cb, void *arg);
 
 /** Close the store. All sessions and mailboxes opened on it must be freed first. */
 LS_EXTERN void ls_store_close(ls_store *st);
@@ -139,12 +139,12 @@ LS_EXTERN int ls_store_backup(ls_store *st, const char *dir);
  * Verify the whole store without changing anything: every record against its
  * file (existence, size), index CRCs, cache records, counters, UIDNEXT,
  * single-instance links, quota usage. Calls cb once per finding; adoptable
- * crash leftovers are LS_CHECK_NOTICE. *nerrors receives the number of
- * LS_CHECK_ERROR findings. An unavailable partition (identity marker missing
+ * crash leftovers are LS_STORE_CHECK_NOTICE. *nerrors receives the number of
+ * LS_STORE_CHECK_ERROR findings. An unavailable partition (identity marker missing
  * or another store's) is one error, and its mailboxes are not checked; a
  * mailbox directory missing as a whole is an error.
  */
-LS_EXTERN int ls_store_check(ls_store *st, ls_check_cb cb, void *arg, uint64_t *nerrors);
+LS_EXTERN int ls_store_check(ls_store *st, ls_store_check_cb cb, void *arg, uint64_t *nerrors);
 
 /**
  * For tools and servers that may be started as root: refuse to work on a

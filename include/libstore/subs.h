@@ -19,7 +19,7 @@ extern "C" {
 LS_EXTERN int ls_subs_add(ls_session *s, const char *user, const char *mailbox);
 LS_EXTERN int ls_subs_remove(ls_session *s, const char *user, const char *mailbox);
 /** LSUB: the subscriptions of `user` matching pattern (NULL: all), sorted. */
-LS_EXTERN int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_cb cb, void *arg);
+LS_EXTERN int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_mailbox_list_cb cb, void *arg);
 
 /**
  * Set (value non-NULL) or remove (value NULL) a mailbox annotation. entry is

@@ -73,7 +73,7 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
-static int oom(void) { return ls_err(LS_ENOMEM, "out of memory reading the configuration"); }
+static int oom(void) { return ls__err(LS_ENOMEM, "out of memory reading the configuration"); }
 
 /* A non-negative decimal integer that fits int64_t; digits only, because a
  * value such as "10M" or "-1" is more likely a mistake than a wish. */
@@ -81,19 +81,19 @@ static int parse_number(parser *p, const char *key, const char *v, size_t vlen, 
 {
     char ex[EXCERPT_MAX + 4];
     if (vlen == 0)
-        return ls_err(LS_ECONFIG, "%s:%u: %s: empty value, expected a non-negative number",
+        return ls__err(LS_ECONFIG, "%s:%u: %s: empty value, expected a non-negative number",
                       p->name, p->line, key);
     if (v[0] == '-')
-        return ls_err(LS_ECONFIG, "%s:%u: %s: negative value '%s' not allowed", p->name, p->line,
+        return ls__err(LS_ECONFIG, "%s:%u: %s: negative value '%s' not allowed", p->name, p->line,
                       key, excerpt(v, vlen, ex, sizeof ex));
     int64_t n = 0;
     for (size_t i = 0; i < vlen; i++) {
         if (v[i] < '0' || v[i] > '9')
-            return ls_err(LS_ECONFIG, "%s:%u: %s: '%s' is not a non-negative decimal number",
+            return ls__err(LS_ECONFIG, "%s:%u: %s: '%s' is not a non-negative decimal number",
                           p->name, p->line, key, excerpt(v, vlen, ex, sizeof ex));
         int d = v[i] - '0';
         if (n > (INT64_MAX - d) / 10)
-            return ls_err(LS_ECONFIG, "%s:%u: %s: '%s' is too large", p->name, p->line, key,
+            return ls__err(LS_ECONFIG, "%s:%u: %s: '%s' is too large", p->name, p->line, key,
                           excerpt(v, vlen, ex, sizeof ex));
         n = n * 10 + d;
     }
@@ -110,7 +110,7 @@ static int parse_bool(parser *p, const char *key, const char *v, size_t vlen, in
         if (vlen == strlen(no[i]) && strncasecmp(v, no[i], vlen) == 0) { *out = 0; return LS_OK; }
     }
     char ex[EXCERPT_MAX + 4];
-    return ls_err(LS_ECONFIG, "%s:%u: %s: '%s' is not a boolean (use yes/no, on/off, true/false, 1/0)",
+    return ls__err(LS_ECONFIG, "%s:%u: %s: '%s' is not a boolean (use yes/no, on/off, true/false, 1/0)",
                   p->name, p->line, key, excerpt(v, vlen, ex, sizeof ex));
 }
 
@@ -119,10 +119,10 @@ static int parse_path(parser *p, const char *key, const char *v, size_t vlen, ch
 {
     char ex[EXCERPT_MAX + 4];
     if (vlen == 0)
-        return ls_err(LS_ECONFIG, "%s:%u: %s: empty value, expected an absolute path", p->name,
+        return ls__err(LS_ECONFIG, "%s:%u: %s: empty value, expected an absolute path", p->name,
                       p->line, key);
     if (v[0] != '/')
-        return ls_err(LS_ECONFIG, "%s:%u: %s: '%s' is a relative path; an absolute path is required",
+        return ls__err(LS_ECONFIG, "%s:%u: %s: '%s' is a relative path; an absolute path is required",
                       p->name, p->line, key, excerpt(v, vlen, ex, sizeof ex));
     while (vlen > 1 && v[vlen - 1] == '/') vlen--;
     *out = dup_n(v, vlen);
@@ -147,11 +147,11 @@ static int add_partition(parser *p, const char *pname, size_t plen, const char *
     ls_config *cfg = p->cfg;
     char ex[EXCERPT_MAX + 4];
     if (!valid_partition_name(pname, plen))
-        return ls_err(LS_ECONFIG, "%s:%u: invalid partition name '%s' (use letters, digits, '_' and '-')",
+        return ls__err(LS_ECONFIG, "%s:%u: invalid partition name '%s' (use letters, digits, '_' and '-')",
                       p->name, p->line, excerpt(pname, plen, ex, sizeof ex));
     for (size_t i = 0; i < cfg->npartitions; i++)
         if (strlen(cfg->partitions[i].name) == plen && memcmp(cfg->partitions[i].name, pname, plen) == 0)
-            return ls_err(LS_ECONFIG, "%s:%u: duplicate key 'partition-%s'", p->name, p->line,
+            return ls__err(LS_ECONFIG, "%s:%u: duplicate key 'partition-%s'", p->name, p->line,
                           cfg->partitions[i].name);
     char key[EXCERPT_MAX + 16];
     snprintf(key, sizeof key, "partition-%.*s", (int)plen, pname);
@@ -192,7 +192,7 @@ static int parse_separator(parser *p, const char *v, size_t vlen)
 {
     if (vlen == 1 && (v[0] == '.' || v[0] == '/')) { p->cfg->sep = v[0]; return LS_OK; }
     char ex[EXCERPT_MAX + 4];
-    return ls_err(LS_ECONFIG, "%s:%u: hierarchy_separator: '%s' is not allowed (use '.' or '/')",
+    return ls__err(LS_ECONFIG, "%s:%u: hierarchy_separator: '%s' is not allowed (use '.' or '/')",
                   p->name, p->line, excerpt(v, vlen, ex, sizeof ex));
 }
 
@@ -201,7 +201,7 @@ static int parse_fsync(parser *p, const char *v, size_t vlen)
     if (vlen == 3 && memcmp(v, "all", 3) == 0) { p->cfg->fsync_mode = LS_FSYNC_ALL; return LS_OK; }
     if (vlen == 8 && memcmp(v, "messages", 8) == 0) { p->cfg->fsync_mode = LS_FSYNC_MESSAGES; return LS_OK; }
     char ex[EXCERPT_MAX + 4];
-    return ls_err(LS_ECONFIG, "%s:%u: fsync: '%s' is not allowed (use 'all' or 'messages')", p->name,
+    return ls__err(LS_ECONFIG, "%s:%u: fsync: '%s' is not allowed (use 'all' or 'messages')", p->name,
                   p->line, excerpt(v, vlen, ex, sizeof ex));
 }
 
@@ -209,7 +209,7 @@ static int parse_defaultpartition(parser *p, const char *v, size_t vlen)
 {
     char ex[EXCERPT_MAX + 4];
     if (!valid_partition_name(v, vlen))
-        return ls_err(LS_ECONFIG, "%s:%u: defaultpartition: '%s' is not a valid partition name",
+        return ls__err(LS_ECONFIG, "%s:%u: defaultpartition: '%s' is not a valid partition name",
                       p->name, p->line, excerpt(v, vlen, ex, sizeof ex));
     free(p->cfg->defaultpartition);
     p->cfg->defaultpartition = dup_n(v, vlen);
@@ -255,14 +255,14 @@ static int handle_pair(parser *p, const char *key, size_t klen, const char *v, s
     for (int k = 0; k < K_COUNT; k++) {
         if (strlen(key_names[k]) != klen || memcmp(key_names[k], key, klen) != 0) continue;
         if (p->seen_line[k])
-            return ls_err(LS_ECONFIG, "%s:%u: duplicate key '%s' (first set on line %u)", p->name,
+            return ls__err(LS_ECONFIG, "%s:%u: duplicate key '%s' (first set on line %u)", p->name,
                           p->line, key_names[k], p->seen_line[k]);
         p->seen_line[k] = p->line;
         return set_key(p, k, v, vlen);
     }
     if (klen == 10 && memcmp(key, "partition-", 10) == 0)
-        return ls_err(LS_ECONFIG, "%s:%u: key 'partition-' lacks a partition name", p->name, p->line);
-    return ls_err(LS_ECONFIG, "%s:%u: unknown key '%s'", p->name, p->line,
+        return ls__err(LS_ECONFIG, "%s:%u: key 'partition-' lacks a partition name", p->name, p->line);
+    return ls__err(LS_ECONFIG, "%s:%u: unknown key '%s'", p->name, p->line,
                   excerpt(key, klen, ex, sizeof ex));
 }
 
@@ -285,15 +285,15 @@ static int parse_line(parser *p, const char *s, size_t n)
     while (n > 0 && is_space(s[n - 1])) n--;
     const char *colon = memchr(s, ':', n);
     if (!colon)
-        return ls_err(LS_ECONFIG, "%s:%u: expected 'key: value', found '%s'", p->name, p->line,
+        return ls__err(LS_ECONFIG, "%s:%u: expected 'key: value', found '%s'", p->name, p->line,
                       excerpt(s, n, ex, sizeof ex));
     size_t klen = (size_t)(colon - s);
     while (klen > 0 && is_space(s[klen - 1])) klen--;
     if (klen == 0)
-        return ls_err(LS_ECONFIG, "%s:%u: missing key before ':'", p->name, p->line);
+        return ls__err(LS_ECONFIG, "%s:%u: missing key before ':'", p->name, p->line);
     for (size_t i = 0; i < klen; i++)
         if (is_space(s[i]))
-            return ls_err(LS_ECONFIG, "%s:%u: invalid key '%s' (keys contain no spaces)", p->name,
+            return ls__err(LS_ECONFIG, "%s:%u: invalid key '%s' (keys contain no spaces)", p->name,
                           p->line, excerpt(s, klen, ex, sizeof ex));
     const char *v = colon + 1;
     size_t vlen = n - (size_t)(v - s);
@@ -306,20 +306,20 @@ static int check_complete(parser *p)
 {
     ls_config *cfg = p->cfg;
     if (!cfg->configdirectory)
-        return ls_err(LS_ECONFIG, "%s: missing required key 'configdirectory'", p->name);
+        return ls__err(LS_ECONFIG, "%s: missing required key 'configdirectory'", p->name);
     if (cfg->npartitions == 0)
-        return ls_err(LS_ECONFIG, "%s: no partition configured (add a 'partition-NAME: DIRECTORY' line)",
+        return ls__err(LS_ECONFIG, "%s: no partition configured (add a 'partition-NAME: DIRECTORY' line)",
                       p->name);
     if (!cfg->defaultpartition) {
         cfg->defaultpartition = strdup("default");
         if (!cfg->defaultpartition) return oom();
     }
-    if (ls_config_partition_path(cfg, cfg->defaultpartition)) return LS_OK;
+    if (ls__config_partition_path(cfg, cfg->defaultpartition)) return LS_OK;
     if (p->defpart_line)
-        return ls_err(LS_ECONFIG, "%s:%u: defaultpartition '%s' names no configured partition "
+        return ls__err(LS_ECONFIG, "%s:%u: defaultpartition '%s' names no configured partition "
                       "(no 'partition-%s' key)", p->name, p->defpart_line, cfg->defaultpartition,
                       cfg->defaultpartition);
-    return ls_err(LS_ECONFIG, "%s: no 'partition-default' key and no 'defaultpartition' naming "
+    return ls__err(LS_ECONFIG, "%s: no 'partition-default' key and no 'defaultpartition' naming "
                   "another partition", p->name);
 }
 
@@ -347,7 +347,7 @@ static int parse_all(parser *p, const char *text, size_t len)
         size_t end = nl ? (size_t)(nl - text) : len;
         p->line++;
         if (memchr(text + pos, '\0', end - pos))
-            return ls_err(LS_ECONFIG, "%s:%u: NUL byte in the file (is it a text file?)", p->name, p->line);
+            return ls__err(LS_ECONFIG, "%s:%u: NUL byte in the file (is it a text file?)", p->name, p->line);
         int rc = parse_line(p, text + pos, end - pos);
         if (rc) return rc;
         pos = end + 1;
@@ -355,7 +355,7 @@ static int parse_all(parser *p, const char *text, size_t len)
     return check_complete(p);
 }
 
-int ls_config_parse(const char *text, size_t len, const char *name, ls_config **out)
+int ls__config_parse(const char *text, size_t len, const char *name, ls_config **out)
 {
     *out = NULL;
     if (!name) name = "<string>";
@@ -365,7 +365,7 @@ int ls_config_parse(const char *text, size_t len, const char *name, ls_config **
     p.cfg = config_new(name);
     if (!p.cfg) return oom();
     int rc = parse_all(&p, text ? text : "", text ? len : 0);
-    if (rc) { ls_config_free(p.cfg); return rc; }
+    if (rc) { ls__config_free(p.cfg); return rc; }
     *out = p.cfg;
     return LS_OK;
 }
@@ -375,11 +375,11 @@ int ls_config_parse(const char *text, size_t len, const char *name, ls_config **
 static int read_file(const char *path, char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return ls_err(LS_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return ls__err(LS_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
-        return ls_err(LS_ECONFIG, "%s: is a directory, not a configuration file", path);
+        return ls__err(LS_ECONFIG, "%s: is a directory, not a configuration file", path);
     }
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
@@ -393,8 +393,8 @@ static int read_file(const char *path, char **buf, size_t *len)
     }
     int err = ferror(f);
     fclose(f);
-    if (!b) return ls_err(LS_ECONFIG, "%s: file too large or out of memory", path);
-    if (err) { free(b); return ls_err(LS_ECONFIG, "%s: read error", path); }
+    if (!b) return ls__err(LS_ECONFIG, "%s: file too large or out of memory", path);
+    if (err) { free(b); return ls__err(LS_ECONFIG, "%s: read error", path); }
     *buf = b;
     *len = n;
     return LS_OK;
@@ -410,38 +410,38 @@ static int check_groupsfile(const ls_config *cfg)
     if (!g) return LS_OK;
     int fd = open(g, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && errno == ENOENT)
-        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s does not exist, so group:NAME entries in ACLs "
+        return ls__err(LS_ECONFIG, "%s:%u: groupsfile: %s does not exist, so group:NAME entries in ACLs "
                       "would grant nothing (create it, or remove the key)", cfg->path, cfg->groupsfile_line, g);
     if (fd < 0)
-        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s cannot be read: %s", cfg->path, cfg->groupsfile_line,
+        return ls__err(LS_ECONFIG, "%s:%u: groupsfile: %s cannot be read: %s", cfg->path, cfg->groupsfile_line,
                       g, strerror(errno));
     struct stat st;
     int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
     if (!regular)
-        return ls_err(LS_ECONFIG, "%s:%u: groupsfile: %s is not a regular file", cfg->path,
+        return ls__err(LS_ECONFIG, "%s:%u: groupsfile: %s is not a regular file", cfg->path,
                       cfg->groupsfile_line, g);
     return LS_OK;
 }
 
-int ls_config_load(const char *path, ls_config **out)
+int ls__config_load(const char *path, ls_config **out)
 {
     *out = NULL;
-    if (!path || !*path) return ls_err(LS_ECONFIG, "no configuration file given");
+    if (!path || !*path) return ls__err(LS_ECONFIG, "no configuration file given");
     char *buf = NULL;
     size_t len = 0;
     int rc = read_file(path, &buf, &len);
     if (rc) return rc;
-    rc = ls_config_parse(buf, len, path, out);
+    rc = ls__config_parse(buf, len, path, out);
     free(buf);
     if (!rc && (rc = check_groupsfile(*out))) {
-        ls_config_free(*out);
+        ls__config_free(*out);
         *out = NULL;
     }
     return rc;
 }
 
-void ls_config_free(ls_config *cfg)
+void ls__config_free(ls_config *cfg)
 {
     if (!cfg) return;
     free(cfg->path);
@@ -458,7 +458,7 @@ void ls_config_free(ls_config *cfg)
     free(cfg);
 }
 
-const char *ls_config_partition_path(const ls_config *cfg, const char *name)
+const char *ls__config_partition_path(const ls_config *cfg, const char *name)
 {
     if (!cfg || !name) return NULL;
     for (size_t i = 0; i < cfg->npartitions; i++)
@@ -466,7 +466,7 @@ const char *ls_config_partition_path(const ls_config *cfg, const char *name)
     return NULL;
 }
 
-int ls_config_is_admin(const ls_config *cfg, const char *id)
+int ls__config_is_admin(const ls_config *cfg, const char *id)
 {
     if (!cfg || !id) return 0;
     for (size_t i = 0; i < cfg->nadmins; i++)

@@ -30,7 +30,7 @@ typedef struct ls_config {
     char **admins;               /* space-separated identifiers; may be empty */
     size_t nadmins;
     int64_t quota_default_storage; /* KiB; -1 when absent */
-    char *groupsfile;            /* NULL when absent; absolute; ls_config_load checks it is readable */
+    char *groupsfile;            /* NULL when absent; absolute; ls__config_load checks it is readable */
     unsigned groupsfile_line;    /* its line in the file, for messages */
     int64_t maxmessagesize;      /* bytes; -1 when absent or 0 (no limit, as in Cyrus) */
     int fsync_mode;              /* enum ls_fsync_mode; default LS_FSYNC_ALL */
@@ -38,22 +38,22 @@ typedef struct ls_config {
 } ls_config;
 
 /* Read and validate the file at path. On success *out is owned by the caller
- * (ls_config_free). Errors: LS_ECONFIG (missing file, syntax error, unknown
+ * (ls__config_free). Errors: LS_ECONFIG (missing file, syntax error, unknown
  * key, bad value, relative directory, missing required key, a groupsfile
  * that does not exist or cannot be read), LS_ENOMEM. */
-int ls_config_load(const char *path, ls_config **out);
+int ls__config_load(const char *path, ls_config **out);
 
 /* Same from a buffer (not NUL-terminated; may contain NULs, which are an
- * error). name is used in messages. Used by ls_config_load and the fuzzer.
+ * error). name is used in messages. Used by ls__config_load and the fuzzer.
  * It touches no file: the groupsfile is not checked. */
-int ls_config_parse(const char *text, size_t len, const char *name, ls_config **out);
+int ls__config_parse(const char *text, size_t len, const char *name, ls_config **out);
 
-void ls_config_free(ls_config *cfg);
+void ls__config_free(ls_config *cfg);
 
 /* The directory of partition `name`, or NULL if not configured. */
-const char *ls_config_partition_path(const ls_config *cfg, const char *name);
+const char *ls__config_partition_path(const ls_config *cfg, const char *name);
 
 /* 1 if id is listed in admins. */
-int ls_config_is_admin(const ls_config *cfg, const char *id);
+int ls__config_is_admin(const ls_config *cfg, const char *id);
 
 #endif

@@ -1,5 +1,5 @@
 /* CRC-32C: polynomial 0x1EDC6F41 (reflected 0x82F63B78), init and final
- * XOR 0xFFFFFFFF; ls_crc32c("123456789") == 0xE3069283. */
+ * XOR 0xFFFFFFFF; ls__crc32c("123456789") == 0xE3069283. */
 #include "core/crc32c.h"
 
 #include <pthread.h>
@@ -44,7 +44,7 @@ __attribute__((target("sse4.2"))) static uint32_t hard(uint32_t crc, const uint8
 }
 #endif
 
-uint32_t ls_crc32c(const void *buf, size_t len)
+uint32_t ls__crc32c(const void *buf, size_t len)
 {
     uint32_t crc = 0xFFFFFFFFu;
 #if defined(__x86_64__)

@@ -7,6 +7,6 @@
 #include <stdint.h>
 
 /* The CRC-32C of buf (initial value 0, final XOR as in iSCSI/ext4). */
-uint32_t ls_crc32c(const void *buf, size_t len);
+uint32_t ls__crc32c(const void *buf, size_t len);
 
 #endif

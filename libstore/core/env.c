@@ -67,7 +67,7 @@ static int grow_map(ls_env *e)
         size = LS_MAP_MAX;
     int rc = size > info.me_mapsize ? mdb_env_set_mapsize(e->env, size) : MDB_MAP_FULL;
     pthread_rwlock_unlock(&e->resize);
-    return rc ? ls_err_mdb(rc, "growing the LMDB map") : LS_OK;
+    return rc ? ls__err_mdb(rc, "growing the LMDB map") : LS_OK;
 }
 
 /* Another process grew the map: adopt its size. */
@@ -96,18 +96,18 @@ static int begin(ls_env *e, unsigned flags, MDB_txn **txn)
             if (dead > 0)
                 continue;
         }
-        return ls_err_mdb(rc, "beginning a transaction");
+        return ls__err_mdb(rc, "beginning a transaction");
     }
 }
 
-int ls_txn_read(ls_env *e, ls_txn *t)
+int ls__txn_read(ls_env *e, ls_txn *t)
 {
     memset(t, 0, sizeof *t);
     t->env = e;
     return begin(e, MDB_RDONLY, &t->txn);
 }
 
-void ls_txn_end(ls_txn *t)
+void ls__txn_end(ls_txn *t)
 {
     if (!t || !t->txn)
         return;
@@ -125,7 +125,7 @@ static int disk_is_full(const ls_env *e)
     return statvfs(e->dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
 }
 
-int ls_txn_fail(ls_txn *t, int rc, const char *what)
+int ls__txn_fail(ls_txn *t, int rc, const char *what)
 {
     if (rc == MDB_MAP_FULL)
         t->map_full = 1;
@@ -133,9 +133,9 @@ int ls_txn_fail(ls_txn *t, int rc, const char *what)
         rc = ENOSPC;
     if (rc == ENOSPC) {
         t->disk_full = 1;
-        return ls_err(LS_ENOSPC, "%s: the metadata disk (%s) is full", what, t->env->dir);
+        return ls__err(LS_ENOSPC, "%s: the metadata disk (%s) is full", what, t->env->dir);
     }
-    return ls_err_mdb(rc, what);
+    return ls__err_mdb(rc, what);
 }
 
 static int release_reserve(ls_env *e)
@@ -166,7 +166,7 @@ static uint64_t free_page_bytes(ls_env *e)
     return mdb_env_stat(e->env, &st) == 0 ? pages * st.ms_psize : 0;
 }
 
-int ls_env_refill_reserve(ls_env *e)
+int ls__env_refill_reserve(ls_env *e)
 {
     if (!e->reserve || e->rdonly || access(e->reserve, F_OK) == 0)
         return 1;
@@ -186,10 +186,10 @@ int ls_env_refill_reserve(ls_env *e)
     return 1;
 }
 
-int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
+int ls__env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
 {
     if (e->rdonly)
-        return ls_err(LS_EPERM, "the store is open read-only");
+        return ls__err(LS_EPERM, "the store is open read-only");
     int used_reserve = 0;
     for (int attempt = 0; attempt < 40; attempt++) {
         ls_txn t = { .env = e, .write = 1 };
@@ -218,12 +218,12 @@ int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
                  * writer lock is released (MDB_NOMETASYNC) */
                 mrc = mdb_env_sync(e->env, 1);
                 if (mrc)
-                    return ls_err_mdb(mrc == EIO && disk_is_full(e) ? ENOSPC : mrc, "syncing the LMDB environment");
+                    return ls__err_mdb(mrc == EIO && disk_is_full(e) ? ENOSPC : mrc, "syncing the LMDB environment");
                 return LS_OK;
             }
-            rc = ls_txn_fail(&t, mrc, "committing");
+            rc = ls__txn_fail(&t, mrc, "committing");
         } else {
-            ls_txn_end(&t);
+            ls__txn_end(&t);
         }
         if (t.map_full) {
             int g = grow_map(e);
@@ -242,43 +242,43 @@ int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg)
         }
         return rc;
     }
-    return ls_err(LS_EDB, "transaction retried too often");
+    return ls__err(LS_EDB, "transaction retried too often");
 }
 
-int ls_db_get(ls_txn *t, int db, const void *k, size_t klen, MDB_val *v)
+int ls__db_get(ls_txn *t, int db, const void *k, size_t klen, MDB_val *v)
 {
     MDB_val key = { klen, (void *)k };
     int rc = mdb_get(t->txn, t->env->dbi[db], &key, v);
     if (rc == MDB_NOTFOUND)
         return LS_ENOTFOUND; /* no message: callers phrase their own */
-    return rc ? ls_txn_fail(t, rc, "reading") : LS_OK;
+    return rc ? ls__txn_fail(t, rc, "reading") : LS_OK;
 }
 
-int ls_db_put(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen, unsigned flags)
+int ls__db_put(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen, unsigned flags)
 {
     MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
     int rc = mdb_put(t->txn, t->env->dbi[db], &key, &val, flags);
     if (rc == MDB_KEYEXIST)
         return LS_EEXIST;
-    return rc ? ls_txn_fail(t, rc, "writing") : LS_OK;
+    return rc ? ls__txn_fail(t, rc, "writing") : LS_OK;
 }
 
-int ls_db_del(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen)
+int ls__db_del(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen)
 {
     MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
     int rc = mdb_del(t->txn, t->env->dbi[db], &key, v ? &val : NULL);
     if (rc == MDB_NOTFOUND)
         return LS_OK;
-    return rc ? ls_txn_fail(t, rc, "deleting") : LS_OK;
+    return rc ? ls__txn_fail(t, rc, "deleting") : LS_OK;
 }
 
-int ls_db_cursor(ls_txn *t, int db, MDB_cursor **c)
+int ls__db_cursor(ls_txn *t, int db, MDB_cursor **c)
 {
     int rc = mdb_cursor_open(t->txn, t->env->dbi[db], c);
-    return rc ? ls_txn_fail(t, rc, "opening a cursor") : LS_OK;
+    return rc ? ls__txn_fail(t, rc, "opening a cursor") : LS_OK;
 }
 
-void ls_db_cursor_close(MDB_cursor *c)
+void ls__db_cursor_close(MDB_cursor *c)
 {
     if (c)
         mdb_cursor_close(c);
@@ -289,15 +289,15 @@ static int open_dbis(ls_env *e, int create)
     MDB_txn *txn;
     int rc = mdb_txn_begin(e->env, NULL, e->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc)
-        return ls_err_mdb(rc, "opening the tables");
+        return ls__err_mdb(rc, "opening the tables");
     for (int i = 0; i < LS_DBI_COUNT; i++) {
         unsigned flags = db_defs[i].flags | (create && !e->rdonly ? MDB_CREATE : 0);
         rc = mdb_dbi_open(txn, db_defs[i].name, flags, &e->dbi[i]);
         if (rc) {
             mdb_txn_abort(txn);
             if (rc == MDB_NOTFOUND)
-                return ls_err(LS_ECORRUPT, "%s: table '%s' is missing (run reconstruct -m)", e->dir, db_defs[i].name);
-            return ls_err_mdb(rc, "opening a table");
+                return ls__err(LS_ECORRUPT, "%s: table '%s' is missing (run reconstruct -m)", e->dir, db_defs[i].name);
+            return ls__err_mdb(rc, "opening a table");
         }
     }
     /* the format version of the tables (docs/format.md); written once */
@@ -305,22 +305,22 @@ static int open_dbis(ls_env *e, int create)
     MDB_val k = { sizeof vkey - 1, (void *)vkey }, v;
     if (!e->rdonly && mdb_get(txn, e->dbi[LS_DB_META], &k, &v) == MDB_NOTFOUND) {
         uint8_t ver[4];
-        ls_be32(ver, 1);
+        ls__be32(ver, 1);
         v.mv_size = 4;
         v.mv_data = ver;
         rc = mdb_put(txn, e->dbi[LS_DB_META], &k, &v, 0);
         if (rc) {
             mdb_txn_abort(txn);
-            return ls_err_mdb(rc, "writing the format version");
+            return ls__err_mdb(rc, "writing the format version");
         }
-    } else if (mdb_get(txn, e->dbi[LS_DB_META], &k, &v) == 0 && (v.mv_size != 4 || ls_rd_be32(v.mv_data) != 1)) {
+    } else if (mdb_get(txn, e->dbi[LS_DB_META], &k, &v) == 0 && (v.mv_size != 4 || ls__rd_be32(v.mv_data) != 1)) {
         mdb_txn_abort(txn);
-        return ls_err(LS_ECORRUPT, "%s: unsupported format version (this libstore reads version 1)", e->dir);
+        return ls__err(LS_ECORRUPT, "%s: unsupported format version (this libstore reads version 1)", e->dir);
     }
     /* commit even a read-only txn: handles opened in an aborted txn are
      * closed with it (lmdb.h, mdb_dbi_open) */
     rc = mdb_txn_commit(txn);
-    return rc ? ls_err_mdb(rc, "opening the tables") : LS_OK;
+    return rc ? ls__err_mdb(rc, "opening the tables") : LS_OK;
 }
 
 /* LMDB maps data.mdb and reads pages straight from the map: a data file
@@ -338,34 +338,34 @@ static int check_data_size(ls_env *e)
     struct stat st;
     if (mdb_env_info(e->env, &info) != 0 || mdb_env_stat(e->env, &ms) != 0)
         return LS_OK;
-    char *path = ls_strprintf("%s/data.mdb", e->dir);
+    char *path = ls__strprintf("%s/data.mdb", e->dir);
     if (!path)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     int rc = LS_OK;
     uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
     if (stat(path, &st) == 0 && (uint64_t)st.st_size < need)
-        rc = ls_err(LS_ECORRUPT,
+        rc = ls__err(LS_ECORRUPT,
                     "%s is truncated: %lld bytes, but its last page ends at byte %llu (run reconstruct -m)",
                     path, (long long)st.st_size, (unsigned long long)need);
     free(path);
     return rc;
 }
 
-int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **out)
+int ls__env_open(const char *dir, int create, int rdonly, int nosync, ls_env **out)
 {
     struct stat st;
     if (stat(dir, &st) != 0) {
         if (!create || rdonly)
-            return ls_err(LS_ENOTFOUND, "%s: no LMDB environment", dir);
-        int rc = ls_mkdirs(dir);
+            return ls__err(LS_ENOTFOUND, "%s: no LMDB environment", dir);
+        int rc = ls__mkdirs(dir);
         if (rc)
             return rc;
     }
     ls_env *e = calloc(1, sizeof *e);
     if (!e)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     e->dir = strdup(dir);
-    e->reserve = ls_strprintf("%s/reserve", dir);
+    e->reserve = ls__strprintf("%s/reserve", dir);
     e->nosync = nosync;
     e->rdonly = rdonly;
     pthread_rwlock_init(&e->resize, NULL);
@@ -373,8 +373,8 @@ int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **ou
     pthread_cond_init(&e->flush_cv, NULL);
     int rc = mdb_env_create(&e->env);
     if (rc) {
-        ls_env_close(e);
-        return ls_err_mdb(rc, "creating the LMDB environment");
+        ls__env_close(e);
+        return ls__err_mdb(rc, "creating the LMDB environment");
     }
     mdb_env_set_maxdbs(e->env, LS_DBI_COUNT + 4);
     mdb_env_set_maxreaders(e->env, LS_MAX_READERS);
@@ -385,44 +385,44 @@ int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **ou
     const char *forced = getenv("LIBSTORE_MAPSIZE");
     if (forced && strtoull(forced, NULL, 10) >= (1u << 20))
         mapsize = (size_t)strtoull(forced, NULL, 10);
-    char *datafile = ls_strprintf("%s/data.mdb", dir);
+    char *datafile = ls__strprintf("%s/data.mdb", dir);
     if (datafile && stat(datafile, &st) == 0 && (size_t)st.st_size * 2 > mapsize)
         mapsize = (size_t)st.st_size * 2;
     free(datafile);
     mdb_env_set_mapsize(e->env, mapsize);
     /* fsync: all uses MDB_NOMETASYNC and syncs after the commit, outside
-     * the writer lock (ls_env_write): the same durability (we return only
+     * the writer lock (ls__env_write): the same durability (we return only
      * after the sync) and integrity (LMDB flushes data pages before it
      * writes the meta page), but concurrent writers share their flushes. */
     unsigned flags = MDB_NOTLS | (nosync ? MDB_NOSYNC : MDB_NOMETASYNC) | (rdonly ? MDB_RDONLY : 0);
     rc = mdb_env_open(e->env, dir, flags, 0640);
     if (rc) {
-        int code = rc == ENOENT ? ls_err(LS_ENOTFOUND, "%s: no LMDB environment", dir)
-                   : rc == EACCES ? ls_err_errno(rc, "opening the LMDB environment", dir)
-                   : ls_err(rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ? LS_ECORRUPT : LS_EDB,
+        int code = rc == ENOENT ? ls__err(LS_ENOTFOUND, "%s: no LMDB environment", dir)
+                   : rc == EACCES ? ls__err_errno(rc, "opening the LMDB environment", dir)
+                   : ls__err(rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ? LS_ECORRUPT : LS_EDB,
                             "%s: cannot open the LMDB environment: %s (run reconstruct -m)", dir, mdb_strerror(rc));
-        ls_env_close(e);
+        ls__env_close(e);
         return code;
     }
     if ((rc = check_data_size(e))) {
-        ls_env_close(e);
+        ls__env_close(e);
         return rc;
     }
     int dead = 0;
     mdb_reader_check(e->env, &dead);
     rc = open_dbis(e, create);
     if (rc) {
-        ls_env_close(e);
+        ls__env_close(e);
         return rc;
     }
     if (nosync && !rdonly && pthread_create(&e->flusher, NULL, flusher_main, e) == 0)
         e->flusher_running = 1;
-    ls_env_refill_reserve(e);
+    ls__env_refill_reserve(e);
     *out = e;
     return LS_OK;
 }
 
-void ls_env_close(ls_env *e)
+void ls__env_close(ls_env *e)
 {
     if (!e)
         return;

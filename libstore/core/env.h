@@ -5,7 +5,7 @@
  * tables below (their formats: docs/format.md and libstore/model/).
  *
  * Invariants kept here:
- *  - No caller ever sees MDB_MAP_FULL: ls_env_write() grows the map and runs
+ *  - No caller ever sees MDB_MAP_FULL: ls__env_write() grows the map and runs
  *    the transaction body again; a map grown by another process is picked up
  *    (MDB_MAP_RESIZED) before a transaction starts.
  *  - mdb_env_set_mapsize() needs no live transaction in this process: every
@@ -75,12 +75,12 @@ typedef struct ls_txn {
 } ls_txn;
 
 /* Open (creating when `create`) the environment in dir. */
-int ls_env_open(const char *dir, int create, int rdonly, int nosync, ls_env **out);
-void ls_env_close(ls_env *e);
+int ls__env_open(const char *dir, int create, int rdonly, int nosync, ls_env **out);
+void ls__env_close(ls_env *e);
 
-/* Begin a read snapshot; end it with ls_txn_end. */
-int ls_txn_read(ls_env *e, ls_txn *t);
-void ls_txn_end(ls_txn *t);
+/* Begin a read snapshot; end it with ls__txn_end. */
+int ls__txn_read(ls_env *e, ls_txn *t);
+void ls__txn_end(ls_txn *t);
 
 /* Durability of a write. */
 enum ls_durability {
@@ -93,28 +93,28 @@ typedef int (*ls_write_fn)(ls_txn *t, void *arg);
  * commit or an error to abort. When the map is full, the transaction is
  * aborted, the map grown, and fn run again from the start: fn must not keep
  * side effects of an aborted run (reset outputs at its start). */
-int ls_env_write(ls_env *e, int durability, ls_write_fn fn, void *arg);
+int ls__env_write(ls_env *e, int durability, ls_write_fn fn, void *arg);
 
 /* Table helpers. Keys and values are raw bytes. get: LS_ENOTFOUND if absent. */
-int ls_db_get(ls_txn *t, int db, const void *k, size_t klen, MDB_val *v);
-int ls_db_put(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen, unsigned flags);
+int ls__db_get(ls_txn *t, int db, const void *k, size_t klen, MDB_val *v);
+int ls__db_put(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen, unsigned flags);
 /* Delete the key (all values), or just the value v when v != NULL (DUPSORT). Absent is fine. */
-int ls_db_del(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen);
-/* Open a cursor on db (closed by ls_db_cursor_close). */
-int ls_db_cursor(ls_txn *t, int db, MDB_cursor **c);
-void ls_db_cursor_close(MDB_cursor *c);
+int ls__db_del(ls_txn *t, int db, const void *k, size_t klen, const void *v, size_t vlen);
+/* Open a cursor on db (closed by ls__db_cursor_close). */
+int ls__db_cursor(ls_txn *t, int db, MDB_cursor **c);
+void ls__db_cursor_close(MDB_cursor *c);
 /* Record an LMDB error in t (map full / disk full) and map it to a code. */
-int ls_txn_fail(ls_txn *t, int rc, const char *what);
+int ls__txn_fail(ls_txn *t, int rc, const char *what);
 
 /* Ensure the reserve file exists (cheap when it does). 1 if it is in place.
  * Appends refuse (LS_ENOSPC) while it cannot be restored, so that expunge,
  * delete and flag changes always find room on the metadata disk. */
-int ls_env_refill_reserve(ls_env *e);
+int ls__env_refill_reserve(ls_env *e);
 
 /* Big-endian helpers for keys (so that LMDB's byte order is numeric order). */
-static inline void ls_be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
-static inline uint32_t ls_rd_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-static inline void ls_be64(uint8_t *p, uint64_t v) { ls_be32(p, (uint32_t)(v >> 32)); ls_be32(p + 4, (uint32_t)v); }
-static inline uint64_t ls_rd_be64(const uint8_t *p) { return (uint64_t)ls_rd_be32(p) << 32 | ls_rd_be32(p + 4); }
+static inline void ls__be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
+static inline uint32_t ls__rd_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline void ls__be64(uint8_t *p, uint64_t v) { ls__be32(p, (uint32_t)(v >> 32)); ls__be32(p + 4, (uint32_t)v); }
+static inline uint64_t ls__rd_be64(const uint8_t *p) { return (uint64_t)ls__rd_be32(p) << 32 | ls__rd_be32(p + 4); }
 
 #endif

@@ -11,7 +11,7 @@
 static __thread char last_msg[1024];
 static __thread int last_code;
 
-const char *ls_strerror(int code)
+const char *ls_error_string(int code)
 {
     switch (code) {
     case LS_OK: return "success";
@@ -39,7 +39,7 @@ const char *ls_strerror(int code)
     }
 }
 
-int ls_err(int code, const char *fmt, ...)
+int ls__err(int code, const char *fmt, ...)
 {
     /* format into a copy: callers may pass ls_error_last() as an argument */
     char buf[sizeof last_msg];
@@ -52,7 +52,7 @@ int ls_err(int code, const char *fmt, ...)
     return code;
 }
 
-int ls_err_errno(int errnum, const char *what, const char *path)
+int ls__err_errno(int errnum, const char *what, const char *path)
 {
     int code;
     switch (errnum) {
@@ -66,10 +66,10 @@ int ls_err_errno(int errnum, const char *what, const char *path)
     case ENOMEM: code = LS_ENOMEM; break;
     default: code = LS_EIO; break;
     }
-    return ls_err(code, "%s: %s: %s", what, path ? path : "", strerror(errnum));
+    return ls__err(code, "%s: %s: %s", what, path ? path : "", strerror(errnum));
 }
 
-int ls_err_mdb(int rc, const char *what)
+int ls__err_mdb(int rc, const char *what)
 {
     int code;
     switch (rc) {
@@ -82,7 +82,7 @@ int ls_err_mdb(int rc, const char *what)
         break;
     default: code = LS_EDB; break;
     }
-    return ls_err(code, "%s: %s", what, mdb_strerror(rc));
+    return ls__err(code, "%s: %s", what, mdb_strerror(rc));
 }
 
 const char *ls_error_last(void) { return last_msg; }

@@ -19,23 +19,23 @@
 /* Read DIR/libstore.id into id. LS_ENOTFOUND when the file (or DIR) does not
  * exist, LS_ECORRUPT when it holds no identity, LS_EIO when it cannot be
  * read. Every error records a message naming the file. */
-int ls_id_read(const char *dir, uint8_t id[LS_ID_LEN]);
+int ls__id_read(const char *dir, uint8_t id[LS_ID_LEN]);
 
 /* Write DIR/libstore.id durably (temporary file, fsync, rename, fsync of
  * DIR). DIR must exist: a marker never creates the directory it labels. */
-int ls_id_write(const char *dir, const uint8_t id[LS_ID_LEN]);
+int ls__id_write(const char *dir, const uint8_t id[LS_ID_LEN]);
 
 /* A new random identity. */
-void ls_id_generate(uint8_t id[LS_ID_LEN]);
+void ls__id_generate(uint8_t id[LS_ID_LEN]);
 
 /* The 36-character text form (lowercase, with dashes). */
-void ls_id_format(const uint8_t id[LS_ID_LEN], char out[37]);
+void ls__id_format(const uint8_t id[LS_ID_LEN], char out[37]);
 
 /* The identity kept in the environment: LS_ENOTFOUND when it has none (a
  * store made before identities existed). */
-int ls_id_meta_get(ls_txn *t, uint8_t id[LS_ID_LEN]);
-int ls_id_meta_put(ls_txn *t, const uint8_t id[LS_ID_LEN]);
-/* ls_id_meta_put in a write transaction of its own, synced. */
-int ls_id_meta_store(ls_env *e, const uint8_t id[LS_ID_LEN]);
+int ls__id_meta_get(ls_txn *t, uint8_t id[LS_ID_LEN]);
+int ls__id_meta_put(ls_txn *t, const uint8_t id[LS_ID_LEN]);
+/* ls__id_meta_put in a write transaction of its own, synced. */
+int ls__id_meta_store(ls_env *e, const uint8_t id[LS_ID_LEN]);
 
 #endif

@@ -31,7 +31,7 @@ static int foreign(const char *dir, const char *what)
         snprintf(who, sizeof who, "user '%s' (uid %lu)", user, (unsigned long)sb.st_uid);
     else
         snprintf(who, sizeof who, "uid %lu", (unsigned long)sb.st_uid);
-    return ls_err(LS_EPERM,
+    return ls__err(LS_EPERM,
                   "refusing to run as root on a store owned by %s (%s %s): files created as root would break "
                   "the service; run the command as that user (e.g. runuser -u %s -- COMMAND)",
                   who, what, dir, user ? user : "USER");
@@ -46,12 +46,12 @@ int ls_store_check_owner(const char *config_path)
     if (!config_path || !*config_path)
         config_path = "./store.conf";
     ls_config *cfg;
-    int rc = ls_config_load(config_path, &cfg);
+    int rc = ls__config_load(config_path, &cfg);
     if (rc)
         return rc;
     rc = foreign(cfg->configdirectory, "configuration directory");
     for (size_t i = 0; !rc && i < cfg->npartitions; i++)
         rc = foreign(cfg->partitions[i].path, "partition");
-    ls_config_free(cfg);
+    ls__config_free(cfg);
     return rc;
 }

@@ -25,18 +25,18 @@ static int exists_in(const char *dir, const char *name)
 static int create_env(ls_store *st, const uint8_t id[LS_UUID_LEN])
 {
     int rc;
-    if ((rc = ls_mkdirs(st->cfg->configdirectory)) || (rc = ls_mkdirs(st->lockdir)))
+    if ((rc = ls__mkdirs(st->cfg->configdirectory)) || (rc = ls__mkdirs(st->lockdir)))
         return rc;
-    rc = ls_env_open(st->envdir, 1, 0, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
+    rc = ls__env_open(st->envdir, 1, 0, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
     if (rc)
         return rc;
-    if ((rc = ls_id_meta_store(st->env, id)))
+    if ((rc = ls__id_meta_store(st->env, id)))
         return rc;
     memcpy(st->id, id, LS_UUID_LEN);
     return LS_OK;
 }
 
-/* LS_OPEN_CREATE on a configdirectory with neither marker nor environment:
+/* LS_STORE_OPEN_CREATE on a configdirectory with neither marker nor environment:
  * a new store. Partitions that already hold a store's data are refused (a
  * lost configdirectory is rebuilt by reconstruct -m, never replaced by an
  * empty store). The configdirectory's marker is written last: until it is,
@@ -47,22 +47,22 @@ static int create_store(ls_store *st)
     for (size_t i = 0; i < cfg->npartitions; i++) {
         const ls_partition_conf *pc = &cfg->partitions[i];
         if (exists_in(pc->path, LS_ID_FILE) || exists_in(pc->path, "uuid"))
-            return ls_err(LS_EEXIST,
+            return ls__err(LS_EEXIST,
                           "partition '%s' (%s) already holds a store's messages: a new store needs empty "
                           "partitions (if this store's metadata was lost, 'reconstruct -m' rebuilds it; a store "
                           "made before identity markers existed is labelled by 'mailstore init --upgrade')",
                           pc->name, pc->path);
     }
     uint8_t id[LS_UUID_LEN];
-    ls_id_generate(id);
+    ls__id_generate(id);
     int rc = create_env(st, id);
     for (size_t i = 0; !rc && i < cfg->npartitions; i++) {
         const char *path = cfg->partitions[i].path;
-        if (!(rc = ls_mkdirs(path)))
-            rc = ls_id_write(path, id);
+        if (!(rc = ls__mkdirs(path)))
+            rc = ls__id_write(path, id);
     }
     if (!rc)
-        rc = ls_id_write(cfg->configdirectory, id);
+        rc = ls__id_write(cfg->configdirectory, id);
     return rc;
 }
 
@@ -70,29 +70,29 @@ static int create_store(ls_store *st)
  * the configdirectory's marker names. */
 static int open_existing(ls_store *st, const uint8_t cid[LS_UUID_LEN])
 {
-    int rc = ls_env_open(st->envdir, 0, st->rdonly, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
+    int rc = ls__env_open(st->envdir, 0, st->rdonly, st->cfg->fsync_mode == LS_FSYNC_MESSAGES, &st->env);
     if (rc)
         return rc;
     ls_txn t;
     uint8_t eid[LS_UUID_LEN];
-    if ((rc = ls_txn_read(st->env, &t)))
+    if ((rc = ls__txn_read(st->env, &t)))
         return rc;
-    rc = ls_id_meta_get(&t, eid);
-    ls_txn_end(&t);
+    rc = ls__id_meta_get(&t, eid);
+    ls__txn_end(&t);
     memcpy(st->id, cid, LS_UUID_LEN);
     if (rc == LS_ENOTFOUND) {
         /* an environment from before identities (restored from an old
          * backup): the configdirectory's marker says whose it is */
         ls_error_clear();
-        return st->rdonly ? LS_OK : ls_id_meta_store(st->env, cid);
+        return st->rdonly ? LS_OK : ls__id_meta_store(st->env, cid);
     }
     if (rc)
         return rc;
     if (memcmp(eid, cid, LS_UUID_LEN)) {
         char e[37], c[37];
-        ls_id_format(eid, e);
-        ls_id_format(cid, c);
-        return ls_err(LS_ECORRUPT,
+        ls__id_format(eid, e);
+        ls__id_format(cid, c);
+        return ls__err(LS_ECORRUPT,
                       "%s/data.mdb belongs to store %s, but %s/%s names store %s: the environment was copied "
                       "from another store (restore this store's own, or run 'reconstruct -m')",
                       st->envdir, e, st->envdir, LS_ID_FILE, c);
@@ -106,7 +106,7 @@ static int open_identity(ls_store *st, unsigned flags)
 {
     const char *cd = st->cfg->configdirectory;
     uint8_t cid[LS_UUID_LEN];
-    int mrc = ls_id_read(cd, cid);
+    int mrc = ls__id_read(cd, cid);
     if (mrc != LS_OK && mrc != LS_ENOTFOUND)
         return mrc;
     ls_error_clear();
@@ -114,18 +114,18 @@ static int open_identity(ls_store *st, unsigned flags)
     if (mrc == LS_OK && have_env)
         return open_existing(st, cid);
     if (mrc == LS_OK)
-        return ls_err(LS_ECORRUPT,
+        return ls__err(LS_ECORRUPT,
                       "%s/data.mdb is missing, but %s/%s says a store lives here: its metadata environment was "
                       "lost; run 'reconstruct -m' to rebuild it from the partitions (-B DIR to take flags and "
                       "quotas from a metadata backup)",
                       cd, cd, LS_ID_FILE);
     if (have_env)
-        return ls_err(LS_ENOTSUP,
+        return ls__err(LS_ENOTSUP,
                       "%s holds a store made before identity markers existed (no %s): run 'mailstore init "
                       "--upgrade' once to label it and its partitions",
                       cd, LS_ID_FILE);
-    if (!(flags & LS_OPEN_CREATE) || st->rdonly)
-        return ls_err(LS_ENOTFOUND, "no store in %s: create one with 'mailstore init' (LS_OPEN_CREATE)", cd);
+    if (!(flags & LS_STORE_OPEN_CREATE) || st->rdonly)
+        return ls__err(LS_ENOTFOUND, "no store in %s: create one with 'mailstore init' (LS_STORE_OPEN_CREATE)", cd);
     return create_store(st);
 }
 
@@ -138,17 +138,17 @@ static int store_begin(const char *config_path, unsigned flags, ls_store **out)
         config_path = "./store.conf";
     ls_store *st = calloc(1, sizeof *st);
     if (!st)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     *out = st;
-    st->rdonly = (flags & LS_OPEN_RDONLY) != 0;
+    st->rdonly = (flags & LS_STORE_OPEN_RDONLY) != 0;
     pthread_mutex_init(&st->groups_mu, NULL);
-    int rc = ls_config_load(config_path, &st->cfg);
+    int rc = ls__config_load(config_path, &st->cfg);
     if (rc)
         return rc;
     st->envdir = strdup(st->cfg->configdirectory);
-    st->lockdir = ls_strprintf("%s/lock", st->cfg->configdirectory);
+    st->lockdir = ls__strprintf("%s/lock", st->cfg->configdirectory);
     if (!st->envdir || !st->lockdir)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     return LS_OK;
 }
 
@@ -156,12 +156,12 @@ static int store_begin(const char *config_path, unsigned flags, ls_store **out)
 static int store_finish(ls_store *st, int rc, ls_store **out)
 {
     if (!rc)
-        rc = ls_layout_open(NULL, st->cfg, st->id, &st->layout);
+        rc = ls__layout_open(NULL, st->cfg, st->id, &st->layout);
     if (!rc)
-        rc = ls_watch_new(st->lockdir, &st->watch);
+        rc = ls__watch_new(st->lockdir, &st->watch);
     if (!rc) {
         st->env->owner = st; /* store.header's HIGHESTMODSEQ marks (model/mbox.c) */
-        st->env->before_commit = ls_mbox_raise_marks;
+        st->env->before_commit = ls__mbox_raise_marks;
     }
     if (rc) {
         ls_store_close(st);
@@ -181,17 +181,17 @@ int ls_store_open(const char *config_path, unsigned flags, ls_store **out)
     return store_finish(st, rc, out);
 }
 
-int ls_store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out)
+int ls__store_open_rebuilt(const char *config_path, const uint8_t id[LS_UUID_LEN], ls_store **out)
 {
     ls_store *st;
     int rc = store_begin(config_path, 0, &st);
     if (!rc && exists_in(st->cfg->configdirectory, "data.mdb"))
-        rc = ls_err(LS_EEXIST, "%s/data.mdb exists: it must be moved aside before a rebuild",
+        rc = ls__err(LS_EEXIST, "%s/data.mdb exists: it must be moved aside before a rebuild",
                     st->cfg->configdirectory);
     if (!rc)
         rc = create_env(st, id);
     if (!rc && !exists_in(st->cfg->configdirectory, LS_ID_FILE))
-        rc = ls_id_write(st->cfg->configdirectory, id);
+        rc = ls__id_write(st->cfg->configdirectory, id);
     return store_finish(st, rc, out);
 }
 
@@ -199,10 +199,10 @@ void ls_store_close(ls_store *st)
 {
     if (!st)
         return;
-    ls_watch_free(st->watch);
-    ls_layout_close(st->layout);
-    ls_env_close(st->env);
-    ls_config_free(st->cfg);
+    ls__watch_free(st->watch);
+    ls__layout_close(st->layout);
+    ls__env_close(st->env);
+    ls__config_free(st->cfg);
     free(st->envdir);
     free(st->lockdir);
     free(st->groups);
@@ -213,7 +213,7 @@ void ls_store_close(ls_store *st)
 const char *ls_store_config_path(const ls_store *st) { return st->cfg->path; }
 char ls_store_separator(const ls_store *st) { return st->cfg->sep; }
 const char *ls_store_configdirectory(const ls_store *st) { return st->cfg->configdirectory; }
-int ls_store_is_admin(const ls_store *st, const char *id) { return id && ls_config_is_admin(st->cfg, id); }
+int ls_store_is_admin(const ls_store *st, const char *id) { return id && ls__config_is_admin(st->cfg, id); }
 
 const char *ls_store_config_get(const ls_store *st, const char *key)
 {
@@ -250,7 +250,7 @@ const char *ls_store_config_get(const ls_store *st, const char *key)
     if (!strcmp(key, "hierarchy_separator"))
         return c->sep == '/' ? "/" : ".";
     if (!strncmp(key, "partition-", 10))
-        return ls_config_partition_path(c, key + 10);
+        return ls__config_partition_path(c, key + 10);
     return NULL;
 }
 
@@ -258,17 +258,17 @@ int ls_session_new(ls_store *st, const char *identity, ls_session **out)
 {
     *out = NULL;
     if (identity) {
-        int rc = ls_user_validate(identity, st->cfg->sep);
+        int rc = ls__user_validate(identity, st->cfg->sep);
         if (rc)
             return rc;
     }
     ls_session *s = calloc(1, sizeof *s);
     if (!s || (identity && !(s->identity = strdup(identity)))) {
         free(s);
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     s->st = st;
-    s->admin = !identity || ls_config_is_admin(st->cfg, identity);
+    s->admin = !identity || ls__config_is_admin(st->cfg, identity);
     *out = s;
     return LS_OK;
 }
@@ -284,20 +284,20 @@ void ls_session_free(ls_session *s)
 const char *ls_session_identity(const ls_session *s) { return s->identity; }
 ls_store *ls_session_store(const ls_session *s) { return s->st; }
 
-int ls_mbox_lock(ls_store *st, const char *uuidstr, int *fd)
+int ls__mbox_lock(ls_store *st, const char *uuidstr, int *fd)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", st->lockdir, uuidstr);
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (f < 0 && errno == ENOENT) {
-        ls_mkdirs(st->lockdir);
+        ls__mkdirs(st->lockdir);
         f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     }
     if (f < 0)
-        return ls_err_errno(errno, "open lock file", path);
+        return ls__err_errno(errno, "open lock file", path);
     while (flock(f, LOCK_EX) != 0) {
         if (errno != EINTR) {
-            int rc = ls_err_errno(errno, "lock", path);
+            int rc = ls__err_errno(errno, "lock", path);
             close(f);
             return rc;
         }
@@ -306,13 +306,13 @@ int ls_mbox_lock(ls_store *st, const char *uuidstr, int *fd)
     return LS_OK;
 }
 
-void ls_mbox_unlock(int fd)
+void ls__mbox_unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* releases the flock */
 }
 
-void ls_mbox_notify(ls_store *st, const char *uuidstr)
+void ls__mbox_notify(ls_store *st, const char *uuidstr)
 {
     /* Touching the lock file raises IN_ATTRIB for ls_mailbox_wait's inotify
      * watch: one syscall per commit, and no polling by waiters. */

@@ -78,14 +78,14 @@ static int set_error(const char *text, const char *p)
     char ex[EXCERPT_MAX + 4];
     size_t at = (size_t)(p - text) + 1;
     if (*p == '0')
-        return ls_err(LS_EINVAL, "bad sequence set '%s' at byte %zu: numbers start at 1 "
+        return ls__err(LS_EINVAL, "bad sequence set '%s' at byte %zu: numbers start at 1 "
                       "(no 0, no leading zeros)", excerpt(text, ex, sizeof ex), at);
     if (*p >= '1' && *p <= '9')
-        return ls_err(LS_EINVAL, "bad sequence set '%s' at byte %zu: number larger than 4294967295",
+        return ls__err(LS_EINVAL, "bad sequence set '%s' at byte %zu: number larger than 4294967295",
                       excerpt(text, ex, sizeof ex), at);
     if (*p == ',' && p[1] == 0)
-        return ls_err(LS_EINVAL, "bad sequence set '%s': trailing ','", excerpt(text, ex, sizeof ex));
-    return ls_err(LS_EINVAL, "bad sequence set '%s' at byte %zu: expected a number, '*', 'N:M' or ','",
+        return ls__err(LS_EINVAL, "bad sequence set '%s': trailing ','", excerpt(text, ex, sizeof ex));
+    return ls__err(LS_EINVAL, "bad sequence set '%s' at byte %zu: expected a number, '*', 'N:M' or ','",
                   excerpt(text, ex, sizeof ex), at);
 }
 
@@ -93,11 +93,11 @@ int ls_set_parse(const char *text, ls_set *out)
 {
     out->r = NULL;
     out->n = 0;
-    if (!text || !*text) return ls_err(LS_EINVAL, "empty sequence set");
+    if (!text || !*text) return ls__err(LS_EINVAL, "empty sequence set");
     /* Each range needs at least two bytes ("1,"), so this bounds the count. */
     size_t cap = strlen(text) / 2 + 1, n = 0;
     ls_range *r = malloc(cap * sizeof *r);
-    if (!r) return ls_err(LS_ENOMEM, "out of memory parsing a sequence set");
+    if (!r) return ls__err(LS_ENOMEM, "out of memory parsing a sequence set");
     const char *p = text;
     for (;;) {
         uint32_t a, b;
@@ -135,7 +135,7 @@ int ls_set_contains(const ls_set *s, uint32_t v)
     return 0;
 }
 
-void ls_set_free(ls_set *s)
+void ls_set_dispose(ls_set *s)
 {
     if (!s) return;
     free(s->r);
@@ -250,7 +250,7 @@ int ls_date_parse_imap(const char *s, ls_date *out)
     int tz;
     const char *p = s;
     if (!s || parse_date_text(&p, 1, &tm) || *p++ != ' ' || parse_time_zone(p, &tm, &tz))
-        return ls_err(LS_EINVAL, "bad date-time '%s' (expected e.g. \"21-Nov-2026 10:00:00 +0000\")",
+        return ls__err(LS_EINVAL, "bad date-time '%s' (expected e.g. \"21-Nov-2026 10:00:00 +0000\")",
                       s ? excerpt(s, ex, sizeof ex) : "");
     out->t = (int64_t)timegm(&tm) - (int64_t)tz * 60;
     out->tz = (int16_t)tz;
@@ -278,7 +278,7 @@ int ls_date_parse_search(const char *s, int64_t *out_day_start)
     int quoted = s && *p == '"';
     if (quoted) p++;
     if (!s || parse_date_text(&p, 0, &tm) || (quoted && *p++ != '"') || *p)
-        return ls_err(LS_EINVAL, "bad date '%s' (expected e.g. 1-Feb-1994)", s ? excerpt(s, ex, sizeof ex) : "");
+        return ls__err(LS_EINVAL, "bad date '%s' (expected e.g. 1-Feb-1994)", s ? excerpt(s, ex, sizeof ex) : "");
     *out_day_start = (int64_t)timegm(&tm);
     return LS_OK;
 }
@@ -302,7 +302,7 @@ const char *ls_flag_name(unsigned bit)
     return NULL;
 }
 
-int ls_keyword_valid(const char *kw)
+int ls_flag_keyword_valid(const char *kw)
 {
     if (!kw) return 0;
     size_t n = 0;

@@ -27,6 +27,6 @@ unsigned ls_flag_from_name(const char *name);
 const char *ls_flag_name(unsigned bit);
 /* A valid keyword is an IMAP atom: 1..100 bytes of printable ASCII except
  * ( ) { SP % * " \ ] and controls. 1 if valid. */
-int ls_keyword_valid(const char *kw);
+int ls_flag_keyword_valid(const char *kw);
 
 #endif

@@ -39,13 +39,13 @@ struct ls_watch {
     wentry *list;
 };
 
-int ls_watch_new(const char *dir, ls_watch **out)
+int ls__watch_new(const char *dir, ls_watch **out)
 {
     *out = NULL;
     ls_watch *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {
         free(w);
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
@@ -65,7 +65,7 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-void ls_watch_free(ls_watch *w)
+void ls__watch_free(ls_watch *w)
 {
     if (!w)
         return;
@@ -188,7 +188,7 @@ static void drain_locked(ls_watch *w, int waiter)
         poke(w->kfd); /* the waiter in poll() would not see what we read */
 }
 
-int ls_watch_add(ls_watch *w, const char *uuidstr, uint64_t *gen)
+int ls__watch_add(ls_watch *w, const char *uuidstr, uint64_t *gen)
 {
     pthread_mutex_lock(&w->mu);
     init_locked(w);
@@ -200,17 +200,17 @@ int ls_watch_add(ls_watch *w, const char *uuidstr, uint64_t *gen)
         return LS_OK;
     }
     int rc = LS_OK;
-    char *path = ls_strprintf("%s/%s", w->dir, uuidstr);
+    char *path = ls__strprintf("%s/%s", w->dir, uuidstr);
     e = calloc(1, sizeof *e);
     if (!path || !e) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
         goto out;
     }
     /* the signal file must exist to be watched (it is also the append lock);
      * where it cannot be made (a read-only configuration directory), the
      * mailbox is polled instead */
     int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0 && errno == ENOENT && ls_mkdirs(w->dir) == LS_OK)
+    if (fd < 0 && errno == ENOENT && ls__mkdirs(w->dir) == LS_OK)
         fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd >= 0)
         close(fd);
@@ -233,7 +233,7 @@ out:
     return rc;
 }
 
-uint64_t ls_watch_gen(ls_watch *w, const char *uuidstr)
+uint64_t ls__watch_gen(ls_watch *w, const char *uuidstr)
 {
     pthread_mutex_lock(&w->mu);
     wentry *e = find_uuid(w, uuidstr);
@@ -242,7 +242,7 @@ uint64_t ls_watch_gen(ls_watch *w, const char *uuidstr)
     return gen;
 }
 
-void ls_watch_remove(ls_watch *w, const char *uuidstr)
+void ls__watch_remove(ls_watch *w, const char *uuidstr)
 {
     pthread_mutex_lock(&w->mu);
     for (wentry **pp = &w->list; *pp; pp = &(*pp)->next) {
@@ -280,7 +280,7 @@ static long ms_until(const struct timespec *ts)
     return ms > 0 ? ms : 0;
 }
 
-void ls_watch_sleep(ls_watch *w, const char *uuidstr, uint64_t *gen, int timeout_ms)
+void ls__watch_sleep(ls_watch *w, const char *uuidstr, uint64_t *gen, int timeout_ms)
 {
     struct timespec deadline;
     if (timeout_ms >= 0)
@@ -325,7 +325,7 @@ void ls_watch_sleep(ls_watch *w, const char *uuidstr, uint64_t *gen, int timeout
     pthread_mutex_unlock(&w->mu);
 }
 
-void ls_watch_drain(ls_watch *w)
+void ls__watch_drain(ls_watch *w)
 {
     pthread_mutex_lock(&w->mu);
     unpoke(w->efd);
@@ -340,7 +340,7 @@ static int ep_add(int epfd, int fd)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int ls_watch_fd(ls_watch *w, int *fd)
+int ls__watch_fd(ls_watch *w, int *fd)
 {
     *fd = -1;
     int rc = LS_OK;
@@ -352,7 +352,7 @@ int ls_watch_fd(ls_watch *w, int *fd)
         int tf = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (ep < 0 || tf < 0 || (w->mode == MODE_INOTIFY && (ef < 0 || ep_add(ep, w->ifd) || ep_add(ep, ef))) ||
             ep_add(ep, tf)) {
-            rc = ls_err_errno(errno, "create the watch descriptor", w->dir);
+            rc = ls__err_errno(errno, "create the watch descriptor", w->dir);
             close_fd(&ep);
             close_fd(&ef);
             close_fd(&tf);
@@ -368,7 +368,7 @@ int ls_watch_fd(ls_watch *w, int *fd)
     return rc;
 }
 
-int ls_watch_polling(ls_watch *w)
+int ls__watch_polling(ls_watch *w)
 {
     pthread_mutex_lock(&w->mu);
     int p = w->mode == MODE_POLLING;

@@ -49,7 +49,7 @@ struct ls_staged {
 
 static int unnamed_open;
 
-/* What a mode says an object is (enum ls_file_kind). */
+/* What a mode says an object is (enum ls__file_kind). */
 static int kind_of(mode_t mode)
 {
     return S_ISREG(mode) ? LS_FILE_REGULAR : S_ISLNK(mode) ? LS_FILE_SYMLINK : S_ISDIR(mode) ? LS_FILE_DIRECTORY
@@ -99,15 +99,15 @@ static int read_regular(const char *path, char **data, size_t *len, struct stat 
 {
     int fd = open_regular(path, st);
     if (fd < 0)
-        return not_regular_errno(errno) ? ls_err(LS_ECORRUPT, "%s is not a regular file", path)
-                                        : ls_err_errno(errno, "open", path);
+        return not_regular_errno(errno) ? ls__err(LS_ECORRUPT, "%s is not a regular file", path)
+                                        : ls__err_errno(errno, "open", path);
     int rc = LS_OK;
     char *buf = malloc((size_t)st->st_size + 1);
     ssize_t got = buf ? pread(fd, buf, (size_t)st->st_size, 0) : -1;
     if (!buf) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
     } else if (got != st->st_size) {
-        rc = ls_err_errno(got < 0 ? errno : EIO, "read", path);
+        rc = ls__err_errno(got < 0 ? errno : EIO, "read", path);
         free(buf);
     } else {
         buf[got] = 0;
@@ -136,7 +136,7 @@ static unsigned long tmp_counter;
 
 static const char *part_dir(ls_layout *ly, const char *partition)
 {
-    return ls_config_partition_path(ly->cfg, partition);
+    return ls__config_partition_path(ly->cfg, partition);
 }
 
 static int files_reserve_refill(ls_layout *ly, const char *partition);
@@ -160,12 +160,12 @@ static int part_verify(ls_layout *ly, int i)
 {
     const ls_partition_conf *pc = &ly->cfg->partitions[i];
     uint8_t id[LS_ID_LEN];
-    int rc = ls_id_read(pc->path, id);
+    int rc = ls__id_read(pc->path, id);
     if (rc == LS_OK && !memcmp(id, ly->store_id, LS_ID_LEN)) {
         if (!__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE)) {
-            char *t = ls_strprintf("%s/tmp", pc->path);
+            char *t = ls__strprintf("%s/tmp", pc->path);
             if (t)
-                ls_mkdirs(t);
+                ls__mkdirs(t);
             free(t);
             __atomic_store_n(&avail_of(ly)[i], 1, __ATOMIC_RELEASE);
             files_reserve_refill(ly, pc->name);
@@ -176,19 +176,19 @@ static int part_verify(ls_layout *ly, int i)
     __atomic_store_n(&avail_of(ly)[i], 0, __ATOMIC_RELEASE);
     if (rc == LS_OK) {
         char found[37];
-        ls_id_format(id, found);
-        return ls_err(LS_EUNAVAILABLE,
+        ls__id_format(id, found);
+        return ls__err(LS_EUNAVAILABLE,
                       "partition '%s' (%s) is unavailable: its identity marker %s names another store (%s): "
                       "the wrong disk mounted?", pc->name, pc->path, LS_ID_FILE, found);
     }
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_EUNAVAILABLE,
+        return ls__err(LS_EUNAVAILABLE,
                       "partition '%s' (%s) is unavailable: its identity marker %s is missing: not mounted? "
                       "(a store made before markers existed needs 'mailstore init --upgrade' once)",
                       pc->name, pc->path, LS_ID_FILE);
     char why[600];
     snprintf(why, sizeof why, "%s", ls_error_last());
-    return ls_err(LS_EUNAVAILABLE, "partition '%s' (%s) is unavailable: its identity marker cannot be read: %s",
+    return ls__err(LS_EUNAVAILABLE, "partition '%s' (%s) is unavailable: its identity marker cannot be read: %s",
                   pc->name, pc->path, why);
 }
 
@@ -197,13 +197,13 @@ static int part_ok(ls_layout *ly, const char *partition)
 {
     int i = part_index(ly, partition);
     if (i < 0)
-        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+        return ls__err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
     if (__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE))
         return LS_OK;
     return part_verify(ly, i);
 }
 
-/* A directory of partition was found missing (rc, from ls_err_errno of an
+/* A directory of partition was found missing (rc, from ls__err_errno of an
  * ENOENT): LS_EUNAVAILABLE if the partition itself has gone (a disk
  * unmounted after open), else rc with its message. */
 static int part_lost(ls_layout *ly, const char *partition, int rc)
@@ -215,14 +215,14 @@ static int part_lost(ls_layout *ly, const char *partition, int rc)
     int i = part_index(ly, partition);
     if (i >= 0 && part_verify(ly, i) != LS_OK)
         return LS_EUNAVAILABLE;
-    return ls_err(rc, "%s", msg);
+    return ls__err(rc, "%s", msg);
 }
 
 static int files_partition_check(ls_layout *ly, const char *partition)
 {
     int i = part_index(ly, partition);
     if (i < 0)
-        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+        return ls__err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
     return part_verify(ly, i);
 }
 
@@ -230,12 +230,12 @@ static char *mbdir(ls_layout *ly, const ls_mbref *mb)
 {
     const char *p = part_dir(ly, mb->partition);
     if (!p) {
-        ls_err(LS_ENOTFOUND, "partition '%s' is not configured", mb->partition);
+        ls__err(LS_ENOTFOUND, "partition '%s' is not configured", mb->partition);
         return NULL;
     }
-    char *s = ls_strprintf("%s/uuid/%c/%c/%s", p, mb->uuidstr[0], mb->uuidstr[1], mb->uuidstr);
+    char *s = ls__strprintf("%s/uuid/%c/%c/%s", p, mb->uuidstr[0], mb->uuidstr[1], mb->uuidstr);
     if (!s)
-        ls_err(LS_ENOMEM, "out of memory");
+        ls__err(LS_ENOMEM, "out of memory");
     return s;
 }
 
@@ -244,10 +244,10 @@ static char *msgpath(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int expung
     char *d = mbdir(ly, mb);
     if (!d)
         return NULL;
-    char *s = ls_strprintf("%s/%u.%s", d, uid, expunged ? "expunged" : "");
+    char *s = ls__strprintf("%s/%u.%s", d, uid, expunged ? "expunged" : "");
     free(d);
     if (!s)
-        ls_err(LS_ENOMEM, "out of memory");
+        ls__err(LS_ENOMEM, "out of memory");
     return s;
 }
 
@@ -294,7 +294,7 @@ static int files_open(ls_layout *ly)
 {
     ly->priv = calloc(ly->cfg->npartitions ? ly->cfg->npartitions : 1, sizeof(int));
     if (!ly->priv)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     /* an unavailable partition is noted here, and refused by each operation */
     for (size_t i = 0; i < ly->cfg->npartitions; i++)
         part_verify(ly, (int)i);
@@ -313,9 +313,9 @@ static int files_mailbox_init(ls_layout *ly, const ls_mbref *mb)
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    int rc = ls_mkdirs(d);
+    int rc = ls__mkdirs(d);
     if (!rc)
-        rc = ls_fsync_parent(d);
+        rc = ls__fsync_parent(d);
     free(d);
     return rc;
 }
@@ -337,17 +337,17 @@ static int files_mailbox_destroy(ls_layout *ly, const ls_mbref *mb)
         return ls_error_last_code();
     /* Move it out of the uuid tree first, so a rebuild from files never
      * finds a half-removed mailbox. */
-    char *gone = ls_strprintf("%s/deleted/%s", part_dir(ly, mb->partition), mb->uuidstr);
+    char *gone = ls__strprintf("%s/deleted/%s", part_dir(ly, mb->partition), mb->uuidstr);
     int rc = LS_OK;
-    char *deldir = ls_strprintf("%s/deleted", part_dir(ly, mb->partition));
+    char *deldir = ls__strprintf("%s/deleted", part_dir(ly, mb->partition));
     if (!gone || !deldir) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
     } else {
-        rc = ls_mkdirs(deldir);
+        rc = ls__mkdirs(deldir);
         if (!rc && rename(d, gone) != 0 && errno != ENOENT)
-            rc = ls_err_errno(errno, "rename", d);
+            rc = ls__err_errno(errno, "rename", d);
         if (!rc)
-            rc = ls_remove_tree(gone);
+            rc = ls__remove_tree(gone);
     }
     free(d);
     free(gone);
@@ -360,13 +360,13 @@ static int files_header_write(ls_layout *ly, const ls_mbref *mb, const void *dat
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    char *p = ls_strprintf("%s/store.header", d);
+    char *p = ls__strprintf("%s/store.header", d);
     free(d);
     if (!p)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     int rc = part_ok(ly, mb->partition);
     if (!rc)
-        rc = part_lost(ly, mb->partition, ls_write_file_atomic(p, data, len));
+        rc = part_lost(ly, mb->partition, ls__write_file_atomic(p, data, len));
     free(p);
     return rc;
 }
@@ -376,10 +376,10 @@ static int files_header_read(ls_layout *ly, const ls_mbref *mb, char **data, siz
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    char *p = ls_strprintf("%s/store.header", d);
+    char *p = ls__strprintf("%s/store.header", d);
     free(d);
     if (!p)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     struct stat st;
     int rc = part_ok(ly, mb->partition);
     if (!rc)
@@ -398,8 +398,8 @@ static int write_new_file(const char *path, const void *data, size_t len, int64_
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)
-        return ls_err_errno(errno, "create", path);
-    int e = ls_write_all(fd, data, len);
+        return ls__err_errno(errno, "create", path);
+    int e = ls__write_all(fd, data, len);
     if (!e)
         e = set_mtime_fd(fd, mtime);
     if (!e && sync && fdatasync(fd) != 0)
@@ -408,7 +408,7 @@ static int write_new_file(const char *path, const void *data, size_t len, int64_
         e = errno;
     if (e) {
         unlink(path);
-        return ls_err_errno(e, "write", path);
+        return ls__err_errno(e, "write", path);
     }
     return LS_OK;
 }
@@ -418,13 +418,13 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
 {
     const char *p = part_dir(ly, partition);
     if (!p)
-        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+        return ls__err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
     int prc = part_ok(ly, partition);
     if (prc)
         return prc;
     ls_staged *st = calloc(1, sizeof *st);
     if (!st)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     st->fd = -1;
     st->partition = partition;
     if (__atomic_add_fetch(&unnamed_open, 1, __ATOMIC_RELAXED) <= max_unnamed()) {
@@ -432,7 +432,7 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
         snprintf(dir, sizeof dir, "%s/tmp", p);
         int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
         if (fd >= 0) {
-            int e = ls_write_all(fd, data, len);
+            int e = ls__write_all(fd, data, len);
             if (!e)
                 e = set_mtime_fd(fd, mtime);
             if (!e && sync && fdatasync(fd) != 0)
@@ -441,7 +441,7 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
                 close(fd);
                 __atomic_sub_fetch(&unnamed_open, 1, __ATOMIC_RELAXED);
                 free(st);
-                return ls_err_errno(e, "write", dir);
+                return ls__err_errno(e, "write", dir);
             }
             st->fd = fd;
             *out = st;
@@ -452,10 +452,10 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     unsigned long n = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
-    st->path = ls_strprintf("%s/tmp/%ld.%ld.%lu.%ld", p, (long)getpid(), (long)now.tv_sec, n, (long)now.tv_nsec);
+    st->path = ls__strprintf("%s/tmp/%ld.%ld.%lu.%ld", p, (long)getpid(), (long)now.tv_sec, n, (long)now.tv_nsec);
     if (!st->path) {
         free(st);
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     int rc = part_lost(ly, partition, write_new_file(st->path, data, len, mtime, sync));
     if (rc) {
@@ -468,12 +468,12 @@ static int files_stage(ls_layout *ly, const char *partition, const void *data, s
 }
 
 /* A message file already at a new UID: something at or above UIDNEXT that
- * ls_adopt_leftovers did not adopt, because it walks up from UIDNEXT and
+ * ls__adopt_leftovers did not adopt, because it walks up from UIDNEXT and
  * stops at the first missing UID (a stray file above a gap). Appends never
  * leave such gaps (append.c places in UID order); reconstruct adopts it. */
 static int name_taken(const char *dst)
 {
-    return ls_err(LS_EEXIST, "%s already exists: a message file above UIDNEXT with no record "
+    return ls__err(LS_EEXIST, "%s already exists: a message file above UIDNEXT with no record "
                   "(run reconstruct on this mailbox to adopt it)", dst);
 }
 
@@ -486,11 +486,11 @@ static int copy_file(const char *src, const char *dst)
     int rc = read_regular(src, &buf, &len, &st);
     if (rc)
         return rc;
-    char *tmp = ls_strprintf("%s.copy.%ld", dst, (long)getpid());
-    rc = tmp ? write_new_file(tmp, buf, len, st.st_mtime, 1) : ls_err(LS_ENOMEM, "out of memory");
+    char *tmp = ls__strprintf("%s.copy.%ld", dst, (long)getpid());
+    rc = tmp ? write_new_file(tmp, buf, len, st.st_mtime, 1) : ls__err(LS_ENOMEM, "out of memory");
     free(buf);
     if (!rc && rename(tmp, dst) != 0) {
-        rc = ls_err_errno(errno, "rename", dst);
+        rc = ls__err_errno(errno, "rename", dst);
         unlink(tmp);
     }
     free(tmp);
@@ -515,7 +515,7 @@ static int link_or_copy(ls_layout *ly, const char *partition, const char *src, c
         char *slash = strrchr(dir, '/');
         if (slash) {
             *slash = 0;
-            if (ls_mkdirs(dir) == LS_OK && link(src, dst) == 0)
+            if (ls__mkdirs(dir) == LS_OK && link(src, dst) == 0)
                 return LS_OK;
             e = errno;
         }
@@ -523,10 +523,10 @@ static int link_or_copy(ls_layout *ly, const char *partition, const char *src, c
     if (e == EMLINK || e == EXDEV || e == EPERM || e == ENOTSUP)
         return copy_file(src, dst);
     if (e == ENOENT && access(src, F_OK) != 0)
-        return ls_err(LS_ENOTFOUND, "%s: source is gone", src);
+        return ls__err(LS_ENOTFOUND, "%s: source is gone", src);
     if (e == EEXIST)
         return name_taken(dst);
-    return ls_err_errno(e, "link", dst);
+    return ls__err_errno(e, "link", dst);
 }
 
 /* linkat(fd, "", AT_EMPTY_PATH) names an unnamed inode with no path lookup,
@@ -569,7 +569,7 @@ static int link_unnamed(ls_layout *ly, const char *partition, int fd, const char
         char *slash = strrchr(dir, '/');
         if (slash) {
             *slash = 0;
-            if (ls_mkdirs(dir) == LS_OK && link_fd(fd, dst) == 0)
+            if (ls__mkdirs(dir) == LS_OK && link_fd(fd, dst) == 0)
                 return LS_OK;
             e = errno;
         }
@@ -578,19 +578,19 @@ static int link_unnamed(ls_layout *ly, const char *partition, int fd, const char
         /* copy the bytes under a temporary name, then rename (never half) */
         struct stat sb;
         if (fstat(fd, &sb) != 0)
-            return ls_err_errno(errno, "stat", "staged message");
+            return ls__err_errno(errno, "stat", "staged message");
         char *buf = malloc((size_t)sb.st_size + 1);
         if (!buf)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         ssize_t got = pread(fd, buf, (size_t)sb.st_size, 0);
-        int rc = got == sb.st_size ? LS_OK : ls_err_errno(got < 0 ? errno : EIO, "read", "staged message");
-        char *tmp = rc ? NULL : ls_strprintf("%s.copy.%ld", dst, (long)getpid());
+        int rc = got == sb.st_size ? LS_OK : ls__err_errno(got < 0 ? errno : EIO, "read", "staged message");
+        char *tmp = rc ? NULL : ls__strprintf("%s.copy.%ld", dst, (long)getpid());
         if (!rc && !tmp)
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
         if (!rc)
             rc = write_new_file(tmp, buf, (size_t)sb.st_size, sb.st_mtime, 1);
         if (!rc && rename(tmp, dst) != 0) {
-            rc = ls_err_errno(errno, "rename", dst);
+            rc = ls__err_errno(errno, "rename", dst);
             unlink(tmp);
         }
         free(tmp);
@@ -599,7 +599,7 @@ static int link_unnamed(ls_layout *ly, const char *partition, int fd, const char
     }
     if (e == EEXIST)
         return name_taken(dst);
-    return ls_err_errno(e, "link", dst);
+    return ls__err_errno(e, "link", dst);
 }
 
 static int files_place(ls_layout *ly, ls_staged *st, const ls_mbref *mb, uint32_t uid)
@@ -640,7 +640,7 @@ static int files_share(ls_layout *ly, const ls_mbref *src, uint32_t srcuid, cons
     char *s = msgpath(ly, src, srcuid, 0), *d = msgpath(ly, dst, dstuid, 0);
     struct stat sb;
     if (s && d && lstat(s, &sb) == 0 && !S_ISREG(sb.st_mode)) /* link(2) would link a symlink itself */
-        rc = ls_err(LS_EIO, "%s is %s, not a message file (run reconstruct)", s, kind_name(kind_of(sb.st_mode)));
+        rc = ls__err(LS_EIO, "%s is %s, not a message file (run reconstruct)", s, kind_name(kind_of(sb.st_mode)));
     else
         rc = s && d ? link_or_copy(ly, dst->partition, s, d) : ls_error_last_code();
     if (rc == LS_ENOTFOUND && s) {
@@ -660,7 +660,7 @@ static int files_unplace(ls_layout *ly, const ls_mbref *mb, uint32_t uid)
     char *p = msgpath(ly, mb, uid, 0);
     if (!p)
         return ls_error_last_code();
-    int rc = unlink(p) == 0 || errno == ENOENT ? LS_OK : ls_err_errno(errno, "unlink", p);
+    int rc = unlink(p) == 0 || errno == ENOENT ? LS_OK : ls__err_errno(errno, "unlink", p);
     free(p);
     return rc;
 }
@@ -670,7 +670,7 @@ static int files_sync_mailbox(ls_layout *ly, const ls_mbref *mb)
     char *d = mbdir(ly, mb);
     if (!d)
         return ls_error_last_code();
-    int rc = part_lost(ly, mb->partition, ls_fsync_dir(d));
+    int rc = part_lost(ly, mb->partition, ls__fsync_dir(d));
     free(d);
     return rc;
 }
@@ -679,14 +679,14 @@ static int files_sync_partition(ls_layout *ly, const char *partition)
 {
     const char *p = part_dir(ly, partition);
     if (!p)
-        return ls_err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
+        return ls__err(LS_ENOTFOUND, "partition '%s' is not configured", partition);
     int prc = part_ok(ly, partition);
     if (prc)
         return prc;
     int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return ls_err_errno(errno, "open", p);
-    int rc = syncfs(fd) == 0 ? LS_OK : ls_err_errno(errno, "syncfs", p);
+        return ls__err_errno(errno, "open", p);
+    int rc = syncfs(fd) == 0 ? LS_OK : ls__err_errno(errno, "syncfs", p);
     close(fd);
     return rc;
 }
@@ -708,14 +708,14 @@ static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *
             if (e == ENOENT && !expunged)
                 rc = LS_OK; /* try the expunged name (an expunge in progress) */
             else if (not_regular_errno(e))
-                rc = ls_err(LS_EIO, "message file of uid %u is not a regular file (%s; run reconstruct)", uid, p);
+                rc = ls__err(LS_EIO, "message file of uid %u is not a regular file (%s; run reconstruct)", uid, p);
             else
-                rc = ls_err_errno(e, "open message file", p);
+                rc = ls__err_errno(e, "open message file", p);
             free(p);
             if (rc == LS_ENOTFOUND && part_lost(ly, mb->partition, rc) == LS_EUNAVAILABLE)
                 return LS_EUNAVAILABLE;
             if (rc)
-                return rc == LS_ENOTFOUND ? ls_err(LS_EIO, "message file of uid %u is missing (run reconstruct)", uid) : rc;
+                return rc == LS_ENOTFOUND ? ls__err(LS_EIO, "message file of uid %u is missing (run reconstruct)", uid) : rc;
             continue;
         }
         int rc = LS_OK;
@@ -724,7 +724,7 @@ static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *
         } else {
             void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
             if (m == MAP_FAILED) {
-                rc = ls_err_errno(errno, "mmap", p);
+                rc = ls__err_errno(errno, "mmap", p);
             } else {
                 out->data = m;
                 out->len = (size_t)st.st_size;
@@ -735,7 +735,7 @@ static int files_read(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_blob *
         free(p);
         return rc;
     }
-    return ls_err(LS_EIO, "message file of uid %u is missing", uid);
+    return ls__err(LS_EIO, "message file of uid %u is missing", uid);
 }
 
 static void files_blob_free(ls_layout *ly, ls_blob *b)
@@ -773,10 +773,10 @@ static int files_stat(ls_layout *ly, const ls_mbref *mb, uint32_t uid, ls_file_i
             return LS_OK;
         }
         if (e != ENOENT)
-            return ls_err_errno(e, "stat", "message file");
+            return ls__err_errno(e, "stat", "message file");
     }
     /* no file: damage, or the whole partition gone */
-    return part_lost(ly, mb->partition, ls_err(LS_ENOTFOUND, "message file of uid %u is missing", uid));
+    return part_lost(ly, mb->partition, ls__err(LS_ENOTFOUND, "message file of uid %u is missing", uid));
 }
 
 static int rename_msg(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int to_expunged)
@@ -788,8 +788,8 @@ static int rename_msg(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int to_ex
     if (!live || !exp)
         rc = ls_error_last_code();
     else if (rename(to_expunged ? live : exp, to_expunged ? exp : live) != 0)
-        rc = errno != ENOENT ? ls_err_errno(errno, "rename", live)
-             : part_lost(ly, mb->partition, ls_err_errno(ENOENT, "rename", live)) == LS_EUNAVAILABLE ? LS_EUNAVAILABLE
+        rc = errno != ENOENT ? ls__err_errno(errno, "rename", live)
+             : part_lost(ly, mb->partition, ls__err_errno(ENOENT, "rename", live)) == LS_EUNAVAILABLE ? LS_EUNAVAILABLE
                                                                                                   : LS_OK;
     free(live);
     free(exp);
@@ -811,7 +811,7 @@ static int files_remove_expunged(ls_layout *ly, const ls_mbref *mb, uint32_t uid
     char *p = msgpath(ly, mb, uid, 1);
     if (!p)
         return ls_error_last_code();
-    int rc = unlink(p) == 0 ? LS_OK : ls_err_errno(errno, "unlink", p);
+    int rc = unlink(p) == 0 ? LS_OK : ls__err_errno(errno, "unlink", p);
     /* gone already is done, unless the disk is what has gone: then the
      * removal must stay queued until it is back */
     if (rc == LS_ENOTFOUND)
@@ -830,18 +830,18 @@ static int files_set_aside(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int 
     *where = NULL;
     const char *p = part_dir(ly, mb->partition);
     char *src = msgpath(ly, mb, uid, expunged);
-    char *dir = p ? ls_strprintf("%s/damaged/%s", p, mb->uuidstr) : NULL;
+    char *dir = p ? ls__strprintf("%s/damaged/%s", p, mb->uuidstr) : NULL;
     int rc = LS_OK;
     if (!src || !dir) {
-        rc = src ? ls_err(LS_ENOMEM, "out of memory") : ls_error_last_code();
+        rc = src ? ls__err(LS_ENOMEM, "out of memory") : ls_error_last_code();
         goto out;
     }
     for (int i = 0; i < 10000 && !*where; i++) {
-        char *dst = i ? ls_strprintf("%s/%u.%s~%d", dir, uid, expunged ? "expunged" : "", i)
-                      : ls_strprintf("%s/%u.%s", dir, uid, expunged ? "expunged" : "");
+        char *dst = i ? ls__strprintf("%s/%u.%s~%d", dir, uid, expunged ? "expunged" : "", i)
+                      : ls__strprintf("%s/%u.%s", dir, uid, expunged ? "expunged" : "");
         struct stat sb;
         if (!dst) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             goto out;
         }
         if (lstat(dst, &sb) == 0) {
@@ -851,18 +851,18 @@ static int files_set_aside(ls_layout *ly, const ls_mbref *mb, uint32_t uid, int 
         *where = dst;
     }
     if (!*where) {
-        rc = ls_err(LS_EIO, "%s: no free name to set a damaged file aside", dir);
+        rc = ls__err(LS_EIO, "%s: no free name to set a damaged file aside", dir);
         goto out;
     }
     if (dryrun)
         goto out;
-    if ((rc = ls_mkdirs(dir)))
+    if ((rc = ls__mkdirs(dir)))
         goto out;
     /* same file system (the partition): a rename, atomic, whatever it is */
     if (rename(src, *where) != 0)
-        rc = ls_err_errno(errno, "rename", src);
-    else if ((rc = ls_fsync_parent(src)) == LS_OK)
-        rc = ls_fsync_parent(*where);
+        rc = ls__err_errno(errno, "rename", src);
+    else if ((rc = ls__fsync_parent(src)) == LS_OK)
+        rc = ls__fsync_parent(*where);
 out:
     if (rc) {
         free(*where);
@@ -901,7 +901,7 @@ static int files_scan(ls_layout *ly, const ls_mbref *mb, int (*cb)(const ls_file
     int prc = part_ok(ly, mb->partition);
     DIR *dir = prc ? NULL : opendir(d);
     if (!dir) {
-        int rc = prc ? prc : part_lost(ly, mb->partition, ls_err_errno(errno, "opendir", d));
+        int rc = prc ? prc : part_lost(ly, mb->partition, ls__err_errno(errno, "opendir", d));
         free(d);
         return rc;
     }
@@ -934,7 +934,7 @@ static int files_cleanup_tmp(ls_layout *ly, int64_t max_age, uint64_t *removed)
     for (size_t i = 0; i < ly->cfg->npartitions; i++) {
         if (!__atomic_load_n(&avail_of(ly)[i], __ATOMIC_ACQUIRE))
             continue; /* never delete anything in a partition that is not ours */
-        char *t = ls_strprintf("%s/tmp", ly->cfg->partitions[i].path);
+        char *t = ls__strprintf("%s/tmp", ly->cfg->partitions[i].path);
         DIR *dir = t ? opendir(t) : NULL;
         if (!dir) {
             free(t);
@@ -955,7 +955,7 @@ static int files_cleanup_tmp(ls_layout *ly, int64_t max_age, uint64_t *removed)
     return LS_OK;
 }
 
-const ls_layout_ops ls_layout_files = {
+const ls_layout_ops ls__layout_files = {
     .name = "files",
     .open = files_open,
     .close = files_close,

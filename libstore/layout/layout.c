@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ls_layout_ops *const layouts[] = { &ls_layout_files };
+static const ls_layout_ops *const layouts[] = { &ls__layout_files };
 
-int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out)
+int ls__layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out)
 {
     if (!name)
         name = "files";
@@ -16,7 +16,7 @@ int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_i
             continue;
         ls_layout *ly = calloc(1, sizeof *ly);
         if (!ly)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         ly->ops = layouts[i];
         ly->cfg = cfg;
         memcpy(ly->store_id, store_id, LS_UUID_LEN);
@@ -28,10 +28,10 @@ int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_i
         *out = ly;
         return LS_OK;
     }
-    return ls_err(LS_ECONFIG, "unknown storage layout '%s'", name);
+    return ls__err(LS_ECONFIG, "unknown storage layout '%s'", name);
 }
 
-void ls_layout_close(ls_layout *ly)
+void ls__layout_close(ls_layout *ly)
 {
     if (!ly)
         return;

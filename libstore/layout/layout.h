@@ -43,13 +43,13 @@ typedef struct ls_blob {
 /* What a stored object is. Anything but a regular file under a message's
  * name is damage (a symlink could serve another file's bytes): it is never
  * read, followed or adopted; check reports it and reconstruct sets it aside. */
-enum ls_file_kind { LS_FILE_REGULAR = 0, LS_FILE_SYMLINK, LS_FILE_DIRECTORY, LS_FILE_OTHER };
+enum ls__file_kind { LS_FILE_REGULAR = 0, LS_FILE_SYMLINK, LS_FILE_DIRECTORY, LS_FILE_OTHER };
 
 /* What a layout knows of one stored object. */
 typedef struct ls_file_info {
     uint32_t uid;
     int expunged;            /* the object of an expunged message awaiting cleanup */
-    int kind;                /* enum ls_file_kind (size is 0 unless LS_FILE_REGULAR) */
+    int kind;                /* enum ls__file_kind (size is 0 unless LS_FILE_REGULAR) */
     uint64_t size;
     int64_t mtime;           /* internal date */
     uint64_t ino, nlink;     /* for single-instance checks (0 if not applicable) */
@@ -138,10 +138,10 @@ struct ls_layout {
 /* Open the layout called `name` (NULL: "files", the default) for the store
  * whose identity is store_id. Partitions that are not the store's are noted,
  * not refused: the store opens and its other partitions work. */
-int ls_layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out);
-void ls_layout_close(ls_layout *ly);
+int ls__layout_open(const char *name, const ls_config *cfg, const uint8_t store_id[LS_UUID_LEN], ls_layout **out);
+void ls__layout_close(ls_layout *ly);
 
 /* The registered layouts. */
-extern const ls_layout_ops ls_layout_files;
+extern const ls_layout_ops ls__layout_files;
 
 #endif

@@ -11,7 +11,7 @@
 static const char canon[] = "lrswipkxtean";
 
 /* Bits -> letters in canonical order. */
-void ls_rights_format(unsigned bits, char out[13])
+void ls__rights_format(unsigned bits, char out[13])
 {
     size_t n = 0;
     for (int i = 0; canon[i]; i++)
@@ -36,7 +36,7 @@ static int id_valid(const ls_store *st, const char *id)
         return 0;
     if (!strcmp(p, "anyone") || !strncmp(p, "group:", 6))
         return p[0] != 'g' || p[6] != 0;
-    return ls_user_validate(p, st->cfg->sep) == LS_OK;
+    return ls__user_validate(p, st->cfg->sep) == LS_OK;
 }
 
 /* Rebuild `acl` with the entry of id replaced by `bits` (0: removed). */
@@ -59,14 +59,14 @@ static char *acl_with(const char *acl, const char *id, unsigned bits, int *found
             size_t rl = (size_t)(end - tab - 1) < sizeof r - 1 ? (size_t)(end - tab - 1) : sizeof r - 1;
             memcpy(r, tab + 1, rl);
             r[rl] = 0;
-            *old = ls_rights_parse(r);
+            *old = ls__rights_parse(r);
             *found = 1;
             if (bits) {
                 memcpy(o, id, idlen);
                 o += idlen;
                 *o++ = '\t';
                 char letters[13];
-                ls_rights_format(bits, letters);
+                ls__rights_format(bits, letters);
                 o += sprintf(o, "%s\t", letters);
             }
         } else {
@@ -80,7 +80,7 @@ static char *acl_with(const char *acl, const char *id, unsigned bits, int *found
         o += idlen;
         *o++ = '\t';
         char letters[13];
-        ls_rights_format(bits, letters);
+        ls__rights_format(bits, letters);
         o += sprintf(o, "%s\t", letters);
     }
     *o = 0;
@@ -97,11 +97,11 @@ static int setacl_txn(ls_txn *t, void *arg)
 {
     struct setacl_args *a = arg;
     ls_mbox m;
-    int rc = ls_mbox_load(t, a->mailbox, &m);
+    int rc = ls__mbox_load(t, a->mailbox, &m);
     if (rc)
         return rc;
-    if ((rc = ls_require(a->s, &m, LS_RIGHT_A, a->remove ? "deleteacl" : "setacl"))) {
-        ls_mbox_clear(&m);
+    if ((rc = ls__require(a->s, &m, LS_RIGHT_A, a->remove ? "deleteacl" : "setacl"))) {
+        ls__mbox_clear(&m);
         return rc;
     }
     /* compute the new entry: "+r" adds, "-r" removes, "r" replaces */
@@ -113,33 +113,33 @@ static int setacl_txn(ls_txn *t, void *arg)
     if (!a->remove) {
         const char *r = a->rights;
         int mode = *r == '+' ? 1 : *r == '-' ? -1 : 0;
-        unsigned given = ls_rights_parse(mode ? r + 1 : r);
+        unsigned given = ls__rights_parse(mode ? r + 1 : r);
         bits = mode > 0 ? old | given : mode < 0 ? old & ~given : given;
     }
     char *acl = acl_with(m.entry.acl, a->id, bits, &found, &old);
     if (!acl) {
-        ls_mbox_clear(&m);
-        return ls_err(LS_ENOMEM, "out of memory");
+        ls__mbox_clear(&m);
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     free(m.entry.acl);
     m.entry.acl = acl;
-    rc = ls_mbox_put_entry(t, &m);
-    ls_mbox_clear(&m);
+    rc = ls__mbox_put_entry(t, &m);
+    ls__mbox_clear(&m);
     return rc;
 }
 
 static int mirror_header(ls_session *s, const char *mailbox)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
-        rc = ls_header_write(s->st, &m);
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_load(&t, mailbox, &m)) == LS_OK) {
+        rc = ls__header_write(s->st, &m);
+        ls__mbox_clear(&m);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -149,16 +149,16 @@ static int change_acl(ls_session *s, const char *mailbox, const char *id, const 
     if (rc)
         return rc;
     if (!id || !id_valid(s->st, id))
-        return ls_err(LS_EINVAL, "invalid ACL identifier '%s'", id ? id : "(null)");
+        return ls__err(LS_EINVAL, "invalid ACL identifier '%s'", id ? id : "(null)");
     if (!remove) {
         const char *r = rights ? rights : "";
         if (*r == '+' || *r == '-')
             r++;
         if (!rights || !rights_valid(r))
-            return ls_err(LS_EINVAL, "invalid rights '%s' (letters of lrswipkxtean, and c d)", rights ? rights : "");
+            return ls__err(LS_EINVAL, "invalid rights '%s' (letters of lrswipkxtean, and c d)", rights ? rights : "");
     }
     struct setacl_args a = { s, mailbox, id, rights, remove };
-    rc = ls_env_write(s->st->env, LS_SYNC_ALWAYS, setacl_txn, &a);
+    rc = ls__env_write(s->st->env, LS_SYNC_ALWAYS, setacl_txn, &a);
     return rc ? rc : mirror_header(s, mailbox);
 }
 
@@ -175,18 +175,18 @@ int ls_acl_delete(ls_session *s, const char *mailbox, const char *id)
 int ls_acl_get(ls_session *s, const char *mailbox, ls_acl_cb cb, void *arg)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
     char *acl = NULL;
-    if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
-        rc = ls_require(s, &m, LS_RIGHT_A, "getacl");
+    if ((rc = ls__mbox_load(&t, mailbox, &m)) == LS_OK) {
+        rc = ls__require(s, &m, LS_RIGHT_A, "getacl");
         if (!rc && !(acl = strdup(m.entry.acl)))
-            rc = ls_err(LS_ENOMEM, "out of memory");
-        ls_mbox_clear(&m);
+            rc = ls__err(LS_ENOMEM, "out of memory");
+        ls__mbox_clear(&m);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     char *p = acl;
     while (!rc && p && *p) {
         char *tab = strchr(p, '\t');
@@ -195,7 +195,7 @@ int ls_acl_get(ls_session *s, const char *mailbox, ls_acl_cb cb, void *arg)
             break;
         *tab = *end = 0;
         char letters[13];
-        ls_rights_format(ls_rights_parse(tab + 1), letters);
+        ls__rights_format(ls__rights_parse(tab + 1), letters);
         rc = cb(p, letters, arg);
         p = end + 1;
     }
@@ -206,19 +206,19 @@ int ls_acl_get(ls_session *s, const char *mailbox, ls_acl_cb cb, void *arg)
 int ls_acl_myrights(ls_session *s, const char *mailbox, char rights[13])
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
-        unsigned have = ls_rights(s, m.name, m.entry.acl);
+    if ((rc = ls__mbox_load(&t, mailbox, &m)) == LS_OK) {
+        unsigned have = ls__rights(s, m.name, m.entry.acl);
         /* RFC 4314 §4: MYRIGHTS needs any of l r i k x a */
         if (!(have & (LS_RIGHT_L | LS_RIGHT_R | LS_RIGHT_I | LS_RIGHT_K | LS_RIGHT_X | LS_RIGHT_A)))
-            rc = ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
+            rc = ls__err(LS_ENOTFOUND, "mailbox '%s' does not exist", mailbox);
         else
-            ls_rights_format(have, rights);
-        ls_mbox_clear(&m);
+            ls__rights_format(have, rights);
+        ls__mbox_clear(&m);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }

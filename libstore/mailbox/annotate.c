@@ -72,7 +72,7 @@ static size_t make_key(uint8_t *k, const uint8_t uuid[LS_UUID_LEN], const char *
 static int used_bytes(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint64_t *used)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_ANNOT, &c);
+    int rc = ls__db_cursor(t, LS_DB_ANNOT, &c);
     if (rc)
         return rc;
     *used = 0;
@@ -82,7 +82,7 @@ static int used_bytes(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint64_t *used
             break;
         *used += k.mv_size - LS_UUID_LEN + v.mv_size;
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     return LS_OK;
 }
 
@@ -96,31 +96,31 @@ static int annot_txn(ls_txn *t, void *arg)
 {
     struct annot_args *a = arg;
     ls_mbox m;
-    int rc = ls_mbox_load(t, a->mailbox, &m);
+    int rc = ls__mbox_load(t, a->mailbox, &m);
     if (rc)
         return rc;
-    rc = ls_require(a->s, &m, a->kind == 1 ? LS_RIGHT_L | LS_RIGHT_N : LS_RIGHT_L, "setannotation");
+    rc = ls__require(a->s, &m, a->kind == 1 ? LS_RIGHT_L | LS_RIGHT_N : LS_RIGHT_L, "setannotation");
     const char *user = a->kind == 1 ? "" : a->s->identity ? a->s->identity : "";
     uint8_t k[LS_UUID_LEN + 256 + 1 + LS_NAME_BUF];
     size_t kl = make_key(k, m.entry.uuid, a->entry, user);
     if (!rc && a->value) {
         uint64_t used;
         MDB_val old;
-        size_t oldlen = ls_db_get(t, LS_DB_ANNOT, k, kl, &old) == LS_OK ? kl - LS_UUID_LEN + old.mv_size : 0;
+        size_t oldlen = ls__db_get(t, LS_DB_ANNOT, k, kl, &old) == LS_OK ? kl - LS_UUID_LEN + old.mv_size : 0;
         ls_error_clear();
         if ((rc = used_bytes(t, m.entry.uuid, &used)) == LS_OK) {
             uint64_t after = used - oldlen + (kl - LS_UUID_LEN) + strlen(a->value);
             int64_t limit = a->s->st->cfg->annotation_size_limit;
             if (limit >= 0 && after > (uint64_t)limit)
-                rc = ls_err(LS_ELIMIT, "annotations of '%s' would take %llu bytes, over annotation_size_limit %lld",
+                rc = ls__err(LS_ELIMIT, "annotations of '%s' would take %llu bytes, over annotation_size_limit %lld",
                             a->mailbox, (unsigned long long)after, (long long)limit);
         }
         if (!rc)
-            rc = ls_db_put(t, LS_DB_ANNOT, k, kl, a->value, strlen(a->value), 0);
+            rc = ls__db_put(t, LS_DB_ANNOT, k, kl, a->value, strlen(a->value), 0);
     } else if (!rc) {
-        rc = ls_db_del(t, LS_DB_ANNOT, k, kl, NULL, 0);
+        rc = ls__db_del(t, LS_DB_ANNOT, k, kl, NULL, 0);
     }
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     return rc;
 }
 
@@ -128,51 +128,51 @@ int ls_annotation_set(ls_session *s, const char *mailbox, const char *entry, con
 {
     int kind = entry ? entry_kind(entry) : 0;
     if (!kind)
-        return ls_err(LS_EINVAL, "invalid annotation entry '%s' (want /shared/NAME or /private/NAME)",
+        return ls__err(LS_EINVAL, "invalid annotation entry '%s' (want /shared/NAME or /private/NAME)",
                       entry ? entry : "(null)");
     const char *leaf = strchr(entry + 1, '/') + 1;
     if (value && !strcasecmp(leaf, "specialuse") && !specialuse_valid(value))
-        return ls_err(LS_EINVAL, "invalid special-use '%s' (\\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash)",
+        return ls__err(LS_EINVAL, "invalid special-use '%s' (\\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash)",
                       value);
     if (value && memchr(value, 0, strlen(value)))
-        return ls_err(LS_EINVAL, "annotation value contains NUL");
+        return ls__err(LS_EINVAL, "annotation value contains NUL");
     struct annot_args a = { s, mailbox, entry, value, kind };
-    int rc = ls_env_write(s->st->env, LS_SYNC_FLAGS, annot_txn, &a);
+    int rc = ls__env_write(s->st->env, LS_SYNC_FLAGS, annot_txn, &a);
     if (rc)
         return rc;
     /* mirror into store.header */
     ls_txn t;
-    if ((rc = ls_txn_read(s->st->env, &t)))
+    if ((rc = ls__txn_read(s->st->env, &t)))
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
-        rc = ls_header_write(s->st, &m);
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_load(&t, mailbox, &m)) == LS_OK) {
+        rc = ls__header_write(s->st, &m);
+        ls__mbox_clear(&m);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 int ls_annotation_get(ls_session *s, const char *mailbox, const char *entry, ls_annotation_cb cb, void *arg)
 {
     if (entry && !entry_kind(entry))
-        return ls_err(LS_EINVAL, "invalid annotation entry '%s'", entry);
+        return ls__err(LS_EINVAL, "invalid annotation entry '%s'", entry);
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, mailbox, &m))) {
-        ls_txn_end(&t);
+    if ((rc = ls__mbox_load(&t, mailbox, &m))) {
+        ls__txn_end(&t);
         return rc;
     }
-    rc = ls_require(s, &m, LS_RIGHT_L, "getannotation");
+    rc = ls__require(s, &m, LS_RIGHT_L, "getannotation");
     const char *me = s->identity ? s->identity : "";
     /* collect (entry, value) pairs visible to the session, then call back */
     char **pairs = NULL;
     size_t n = 0, cap = 0;
     MDB_cursor *c;
-    if (!rc && !(rc = ls_db_cursor(&t, LS_DB_ANNOT, &c))) {
+    if (!rc && !(rc = ls__db_cursor(&t, LS_DB_ANNOT, &c))) {
         MDB_val k = { LS_UUID_LEN, m.entry.uuid }, v;
         for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, m.entry.uuid, LS_UUID_LEN))
@@ -193,7 +193,7 @@ int ls_annotation_get(ls_session *s, const char *mailbox, const char *entry, ls_
                 cap = cap ? cap * 2 : 16;
                 char **np = realloc(pairs, cap * sizeof *np);
                 if (!np) {
-                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    rc = ls__err(LS_ENOMEM, "out of memory");
                     break;
                 }
                 pairs = np;
@@ -202,10 +202,10 @@ int ls_annotation_get(ls_session *s, const char *mailbox, const char *entry, ls_
             pairs[n + 1] = strndup(v.mv_data, v.mv_size);
             n += 2;
         }
-        ls_db_cursor_close(c);
+        ls__db_cursor_close(c);
     }
-    ls_mbox_clear(&m);
-    ls_txn_end(&t);
+    ls__mbox_clear(&m);
+    ls__txn_end(&t);
     for (size_t i = 0; i < n; i += 2) {
         if (!rc && pairs[i] && pairs[i + 1])
             rc = cb(pairs[i], pairs[i + 1], arg);

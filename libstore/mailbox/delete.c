@@ -10,10 +10,10 @@
 #include <string.h>
 
 /* Delete every key of table db that starts with prefix. */
-int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
+int ls__db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, db, &c);
+    int rc = ls__db_cursor(t, db, &c);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -28,8 +28,8 @@ int ls_db_del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
         if ((mrc = mdb_cursor_del(c, 0)))
             break;
     }
-    ls_db_cursor_close(c);
-    return mrc && mrc != MDB_NOTFOUND ? ls_txn_fail(t, mrc, "deleting") : LS_OK;
+    ls__db_cursor_close(c);
+    return mrc && mrc != MDB_NOTFOUND ? ls__txn_fail(t, mrc, "deleting") : LS_OK;
 }
 
 static int unlink_sis(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
@@ -38,42 +38,42 @@ static int unlink_sis(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     const ls_mbox *m = ((void **)arg)[1];
     if (!r || (r->sysflags & LS_REC_EXPUNGED))
         return LS_OK;
-    return ls_sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, uid);
+    return ls__sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, uid);
 }
 
 /* Remove all metadata of mailbox m and queue the removal of its files. */
-int ls_mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
+int ls__mbox_purge(ls_txn *t, const ls_mbox *m, char sep)
 {
     void *args[2] = { t, (void *)m };
     /* quota: a root goes with its mailbox; otherwise the usage leaves its root */
     int64_t d[3];
-    ls_quota_usage_of(&m->state, d);
+    ls__quota_usage_of(&m->state, d);
     MDB_val qv;
-    int is_root = ls_db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &qv) == LS_OK;
+    int is_root = ls__db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &qv) == LS_OK;
     /* its own usage leaves its root (itself, or one above) ... */
-    int rc = ls_quota_charge(t, m->name, sep, -d[0], -d[1], -d[2], 0);
+    int rc = ls__quota_charge(t, m->name, sep, -d[0], -d[1], -d[2], 0);
     /* ... and a root goes with its mailbox: what it still governs (children
      * that survive this delete) falls to the next root above */
     if (!rc && is_root)
-        rc = ls_quota_undefine(t, m->name, sep);
+        rc = ls__quota_undefine(t, m->name, sep);
     if (!rc)
-        rc = ls_rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_CACHEX, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEEN, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del_prefix(t, LS_DB_SEENMOD, m->entry.uuid, LS_UUID_LEN);
-    if (!rc) rc = ls_db_del(t, LS_DB_KEYWORDS, m->entry.uuid, LS_UUID_LEN, NULL, 0);
-    if (!rc) rc = ls_db_del(t, LS_DB_MBSTATE, m->entry.uuid, LS_UUID_LEN, NULL, 0);
-    if (!rc) rc = ls_db_del(t, LS_DB_BYUUID, m->entry.uuid, LS_UUID_LEN, NULL, 0);
-    if (!rc) rc = ls_db_del(t, LS_DB_MAILBOXES, m->name, strlen(m->name), NULL, 0);
-    if (!rc) rc = ls_pending_add(t, LS_PENDING_DESTROY, &m->ref, 0);
+        rc = ls__rec_foreach(t, m->entry.uuid, 1, unlink_sis, args);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_RECORDS, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_CACHE, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_CACHEX, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_ANNOT, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_SEEN, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del_prefix(t, LS_DB_SEENMOD, m->entry.uuid, LS_UUID_LEN);
+    if (!rc) rc = ls__db_del(t, LS_DB_KEYWORDS, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls__db_del(t, LS_DB_MBSTATE, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls__db_del(t, LS_DB_BYUUID, m->entry.uuid, LS_UUID_LEN, NULL, 0);
+    if (!rc) rc = ls__db_del(t, LS_DB_MAILBOXES, m->name, strlen(m->name), NULL, 0);
+    if (!rc) rc = ls__pending_add(t, LS_PENDING_DESTROY, &m->ref, 0);
     return rc;
 }
 
 /* Collect the names of name's children (prefix "name<sep>"), sorted. */
-int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n)
+int ls__mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -84,7 +84,7 @@ int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t 
     memcpy(prefix, name, plen);
     prefix[plen++] = sep;
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    int rc = ls__db_cursor(t, LS_DB_MAILBOXES, &c);
     if (rc)
         return rc;
     MDB_val k = { plen, prefix }, v;
@@ -96,23 +96,23 @@ int ls_mbox_children(ls_txn *t, const char *name, char sep, char ***out, size_t 
             cap = cap ? 2 * cap : 16;
             char **nl = realloc(*out, cap * sizeof *nl);
             if (!nl) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             *out = nl;
         }
         (*out)[*n] = strndup(k.mv_data, k.mv_size);
         if (!(*out)[*n]) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
         (*n)++;
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     return rc;
 }
 
-void ls_names_free(char **names, size_t n)
+void ls__names_free(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -121,17 +121,17 @@ void ls_names_free(char **names, size_t n)
 
 /* Remove the ACL entries naming `user` (and "-user") from every mailbox;
  * the names of the mailboxes changed are added to *changed (may be NULL). */
-int ls_acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed)
+int ls__acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    int rc = ls__db_cursor(t, LS_DB_MAILBOXES, &c);
     if (rc)
         return rc;
     size_t ulen = strlen(user);
     MDB_val k, v;
     for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         ls_mbox m = { 0 };
-        if (ls_mbentry_decode(v.mv_data, v.mv_size, &m.entry) != LS_OK)
+        if (ls__mbentry_decode(v.mv_data, v.mv_size, &m.entry) != LS_OK)
             continue;
         /* rebuild the ACL without the user's entries */
         char *src = m.entry.acl, *dst = m.entry.acl;
@@ -154,26 +154,26 @@ int ls_acl_forget_user(ls_txn *t, const char *user, ls_namelist *changed)
         *dst = 0;
         if (changed_here) {
             m.name = strndup(k.mv_data, k.mv_size);
-            rc = m.name ? ls_mbox_put_entry(t, &m) : ls_err(LS_ENOMEM, "out of memory");
+            rc = m.name ? ls__mbox_put_entry(t, &m) : ls__err(LS_ENOMEM, "out of memory");
             if (!rc && changed)
-                rc = ls_namelist_add(changed, m.name);
+                rc = ls__namelist_add(changed, m.name);
             free(m.name);
             m.name = NULL;
         }
-        ls_mbentry_clear(&m.entry);
+        ls__mbentry_clear(&m.entry);
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     return rc;
 }
 
-int ls_mbox_put_entry(ls_txn *t, const ls_mbox *m)
+int ls__mbox_put_entry(ls_txn *t, const ls_mbox *m)
 {
     uint8_t *buf;
     size_t len;
-    int rc = ls_mbentry_encode(&m->entry, &buf, &len);
+    int rc = ls__mbentry_encode(&m->entry, &buf, &len);
     if (rc)
         return rc;
-    rc = ls_db_put(t, LS_DB_MAILBOXES, m->name, strlen(m->name), buf, len, 0);
+    rc = ls__db_put(t, LS_DB_MAILBOXES, m->name, strlen(m->name), buf, len, 0);
     free(buf);
     return rc;
 }
@@ -183,7 +183,7 @@ static int forget_private_annotations(ls_txn *t, const char *user)
 {
     size_t ul = strlen(user);
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_ANNOT, &c);
+    int rc = ls__db_cursor(t, LS_DB_ANNOT, &c);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -197,44 +197,44 @@ static int forget_private_annotations(ls_txn *t, const char *user)
             /* keys hold NULs: keep them as length-prefixed copies */
             char *copy = malloc(k.mv_size + sizeof(size_t));
             if (!copy) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             memcpy(copy, &k.mv_size, sizeof(size_t));
             memcpy(copy + sizeof(size_t), k.mv_data, k.mv_size);
-            if (ls_namelist_take(&keys, copy)) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+            if (ls__namelist_take(&keys, copy)) {
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
         }
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     for (size_t i = 0; !rc && i < keys.n; i++) {
         size_t kl;
         memcpy(&kl, keys.v[i], sizeof kl);
-        rc = ls_db_del(t, LS_DB_ANNOT, keys.v[i] + sizeof kl, kl, NULL, 0);
+        rc = ls__db_del(t, LS_DB_ANNOT, keys.v[i] + sizeof kl, kl, NULL, 0);
     }
-    ls_namelist_free(&keys);
+    ls__namelist_free(&keys);
     return rc;
 }
 
 /* Forget everything stored for a user: subscriptions, private seen state,
  * private annotations, and ACL entries naming the user (those mailboxes go
  * into *changed, for their store.header). */
-int ls_user_forget(ls_txn *t, const char *user, ls_namelist *changed)
+int ls__user_forget(ls_txn *t, const char *user, ls_namelist *changed)
 {
     size_t n = strlen(user) + 1;
-    int rc = ls_db_del_prefix(t, LS_DB_SUBS, user, n);
+    int rc = ls__db_del_prefix(t, LS_DB_SUBS, user, n);
     if (!rc)
-        rc = ls_seen_forget_user(t, user);
+        rc = ls__seen_forget_user(t, user);
     if (!rc)
         rc = forget_private_annotations(t, user);
     if (!rc)
-        rc = ls_acl_forget_user(t, user, changed);
+        rc = ls__acl_forget_user(t, user, changed);
     return rc;
 }
 
-int ls_namelist_take(ls_namelist *l, char *s)
+int ls__namelist_take(ls_namelist *l, char *s)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
@@ -250,13 +250,13 @@ int ls_namelist_take(ls_namelist *l, char *s)
     return LS_OK;
 }
 
-int ls_namelist_add(ls_namelist *l, const char *s)
+int ls__namelist_add(ls_namelist *l, const char *s)
 {
     char *d = strdup(s);
-    return d ? ls_namelist_take(l, d) : ls_err(LS_ENOMEM, "out of memory");
+    return d ? ls__namelist_take(l, d) : ls__err(LS_ENOMEM, "out of memory");
 }
 
-void ls_namelist_free(ls_namelist *l)
+void ls__namelist_free(ls_namelist *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
@@ -277,43 +277,43 @@ static int delete_txn(ls_txn *t, void *arg)
     ls_session *s = a->s;
     char sep = s->st->cfg->sep;
     ls_mbox m;
-    ls_namelist_free(&a->gone); /* the transaction may be run again */
-    int rc = ls_mbox_load(t, a->name, &m);
+    ls__namelist_free(&a->gone); /* the transaction may be run again */
+    int rc = ls__mbox_load(t, a->name, &m);
     if (rc)
         return rc;
     char *owner = NULL;
-    int is_inbox = ls_name_owner(a->name, sep, &owner) && strlen(a->name) == 5 + strlen(owner);
+    int is_inbox = ls__name_owner(a->name, sep, &owner) && strlen(a->name) == 5 + strlen(owner);
     /* the operation's own right first: without it, a mailbox the session
-     * may not see fails exactly as a missing one (ls_require); RFC 4314
+     * may not see fails exactly as a missing one (ls__require); RFC 4314
      * asks x, not l, for DELETE */
-    rc = ls_require(s, &m, LS_RIGHT_X, "delete");
+    rc = ls__require(s, &m, LS_RIGHT_X, "delete");
     if (!rc && is_inbox && !s->admin)
-        rc = ls_err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
+        rc = ls__err(LS_EPERM, "only administrators delete a user's INBOX ('%s')", a->name);
     if (!rc && is_inbox) {
         /* the whole account; children first, so their usage leaves the
          * account's quota root before the root itself goes */
         char **kids;
         size_t nk;
-        rc = ls_mbox_children(t, a->name, sep, &kids, &nk);
+        rc = ls__mbox_children(t, a->name, sep, &kids, &nk);
         for (size_t i = 0; !rc && i < nk; i++) {
             ls_mbox k;
-            if ((rc = ls_mbox_load(t, kids[i], &k)) == LS_OK) {
-                rc = ls_mbox_purge(t, &k, sep);
+            if ((rc = ls__mbox_load(t, kids[i], &k)) == LS_OK) {
+                rc = ls__mbox_purge(t, &k, sep);
                 if (!rc)
-                    rc = ls_namelist_add(&a->gone, k.ref.uuidstr);
-                ls_mbox_clear(&k);
+                    rc = ls__namelist_add(&a->gone, k.ref.uuidstr);
+                ls__mbox_clear(&k);
             }
         }
-        ls_names_free(kids, nk);
-        ls_namelist_free(&a->changed);
+        ls__names_free(kids, nk);
+        ls__namelist_free(&a->changed);
         if (!rc)
-            rc = ls_user_forget(t, owner, &a->changed);
+            rc = ls__user_forget(t, owner, &a->changed);
     }
     if (!rc)
-        rc = ls_mbox_purge(t, &m, sep);
+        rc = ls__mbox_purge(t, &m, sep);
     if (!rc)
-        rc = ls_namelist_add(&a->gone, m.ref.uuidstr);
-    ls_mbox_clear(&m);
+        rc = ls__namelist_add(&a->gone, m.ref.uuidstr);
+    ls__mbox_clear(&m);
     free(owner);
     return rc;
 }
@@ -324,35 +324,35 @@ int ls_mailbox_delete(ls_session *s, const char *name)
     if (rc)
         return rc;
     struct delete_args a = { s, name, { 0 }, { 0 } };
-    rc = ls_env_write(s->st->env, LS_SYNC_RESERVE, delete_txn, &a);
+    rc = ls__env_write(s->st->env, LS_SYNC_RESERVE, delete_txn, &a);
     if (rc) {
-        ls_namelist_free(&a.changed);
-        ls_namelist_free(&a.gone);
+        ls__namelist_free(&a.changed);
+        ls__namelist_free(&a.gone);
         return rc;
     }
     /* sessions waiting on a deleted mailbox (IDLE) wake and see it gone */
     for (size_t i = 0; i < a.gone.n; i++)
-        ls_mbox_notify(s->st, a.gone.v[i]);
-    ls_namelist_free(&a.gone);
+        ls__mbox_notify(s->st, a.gone.v[i]);
+    ls__namelist_free(&a.gone);
     /* mirror the ACLs that lost the deleted user into their store.header */
     ls_txn t;
-    if (a.changed.n && ls_txn_read(s->st->env, &t) == LS_OK) {
+    if (a.changed.n && ls__txn_read(s->st->env, &t) == LS_OK) {
         for (size_t i = 0; i < a.changed.n; i++) {
             ls_mbox m;
-            if (ls_mbox_load(&t, a.changed.v[i], &m) == LS_OK) {
-                ls_header_write(s->st, &m);
-                ls_mbox_clear(&m);
+            if (ls__mbox_load(&t, a.changed.v[i], &m) == LS_OK) {
+                ls__header_write(s->st, &m);
+                ls__mbox_clear(&m);
             }
         }
-        ls_txn_end(&t);
+        ls__txn_end(&t);
     }
-    ls_namelist_free(&a.changed);
+    ls__namelist_free(&a.changed);
     /* Roll the file removals forward now; any left (a reader still looks, a
      * crash) are finished by the next cleanup. */
     /* only directories: other mailboxes' expunged files wait for cleanup,
      * which first refreshes their store.header high-water marks */
-    ls_pending_run(s->st, 0, LS_PENDING_DESTROY, 0, NULL);
+    ls__pending_run(s->st, 0, LS_PENDING_DESTROY, 0, NULL);
     ls_error_clear();
-    ls_env_refill_reserve(s->st->env);
+    ls__env_refill_reserve(s->st->env);
     return LS_OK;
 }

@@ -21,12 +21,12 @@ static int lset_add(lset *s, const char *name, size_t len, int exists)
         s->cap = s->cap ? s->cap * 2 : 64;
         lname *nv = realloc(s->v, s->cap * sizeof *nv);
         if (!nv)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         s->v = nv;
     }
     s->v[s->n].name = strndup(name, len);
     if (!s->v[s->n].name)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     s->v[s->n++].exists = exists;
     return LS_OK;
 }
@@ -61,19 +61,19 @@ static int has_children(const lset *s, const char *name, char sep)
     return lo < s->n && !strncmp(s->v[lo].name, key, len + 1);
 }
 
-int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg)
+int ls_mailbox_list(ls_session *s, const char *pattern, ls_mailbox_list_cb cb, void *arg)
 {
     char sep = s->st->cfg->sep;
     if (!pattern)
         pattern = "*";
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     lset set = { 0 };
     MDB_cursor *c;
     MDB_val k, v;
-    rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &c);
+    rc = ls__db_cursor(&t, LS_DB_MAILBOXES, &c);
     for (int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         char name[LS_NAME_BUF];
@@ -83,10 +83,10 @@ int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg
         name[k.mv_size] = 0;
         if (!s->admin) {
             ls_mbentry e;
-            if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
+            if (ls__mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
                 continue;
-            unsigned r = ls_rights(s, name, e.acl);
-            ls_mbentry_clear(&e);
+            unsigned r = ls__rights(s, name, e.acl);
+            ls__mbentry_clear(&e);
             if (!(r & LS_RIGHT_L))
                 continue;
         }
@@ -96,8 +96,8 @@ int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg
             if (name[i] == sep)
                 rc = lset_add(&set, name, i, 0);
     }
-    ls_db_cursor_close(c);
-    ls_txn_end(&t);
+    ls__db_cursor_close(c);
+    ls__txn_end(&t);
     if (!rc && set.n) {
         qsort(set.v, set.n, sizeof *set.v, cmp_lname);
         size_t w = 0;
@@ -111,10 +111,10 @@ int ls_mailbox_list(ls_session *s, const char *pattern, ls_list_cb cb, void *arg
         set.n = w;
     }
     for (size_t i = 0; !rc && i < set.n; i++) {
-        if (!ls_pattern_match(pattern, set.v[i].name, sep))
+        if (!ls__pattern_match(pattern, set.v[i].name, sep))
             continue;
-        unsigned attrs = set.v[i].exists ? 0 : LS_LIST_NOSELECT;
-        attrs |= has_children(&set, set.v[i].name, sep) ? LS_LIST_HASCHILDREN : LS_LIST_HASNOCHILDREN;
+        unsigned attrs = set.v[i].exists ? 0 : LS_MAILBOX_LIST_NOSELECT;
+        attrs |= has_children(&set, set.v[i].name, sep) ? LS_MAILBOX_LIST_HASCHILDREN : LS_MAILBOX_LIST_HASNOCHILDREN;
         int r = cb(set.v[i].name, attrs, arg);
         if (r)
             rc = r;

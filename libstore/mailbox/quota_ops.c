@@ -13,7 +13,7 @@ static int adopt_usage(ls_txn *t, const char *root, char sep, ls_qrec *q)
 {
     size_t rlen = strlen(root);
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    int rc = ls__db_cursor(t, LS_DB_MAILBOXES, &c);
     if (rc)
         return rc;
     MDB_val k = { rlen, (void *)root }, v;
@@ -30,22 +30,22 @@ static int adopt_usage(ls_txn *t, const char *root, char sep, ls_qrec *q)
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, cap * sizeof *nn);
             if (!nn) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             names = nn;
         }
         if (!(names[n] = strndup(k.mv_data, k.mv_size))) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
         n++;
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     for (size_t i = 0; !rc && i < n; i++) {
         char cur[LS_NAME_BUF];
         ls_qrec cq;
-        int frc = ls_quota_find(t, names[i], sep, cur, &cq);
+        int frc = ls__quota_find(t, names[i], sep, cur, &cq);
         if (frc && frc != LS_ENOTFOUND) {
             rc = frc;
             break;
@@ -54,15 +54,15 @@ static int adopt_usage(ls_txn *t, const char *root, char sep, ls_qrec *q)
         if (frc == LS_OK && strlen(cur) >= rlen)
             continue;
         ls_mbox m;
-        if ((rc = ls_mbox_load(t, names[i], &m)))
+        if ((rc = ls__mbox_load(t, names[i], &m)))
             break;
         int64_t d[3];
-        ls_quota_usage_of(&m.state, d);
-        ls_mbox_clear(&m);
+        ls__quota_usage_of(&m.state, d);
+        ls__mbox_clear(&m);
         for (int r = 0; r < LS_QUOTA_NRESOURCES; r++)
             q->usage[r] += (uint64_t)d[r];
         if (frc == LS_OK)
-            rc = ls_quota_charge(t, cur, sep, -d[0], -d[1], -d[2], 0);
+            rc = ls__quota_charge(t, cur, sep, -d[0], -d[1], -d[2], 0);
     }
     ls_error_clear();
     for (size_t i = 0; i < n; i++)
@@ -72,13 +72,13 @@ static int adopt_usage(ls_txn *t, const char *root, char sep, ls_qrec *q)
 }
 
 /* Create or update the root `root` with limits (LS_QUOTA_UNCHANGED keeps). */
-int ls_quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES])
+int ls__quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[LS_QUOTA_NRESOURCES])
 {
     MDB_val v;
     ls_qrec q;
-    int rc = ls_db_get(t, LS_DB_QUOTA, root, strlen(root), &v);
+    int rc = ls__db_get(t, LS_DB_QUOTA, root, strlen(root), &v);
     if (rc == LS_OK) {
-        if ((rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
+        if ((rc = ls__qrec_decode(v.mv_data, v.mv_size, &q)))
             return rc;
     } else if (rc == LS_ENOTFOUND) {
         memset(&q, 0, sizeof q);
@@ -92,20 +92,20 @@ int ls_quota_define(ls_txn *t, const char *root, char sep, const int64_t limits[
     for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
         if (limits[i] != LS_QUOTA_UNCHANGED)
             q.limit[i] = limits[i] < 0 ? LS_QUOTA_UNLIMITED : limits[i];
-    return ls_quota_put(t, root, &q);
+    return ls__quota_put(t, root, &q);
 }
 
 /* Remove root `root`: its mailboxes fall back to the next root above. */
-int ls_quota_undefine(ls_txn *t, const char *root, char sep)
+int ls__quota_undefine(ls_txn *t, const char *root, char sep)
 {
     MDB_val v;
     ls_qrec q;
-    int rc = ls_db_get(t, LS_DB_QUOTA, root, strlen(root), &v);
+    int rc = ls__db_get(t, LS_DB_QUOTA, root, strlen(root), &v);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "'%s' is not a quota root", root);
-    if (rc || (rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
+        return ls__err(LS_ENOTFOUND, "'%s' is not a quota root", root);
+    if (rc || (rc = ls__qrec_decode(v.mv_data, v.mv_size, &q)))
         return rc;
-    if ((rc = ls_db_del(t, LS_DB_QUOTA, root, strlen(root), NULL, 0)))
+    if ((rc = ls__db_del(t, LS_DB_QUOTA, root, strlen(root), NULL, 0)))
         return rc;
     char parent[LS_NAME_BUF];
     snprintf(parent, sizeof parent, "%s", root);
@@ -113,7 +113,7 @@ int ls_quota_undefine(ls_txn *t, const char *root, char sep)
     if (!cut)
         return LS_OK;
     *cut = 0;
-    return ls_quota_charge(t, parent, sep, (int64_t)q.usage[0], (int64_t)q.usage[1], (int64_t)q.usage[2], 0);
+    return ls__quota_charge(t, parent, sep, (int64_t)q.usage[0], (int64_t)q.usage[1], (int64_t)q.usage[2], 0);
 }
 
 struct setq_args {
@@ -128,16 +128,16 @@ static int setq_txn(ls_txn *t, void *arg)
     struct setq_args *a = arg;
     char sep = a->s->st->cfg->sep;
     ls_mbox m;
-    int rc = ls_mbox_load(t, a->root, &m);
+    int rc = ls__mbox_load(t, a->root, &m);
     if (rc == LS_ENOTFOUND && a->remove) {
         /* a root whose mailbox is gone may still be removed */
         ls_error_clear();
-        return ls_quota_undefine(t, a->root, sep);
+        return ls__quota_undefine(t, a->root, sep);
     }
     if (rc)
         return rc;
-    ls_mbox_clear(&m);
-    return a->remove ? ls_quota_undefine(t, a->root, sep) : ls_quota_define(t, a->root, sep, a->limits);
+    ls__mbox_clear(&m);
+    return a->remove ? ls__quota_undefine(t, a->root, sep) : ls__quota_define(t, a->root, sep, a->limits);
 }
 
 /* store.header carries the root's limits: refresh it (a root whose mailbox
@@ -145,42 +145,42 @@ static int setq_txn(ls_txn *t, void *arg)
 static int rewrite_header(ls_session *s, const char *root)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, root, &m)) == LS_OK) {
-        rc = ls_header_write(s->st, &m);
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_load(&t, root, &m)) == LS_OK) {
+        rc = ls__header_write(s->st, &m);
+        ls__mbox_clear(&m);
     } else if (rc == LS_ENOTFOUND) {
         ls_error_clear();
         rc = LS_OK;
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 int ls_quota_set(ls_session *s, const char *root, const int64_t limits[LS_QUOTA_NRESOURCES])
 {
     if (!s->admin)
-        return ls_err(LS_EPERM, "setquota: only administrators set quota limits");
+        return ls__err(LS_EPERM, "setquota: only administrators set quota limits");
     int rc = ls_name_validate(root, s->st->cfg->sep);
     if (rc)
         return rc;
     for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
         if (limits[i] < LS_QUOTA_UNCHANGED)
-            return ls_err(LS_EINVAL, "invalid limit %lld for %s", (long long)limits[i], ls_quota_resource_name(i));
+            return ls__err(LS_EINVAL, "invalid limit %lld for %s", (long long)limits[i], ls_quota_resource_name(i));
     struct setq_args a = { s, root, limits, 0 };
-    rc = ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    rc = ls__env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
     return rc ? rc : rewrite_header(s, root);
 }
 
 int ls_quota_remove(ls_session *s, const char *root)
 {
     if (!s->admin)
-        return ls_err(LS_EPERM, "setquota: only administrators remove quota roots");
+        return ls__err(LS_EPERM, "setquota: only administrators remove quota roots");
     struct setq_args a = { s, root, NULL, 1 };
-    int rc = ls_env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
+    int rc = ls__env_write(s->st->env, LS_SYNC_ALWAYS, setq_txn, &a);
     return rc ? rc : rewrite_header(s, root);
 }
 
@@ -199,69 +199,69 @@ static int may_see(ls_session *s, ls_txn *t, const char *name)
     if (s->admin)
         return LS_OK;
     ls_mbox m;
-    int rc = ls_mbox_load(t, name, &m);
+    int rc = ls__mbox_load(t, name, &m);
     if (rc)
         return rc;
-    unsigned have = ls_rights(s, m.name, m.entry.acl);
-    ls_mbox_clear(&m);
-    return have & (LS_RIGHT_L | LS_RIGHT_R) ? LS_OK : ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", name);
+    unsigned have = ls__rights(s, m.name, m.entry.acl);
+    ls__mbox_clear(&m);
+    return have & (LS_RIGHT_L | LS_RIGHT_R) ? LS_OK : ls__err(LS_ENOTFOUND, "mailbox '%s' does not exist", name);
 }
 
 int ls_quota_get(ls_session *s, const char *root, ls_quota *out)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     MDB_val v;
     ls_qrec q;
     /* visibility first: a hidden mailbox, root or not, "does not exist" */
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, root, &m)) == LS_OK) {
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_load(&t, root, &m)) == LS_OK) {
+        ls__mbox_clear(&m);
         rc = may_see(s, &t, root);
     }
-    if (!rc && (rc = ls_db_get(&t, LS_DB_QUOTA, root, strlen(root), &v)) == LS_ENOTFOUND)
-        rc = ls_err(LS_ENOTFOUND, "'%s' is not a quota root", root);
-    if (!rc && !(rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
+    if (!rc && (rc = ls__db_get(&t, LS_DB_QUOTA, root, strlen(root), &v)) == LS_ENOTFOUND)
+        rc = ls__err(LS_ENOTFOUND, "'%s' is not a quota root", root);
+    if (!rc && !(rc = ls__qrec_decode(v.mv_data, v.mv_size, &q)))
         fill(out, root, &q);
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 int ls_quota_root_of(ls_session *s, const char *mailbox, char **root)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, mailbox, &m)) == LS_OK) {
-        rc = ls_require(s, &m, LS_RIGHT_R, "getquotaroot");
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_load(&t, mailbox, &m)) == LS_OK) {
+        rc = ls__require(s, &m, LS_RIGHT_R, "getquotaroot");
+        ls__mbox_clear(&m);
     }
     char buf[LS_NAME_BUF];
     ls_qrec q;
     if (!rc) {
-        rc = ls_quota_find(&t, mailbox, s->st->cfg->sep, buf, &q);
+        rc = ls__quota_find(&t, mailbox, s->st->cfg->sep, buf, &q);
         if (rc == LS_ENOTFOUND)
-            rc = ls_err(LS_ENOTFOUND, "no quota root governs '%s'", mailbox);
+            rc = ls__err(LS_ENOTFOUND, "no quota root governs '%s'", mailbox);
     }
     if (!rc && !(*root = strdup(buf)))
-        rc = ls_err(LS_ENOMEM, "out of memory");
-    ls_txn_end(&t);
+        rc = ls__err(LS_ENOMEM, "out of memory");
+    ls__txn_end(&t);
     return rc;
 }
 
 int ls_quota_foreach(ls_session *s, const char *prefix, ls_quota_cb cb, void *arg)
 {
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     MDB_cursor *c;
-    if ((rc = ls_db_cursor(&t, LS_DB_QUOTA, &c))) {
-        ls_txn_end(&t);
+    if ((rc = ls__db_cursor(&t, LS_DB_QUOTA, &c))) {
+        ls__txn_end(&t);
         return rc;
     }
     size_t plen = prefix ? strlen(prefix) : 0;
@@ -276,7 +276,7 @@ int ls_quota_foreach(ls_session *s, const char *prefix, ls_quota_cb cb, void *ar
         memcpy(name, k.mv_data, k.mv_size);
         name[k.mv_size] = 0;
         ls_qrec q;
-        if (ls_qrec_decode(v.mv_data, v.mv_size, &q) != LS_OK || (!s->admin && may_see(s, &t, name) != LS_OK)) {
+        if (ls__qrec_decode(v.mv_data, v.mv_size, &q) != LS_OK || (!s->admin && may_see(s, &t, name) != LS_OK)) {
             ls_error_clear();
             continue;
         }
@@ -284,7 +284,7 @@ int ls_quota_foreach(ls_session *s, const char *prefix, ls_quota_cb cb, void *ar
         fill(&out, name, &q);
         rc = cb(&out, arg);
     }
-    ls_db_cursor_close(c);
-    ls_txn_end(&t);
+    ls__db_cursor_close(c);
+    ls__txn_end(&t);
     return rc;
 }

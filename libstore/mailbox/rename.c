@@ -26,27 +26,27 @@ static int move_entry(ls_txn *t, const char *from, const char *to, struct rename
     int rc = ls_name_validate(to, a->s->st->cfg->sep);
     if (rc)
         return rc;
-    if ((rc = ls_mbox_load(t, from, &m)))
+    if ((rc = ls__mbox_load(t, from, &m)))
         return rc;
     MDB_val v;
-    if (ls_db_get(t, LS_DB_MAILBOXES, to, strlen(to), &v) == LS_OK)
-        rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", to);
+    if (ls__db_get(t, LS_DB_MAILBOXES, to, strlen(to), &v) == LS_OK)
+        rc = ls__err(LS_EEXIST, "mailbox '%s' already exists", to);
     if (!rc)
-        rc = ls_db_del(t, LS_DB_MAILBOXES, from, strlen(from), NULL, 0);
+        rc = ls__db_del(t, LS_DB_MAILBOXES, from, strlen(from), NULL, 0);
     if (!rc) {
         free(m.name);
         m.name = strdup(to);
-        rc = m.name ? ls_mbox_put_entry(t, &m) : ls_err(LS_ENOMEM, "out of memory");
+        rc = m.name ? ls__mbox_put_entry(t, &m) : ls__err(LS_ENOMEM, "out of memory");
     }
     if (!rc)
-        rc = ls_db_put(t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, to, strlen(to), 0);
-    ls_mbox_clear(&m);
+        rc = ls__db_put(t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, to, strlen(to), 0);
+    ls__mbox_clear(&m);
     if (!rc) {
         char **nl = realloc(a->renamed, (a->nrenamed + 1) * sizeof *nl);
         if (!nl || !(nl[a->nrenamed] = strdup(to))) {
             if (nl)
                 a->renamed = nl;
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         a->renamed = nl;
         a->nrenamed++;
@@ -73,7 +73,7 @@ static int move_roots(ls_txn *t, const char *oldp, const char *newp, char sep)
     size_t olen = strlen(oldp);
     for (;;) {
         MDB_cursor *c;
-        int rc = ls_db_cursor(t, LS_DB_QUOTA, &c);
+        int rc = ls__db_cursor(t, LS_DB_QUOTA, &c);
         if (rc)
             return rc;
         MDB_val k = { olen, (void *)oldp }, v;
@@ -88,13 +88,13 @@ static int move_roots(ls_txn *t, const char *oldp, const char *newp, char sep)
             }
             mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
         }
-        ls_db_cursor_close(c);
+        ls__db_cursor_close(c);
         if (!from)
             return LS_OK;
         char *to = replace_prefix(from, oldp, newp);
-        rc = to ? ls_db_del(t, LS_DB_QUOTA, from, strlen(from), NULL, 0) : ls_err(LS_ENOMEM, "out of memory");
+        rc = to ? ls__db_del(t, LS_DB_QUOTA, from, strlen(from), NULL, 0) : ls__err(LS_ENOMEM, "out of memory");
         if (!rc)
-            rc = ls_db_put(t, LS_DB_QUOTA, to, strlen(to), val, LS_QREC_SIZE, 0);
+            rc = ls__db_put(t, LS_DB_QUOTA, to, strlen(to), val, LS_QREC_SIZE, 0);
         free(from);
         free(to);
         if (rc)
@@ -110,7 +110,7 @@ static int move_tree(ls_txn *t, struct rename_args *a)
     char sep = a->s->st->cfg->sep;
     char **kids;
     size_t nk;
-    int rc = ls_mbox_children(t, a->oldname, sep, &kids, &nk);
+    int rc = ls__mbox_children(t, a->oldname, sep, &kids, &nk);
     if (rc)
         return rc;
     size_t n = nk + 1;
@@ -118,8 +118,8 @@ static int move_tree(ls_txn *t, struct rename_args *a)
     if (!olds || !roots) {
         free(olds);
         free(roots);
-        ls_names_free(kids, nk);
-        return ls_err(LS_ENOMEM, "out of memory");
+        ls__names_free(kids, nk);
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     olds[0] = (char *)a->oldname;
     for (size_t i = 0; i < nk; i++)
@@ -129,9 +129,9 @@ static int move_tree(ls_txn *t, struct rename_args *a)
     for (size_t i = 0; !rc && i < n; i++) {
         char root[LS_NAME_BUF];
         ls_qrec q;
-        int frc = ls_quota_find(t, olds[i], sep, root, &q);
+        int frc = ls__quota_find(t, olds[i], sep, root, &q);
         if (frc == LS_OK)
-            roots[i] = !strcmp(root, a->oldname) || ls_name_is_ancestor(a->oldname, root, sep)
+            roots[i] = !strcmp(root, a->oldname) || ls__name_is_ancestor(a->oldname, root, sep)
                            ? replace_prefix(root, a->oldname, a->newname) : strdup(root);
         else if (frc != LS_ENOTFOUND)
             rc = frc;
@@ -142,27 +142,27 @@ static int move_tree(ls_txn *t, struct rename_args *a)
     for (size_t i = 0; !rc && i < n; i++) {
         char *to = replace_prefix(olds[i], a->oldname, a->newname);
         if (!to) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
         rc = move_entry(t, olds[i], to, a);
         if (!rc) {
             char root[LS_NAME_BUF];
             ls_qrec q;
-            int frc = ls_quota_find(t, to, sep, root, &q);
+            int frc = ls__quota_find(t, to, sep, root, &q);
             const char *now = frc == LS_OK ? root : NULL;
             if (frc && frc != LS_ENOTFOUND)
                 rc = frc;
             else if ((now == NULL) != (roots[i] == NULL) || (now && strcmp(now, roots[i]))) {
                 ls_mbox m;
-                if ((rc = ls_mbox_load(t, to, &m)) == LS_OK) {
+                if ((rc = ls__mbox_load(t, to, &m)) == LS_OK) {
                     int64_t d[3];
-                    ls_quota_usage_of(&m.state, d);
-                    ls_mbox_clear(&m);
+                    ls__quota_usage_of(&m.state, d);
+                    ls__mbox_clear(&m);
                     if (roots[i])
-                        rc = ls_quota_charge(t, roots[i], sep, -d[0], -d[1], -d[2], 0);
+                        rc = ls__quota_charge(t, roots[i], sep, -d[0], -d[1], -d[2], 0);
                     if (!rc && now)
-                        rc = ls_quota_charge(t, now, sep, d[0], d[1], d[2], 1);
+                        rc = ls__quota_charge(t, now, sep, d[0], d[1], d[2], 1);
                 }
             }
             if (!rc)
@@ -174,7 +174,7 @@ static int move_tree(ls_txn *t, struct rename_args *a)
         free(roots[i]);
     free(roots);
     free(olds);
-    ls_names_free(kids, nk);
+    ls__names_free(kids, nk);
     return rc;
 }
 
@@ -182,7 +182,7 @@ static int move_tree(ls_txn *t, struct rename_args *a)
 static int acl_rename_user(ls_txn *t, const char *from, const char *to, ls_namelist *changed)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_MAILBOXES, &c);
+    int rc = ls__db_cursor(t, LS_DB_MAILBOXES, &c);
     if (rc)
         return rc;
     size_t flen = strlen(from);
@@ -192,7 +192,7 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to, ls_namel
     size_t n = 0;
     for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         ls_mbentry e;
-        if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
+        if (ls__mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
             continue;
         /* a new ACL string with `from` replaced */
         size_t cap = strlen(e.acl) * 2 + strlen(to) * 8 + 1;
@@ -228,7 +228,7 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to, ls_namel
             if (na)
                 acls = na;
             if (!nn || !na) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 free(out);
             } else {
                 names[n] = strndup(k.mv_data, k.mv_size);
@@ -237,20 +237,20 @@ static int acl_rename_user(ls_txn *t, const char *from, const char *to, ls_namel
         } else {
             free(out);
         }
-        ls_mbentry_clear(&e);
+        ls__mbentry_clear(&e);
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     for (size_t i = 0; !rc && i < n; i++) {
         ls_mbox m;
-        if ((rc = ls_mbox_load(t, names[i], &m)))
+        if ((rc = ls__mbox_load(t, names[i], &m)))
             break;
         free(m.entry.acl);
         m.entry.acl = acls[i];
         acls[i] = NULL;
-        rc = ls_mbox_put_entry(t, &m);
+        rc = ls__mbox_put_entry(t, &m);
         if (!rc)
-            rc = ls_namelist_add(changed, m.name);
-        ls_mbox_clear(&m);
+            rc = ls__namelist_add(changed, m.name);
+        ls__mbox_clear(&m);
     }
     for (size_t i = 0; i < n; i++) {
         free(names[i]);
@@ -267,13 +267,13 @@ static int move_user_rows(ls_txn *t, int db, const char *from, const char *to)
     size_t flen = strlen(from) + 1, tlen = strlen(to) + 1;
     for (;;) {
         MDB_cursor *c;
-        int rc = ls_db_cursor(t, db, &c);
+        int rc = ls__db_cursor(t, db, &c);
         if (rc)
             return rc;
         MDB_val k = { flen, (void *)from }, v;
         int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (mrc || k.mv_size < flen || memcmp(k.mv_data, from, flen) != 0) {
-            ls_db_cursor_close(c);
+            ls__db_cursor_close(c);
             return LS_OK;
         }
         size_t rest = k.mv_size - flen;
@@ -281,16 +281,16 @@ static int move_user_rows(ls_txn *t, int db, const char *from, const char *to)
         if (!nk || !val) {
             free(nk);
             free(val);
-            ls_db_cursor_close(c);
-            return ls_err(LS_ENOMEM, "out of memory");
+            ls__db_cursor_close(c);
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         memcpy(nk, to, tlen);
         memcpy(nk + tlen, (uint8_t *)k.mv_data + flen, rest);
         memcpy(val, v.mv_data, v.mv_size);
         size_t vlen = v.mv_size;
         mrc = mdb_cursor_del(c, 0);
-        ls_db_cursor_close(c);
-        rc = mrc ? ls_txn_fail(t, mrc, "moving user data") : ls_db_put(t, db, nk, tlen + rest, val, vlen, 0);
+        ls__db_cursor_close(c);
+        rc = mrc ? ls__txn_fail(t, mrc, "moving user data") : ls__db_put(t, db, nk, tlen + rest, val, vlen, 0);
         free(nk);
         free(val);
         if (rc)
@@ -303,68 +303,68 @@ static int rename_txn(ls_txn *t, void *arg)
     struct rename_args *a = arg;
     ls_session *s = a->s;
     char sep = s->st->cfg->sep;
-    ls_names_free(a->renamed, a->nrenamed);
+    ls__names_free(a->renamed, a->nrenamed);
     a->renamed = NULL;
     a->nrenamed = 0;
     a->inbox_rename = 0;
 
     ls_mbox old;
-    int rc = ls_mbox_load(t, a->oldname, &old);
+    int rc = ls__mbox_load(t, a->oldname, &old);
     if (rc)
         return rc;
     char *oowner = NULL, *nowner = NULL;
-    int old_inbox = ls_name_owner(a->oldname, sep, &oowner) && strlen(a->oldname) == 5 + strlen(oowner);
-    int new_inbox = ls_name_owner(a->newname, sep, &nowner) && strlen(a->newname) == 5 + strlen(nowner);
+    int old_inbox = ls__name_owner(a->oldname, sep, &oowner) && strlen(a->oldname) == 5 + strlen(oowner);
+    int new_inbox = ls__name_owner(a->newname, sep, &nowner) && strlen(a->newname) == 5 + strlen(nowner);
     /* Order matters for privacy: a hidden source, or a target the session
      * could not create, fails exactly as if it did not exist. */
-    if ((rc = ls_require(s, &old, LS_RIGHT_X, "rename")))
+    if ((rc = ls__require(s, &old, LS_RIGHT_X, "rename")))
         goto out;
-    if (ls_name_is_ancestor(a->oldname, a->newname, sep) && !(old_inbox && !new_inbox)) {
+    if (ls__name_is_ancestor(a->oldname, a->newname, sep) && !(old_inbox && !new_inbox)) {
         /* INBOX may become its own child (RFC 3501: RENAME INBOX INBOX.old) */
-        rc = ls_err(LS_EINVAL, "cannot rename '%s' into itself ('%s')", a->oldname, a->newname);
+        rc = ls__err(LS_EINVAL, "cannot rename '%s' into itself ('%s')", a->oldname, a->newname);
         goto out;
     }
     if (old_inbox && new_inbox) {
         /* user.A -> user.B: the whole account (admins only). */
         MDB_val v;
         if (!s->admin) {
-            rc = ls_err(LS_EPERM, "only administrators rename a user's INBOX to another user");
+            rc = ls__err(LS_EPERM, "only administrators rename a user's INBOX to another user");
             goto out;
         }
-        if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
-            rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
+        if (ls__db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
+            rc = ls__err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
             goto out;
         }
         if ((rc = move_tree(t, a)) || (rc = move_user_rows(t, LS_DB_SUBS, oowner, nowner)) ||
-            (rc = ls_seen_rename_user(t, oowner, nowner)) ||
-            (rc = ls_subs_follow(t, nowner, a->oldname, a->newname, sep)))
+            (rc = ls__seen_rename_user(t, oowner, nowner)) ||
+            (rc = ls__subs_follow(t, nowner, a->oldname, a->newname, sep)))
             goto out;
-        ls_namelist_free(&a->aclchanged);
+        ls__namelist_free(&a->aclchanged);
         rc = acl_rename_user(t, oowner, nowner, &a->aclchanged);
         goto out;
     }
-    if ((rc = ls_require(s, &old, LS_RIGHT_X, "rename")))
+    if ((rc = ls__require(s, &old, LS_RIGHT_X, "rename")))
         goto out;
     if (!s->admin) {
         ls_mbox anc;
-        int arc = ls_mbox_nearest_ancestor(t, a->newname, sep, &anc);
-        int may = arc == LS_OK ? (ls_rights(s, anc.name, anc.entry.acl) & LS_RIGHT_K) != 0
-                               : (ls_rights(s, a->newname, "") & LS_RIGHT_K) != 0;
+        int arc = ls__mbox_nearest_ancestor(t, a->newname, sep, &anc);
+        int may = arc == LS_OK ? (ls__rights(s, anc.name, anc.entry.acl) & LS_RIGHT_K) != 0
+                               : (ls__rights(s, a->newname, "") & LS_RIGHT_K) != 0;
         if (arc == LS_OK)
-            ls_mbox_clear(&anc);
+            ls__mbox_clear(&anc);
         else if (arc != LS_ENOTFOUND) {
             rc = arc;
             goto out;
         }
         if (!may) {
-            rc = ls_err(LS_EPERM, "rename: permission denied for '%s'", a->newname);
+            rc = ls__err(LS_EPERM, "rename: permission denied for '%s'", a->newname);
             goto out;
         }
     }
     {
         MDB_val v;
-        if (ls_db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
-            rc = ls_err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
+        if (ls__db_get(t, LS_DB_MAILBOXES, a->newname, strlen(a->newname), &v) == LS_OK) {
+            rc = ls__err(LS_EEXIST, "mailbox '%s' already exists", a->newname);
             goto out;
         }
     }
@@ -375,31 +375,31 @@ static int rename_txn(ls_txn *t, void *arg)
         if ((rc = move_entry(t, a->oldname, a->newname, a)))
             goto out;
         ls_mbox fresh;
-        rc = ls_mbox_insert(t, a->oldname, a->fresh_uuid, old.entry.partition, old.entry.acl, &fresh);
+        rc = ls__mbox_insert(t, a->oldname, a->fresh_uuid, old.entry.partition, old.entry.acl, &fresh);
         if (rc)
             goto out;
         /* both names stay under INBOX's root: one more mailbox, same messages */
-        rc = ls_quota_charge(t, a->oldname, sep, 0, 0, 1, 1);
+        rc = ls__quota_charge(t, a->oldname, sep, 0, 0, 1, 1);
         if (rc) {
-            ls_mbox_clear(&fresh);
+            ls__mbox_clear(&fresh);
             goto out;
         }
         if (strcmp(a->fresh_partition, old.entry.partition) != 0)
-            rc = ls_err(LS_EBUSY, "INBOX changed partition during the rename; try again");
+            rc = ls__err(LS_EBUSY, "INBOX changed partition during the rename; try again");
         if (!rc)
             a->inbox_rename = 1;
-        ls_mbox_clear(&fresh);
+        ls__mbox_clear(&fresh);
         goto out;
     }
     rc = move_tree(t, a);
     /* the owner's subscriptions follow a rename of their own mailbox;
      * everybody else's keep the old name (as in Cyrus) */
     if (!rc && oowner)
-        rc = ls_subs_follow(t, oowner, a->oldname, a->newname, sep);
+        rc = ls__subs_follow(t, oowner, a->oldname, a->newname, sep);
 out:
     free(oowner);
     free(nowner);
-    ls_mbox_clear(&old);
+    ls__mbox_clear(&old);
     return rc;
 }
 
@@ -412,60 +412,60 @@ int ls_mailbox_rename(ls_session *s, const char *oldname, const char *newname)
     if (rc)
         return rc;
     if (!strcmp(oldname, newname))
-        return ls_err(LS_EEXIST, "mailbox '%s' already exists", newname);
+        return ls__err(LS_EEXIST, "mailbox '%s' already exists", newname);
     struct rename_args a = { .s = s, .oldname = oldname, .newname = newname };
     uuid_generate(a.fresh_uuid);
     /* An INBOX rename gives INBOX a fresh directory: make it before the
      * commit (on INBOX's partition), so a crash never leaves INBOX without one. */
     ls_mbref fresh = { 0 };
     char *owner = NULL, *nowner = NULL;
-    int maybe_inbox = ls_name_owner(oldname, st->cfg->sep, &owner) && strlen(oldname) == 5 + strlen(owner) &&
-                      !(ls_name_owner(newname, st->cfg->sep, &nowner) && strlen(newname) == 5 + strlen(nowner));
+    int maybe_inbox = ls__name_owner(oldname, st->cfg->sep, &owner) && strlen(oldname) == 5 + strlen(owner) &&
+                      !(ls__name_owner(newname, st->cfg->sep, &nowner) && strlen(newname) == 5 + strlen(nowner));
     free(owner);
     free(nowner);
     if (maybe_inbox) {
         ls_txn t0;
         ls_mbox m0;
-        if ((rc = ls_txn_read(st->env, &t0)))
+        if ((rc = ls__txn_read(st->env, &t0)))
             return rc;
-        rc = ls_mbox_load(&t0, oldname, &m0);
+        rc = ls__mbox_load(&t0, oldname, &m0);
         if (!rc) {
             snprintf(a.fresh_partition, sizeof a.fresh_partition, "%s", m0.entry.partition);
-            ls_mbox_clear(&m0);
+            ls__mbox_clear(&m0);
         }
-        ls_txn_end(&t0);
+        ls__txn_end(&t0);
         if (rc)
             return rc;
-        ls_mbref_set(&fresh, a.fresh_uuid, a.fresh_partition);
+        ls__mbref_set(&fresh, a.fresh_uuid, a.fresh_partition);
         if ((rc = st->layout->ops->mailbox_init(st->layout, &fresh)))
             return rc;
     }
-    rc = ls_env_write(st->env, LS_SYNC_ALWAYS, rename_txn, &a);
+    rc = ls__env_write(st->env, LS_SYNC_ALWAYS, rename_txn, &a);
     if (maybe_inbox && (rc || !a.inbox_rename))
         st->layout->ops->mailbox_destroy(st->layout, &fresh);
     /* Refresh store.header of every renamed mailbox (and a fresh INBOX). */
     ls_txn t;
-    if (!rc && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
+    if (!rc && (rc = ls__txn_read(st->env, &t)) == LS_OK) {
         for (size_t i = 0; i <= a.nrenamed && !rc; i++) {
             const char *n = i < a.nrenamed ? a.renamed[i] : a.inbox_rename ? oldname : NULL;
             ls_mbox m;
-            if (n && (rc = ls_mbox_load(&t, n, &m)) == LS_OK) {
-                rc = ls_header_write(st, &m);
+            if (n && (rc = ls__mbox_load(&t, n, &m)) == LS_OK) {
+                rc = ls__header_write(st, &m);
                 /* sessions waiting on it (IDLE) learn of the new name */
-                ls_mbox_notify(st, m.ref.uuidstr);
-                ls_mbox_clear(&m);
+                ls__mbox_notify(st, m.ref.uuidstr);
+                ls__mbox_clear(&m);
             }
         }
         for (size_t i = 0; !rc && i < a.aclchanged.n; i++) {
             ls_mbox m;
-            if (ls_mbox_load(&t, a.aclchanged.v[i], &m) == LS_OK) {
-                rc = ls_header_write(st, &m);
-                ls_mbox_clear(&m);
+            if (ls__mbox_load(&t, a.aclchanged.v[i], &m) == LS_OK) {
+                rc = ls__header_write(st, &m);
+                ls__mbox_clear(&m);
             }
         }
-        ls_txn_end(&t);
+        ls__txn_end(&t);
     }
-    ls_names_free(a.renamed, a.nrenamed);
-    ls_namelist_free(&a.aclchanged);
+    ls__names_free(a.renamed, a.nrenamed);
+    ls__namelist_free(&a.aclchanged);
     return rc;
 }

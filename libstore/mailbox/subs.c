@@ -13,7 +13,7 @@ static int may_touch(const ls_session *s, const char *user)
         return LS_OK;
     if (s->admin)
         return LS_OK;
-    return ls_err(LS_EPERM, "only %s (or an administrator) may see or change %s's subscriptions", user, user);
+    return ls__err(LS_EPERM, "only %s (or an administrator) may see or change %s's subscriptions", user, user);
 }
 
 static int subs_key(const char *user, const char *mailbox, char **key, size_t *len)
@@ -21,7 +21,7 @@ static int subs_key(const char *user, const char *mailbox, char **key, size_t *l
     size_t ul = strlen(user), ml = strlen(mailbox);
     char *k = malloc(ul + 1 + ml);
     if (!k)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     memcpy(k, user, ul + 1);
     memcpy(k + ul + 1, mailbox, ml);
     *key = k;
@@ -38,7 +38,7 @@ static int subs_txn(ls_txn *t, void *arg)
     int rc = subs_key(a->user, a->mailbox, &k, &kl);
     if (rc)
         return rc;
-    rc = a->add ? ls_db_put(t, LS_DB_SUBS, k, kl, "", 0, 0) : ls_db_del(t, LS_DB_SUBS, k, kl, NULL, 0);
+    rc = a->add ? ls__db_put(t, LS_DB_SUBS, k, kl, "", 0, 0) : ls__db_del(t, LS_DB_SUBS, k, kl, NULL, 0);
     free(k);
     return rc;
 }
@@ -46,7 +46,7 @@ static int subs_txn(ls_txn *t, void *arg)
 static int change(ls_session *s, const char *user, const char *mailbox, int add)
 {
     char sep = s->st->cfg->sep;
-    int rc = ls_user_validate(user, sep);
+    int rc = ls__user_validate(user, sep);
     if (!rc)
         rc = ls_name_validate(mailbox, sep);
     if (!rc)
@@ -54,26 +54,26 @@ static int change(ls_session *s, const char *user, const char *mailbox, int add)
     if (rc)
         return rc;
     struct subs_args a = { user, mailbox, add };
-    return ls_env_write(s->st->env, LS_SYNC_FLAGS, subs_txn, &a);
+    return ls__env_write(s->st->env, LS_SYNC_FLAGS, subs_txn, &a);
 }
 
 int ls_subs_add(ls_session *s, const char *user, const char *mailbox) { return change(s, user, mailbox, 1); }
 int ls_subs_remove(ls_session *s, const char *user, const char *mailbox) { return change(s, user, mailbox, 0); }
 
-int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_cb cb, void *arg)
+int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_mailbox_list_cb cb, void *arg)
 {
     char sep = s->st->cfg->sep;
-    int rc = ls_user_validate(user, sep);
+    int rc = ls__user_validate(user, sep);
     if (!rc)
         rc = may_touch(s, user);
     if (rc)
         return rc;
     ls_txn t;
-    if ((rc = ls_txn_read(s->st->env, &t)))
+    if ((rc = ls__txn_read(s->st->env, &t)))
         return rc;
     MDB_cursor *c;
-    if ((rc = ls_db_cursor(&t, LS_DB_SUBS, &c))) {
-        ls_txn_end(&t);
+    if ((rc = ls__db_cursor(&t, LS_DB_SUBS, &c))) {
+        ls__txn_end(&t);
         return rc;
     }
     size_t ul = strlen(user) + 1;
@@ -86,10 +86,10 @@ int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_c
             break;
         char *name = strndup((const char *)k.mv_data + ul, k.mv_size - ul);
         if (!name) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
-        if (pattern && !ls_pattern_match(pattern, name, sep)) {
+        if (pattern && !ls__pattern_match(pattern, name, sep)) {
             free(name);
             continue;
         }
@@ -98,15 +98,15 @@ int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_c
             char **nn = realloc(names, cap * sizeof *nn);
             if (!nn) {
                 free(name);
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             names = nn;
         }
         names[n++] = name;
     }
-    ls_db_cursor_close(c);
-    ls_txn_end(&t);
+    ls__db_cursor_close(c);
+    ls__txn_end(&t);
     for (size_t i = 0; i < n; i++) {
         if (!rc)
             rc = cb(names[i], 0, arg);
@@ -117,7 +117,7 @@ int ls_subs_list(ls_session *s, const char *user, const char *pattern, ls_list_c
 }
 
 /* The owner's subscriptions to oldp (and below) follow a rename to newp. */
-int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep)
+int ls__subs_follow(ls_txn *t, const char *user, const char *oldp, const char *newp, char sep)
 {
     size_t ul = strlen(user) + 1, ol = strlen(oldp);
     char *prefix = NULL;
@@ -127,7 +127,7 @@ int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *ne
         return rc;
     for (;;) {
         MDB_cursor *c;
-        if ((rc = ls_db_cursor(t, LS_DB_SUBS, &c)))
+        if ((rc = ls__db_cursor(t, LS_DB_SUBS, &c)))
             break;
         MDB_val k = { plen, prefix }, v;
         int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -146,22 +146,22 @@ int ls_subs_follow(ls_txn *t, const char *user, const char *oldp, const char *ne
             }
             mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
         }
-        ls_db_cursor_close(c);
+        ls__db_cursor_close(c);
         if (!found)
             break;
         size_t nl = strlen(newp), rest = flen - ul - ol;
         char *nk = malloc(ul + nl + rest);
         if (!nk) {
             free(found);
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
         memcpy(nk, user, ul);
         memcpy(nk + ul, newp, nl);
         memcpy(nk + ul + nl, found + ul + ol, rest);
-        rc = ls_db_del(t, LS_DB_SUBS, found, flen, NULL, 0);
+        rc = ls__db_del(t, LS_DB_SUBS, found, flen, NULL, 0);
         if (!rc)
-            rc = ls_db_put(t, LS_DB_SUBS, nk, ul + nl + rest, "", 0, 0);
+            rc = ls__db_put(t, LS_DB_SUBS, nk, ul + nl + rest, "", 0, 0);
         free(found);
         free(nk);
         if (rc)

@@ -25,7 +25,7 @@
 #include <string.h>
 
 /* The rights an append needs for the flags it sets (RFC 4314 §4). */
-unsigned ls_flag_rights(unsigned flags, size_t nkeywords)
+unsigned ls__flag_rights(unsigned flags, size_t nkeywords)
 {
     unsigned need = 0;
     if (flags & LS_FLAG_SEEN)
@@ -37,11 +37,11 @@ unsigned ls_flag_rights(unsigned flags, size_t nkeywords)
     return need;
 }
 
-int ls_check_keywords(const char *const *kw, size_t n)
+int ls__check_keywords(const char *const *kw, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!kw[i] || !ls_keyword_valid(kw[i]))
-            return ls_err(LS_EINVAL, "invalid keyword '%s'", kw[i] ? kw[i] : "(null)");
+        if (!kw[i] || !ls_flag_keyword_valid(kw[i]))
+            return ls__err(LS_EINVAL, "invalid keyword '%s'", kw[i] ? kw[i] : "(null)");
     return LS_OK;
 }
 
@@ -58,9 +58,9 @@ typedef struct item_state {
 static void find_holder(ls_txn *t, const ls_mbref *ref, item_state *it)
 {
     uint8_t huuid[LS_UUID_LEN];
-    if (ls_sis_find(t, ref->partition, it->msg.guid, it->msg.date.t, huuid, &it->holder_uid) == LS_OK) {
+    if (ls__sis_find(t, ref->partition, it->msg.guid, it->msg.date.t, huuid, &it->holder_uid) == LS_OK) {
         snprintf(it->holder_part, sizeof it->holder_part, "%s", ref->partition);
-        ls_mbref_set(&it->holder, huuid, it->holder_part);
+        ls__mbref_set(&it->holder, huuid, it->holder_part);
         it->has_holder = 1;
     } else {
         ls_error_clear();
@@ -100,7 +100,7 @@ static int place_item(ls_store *st, const ls_mbref *ref, item_state *it, uint32_
 /* Normalize, hash and parse one message (no lock, no LMDB). */
 static int append_prepare(ls_store *st, const ls_append_item *item, item_state *it)
 {
-    return ls_prepare(st, item->msg, item->len, item->opts.internaldate, &it->msg);
+    return ls__prepare(st, item->msg, item->len, item->opts.internaldate, &it->msg);
 }
 
 /* A batch is CPU-bound: SHA-256, the MIME parse and the file system calls
@@ -112,7 +112,7 @@ static int append_prepare(ls_store *st, const ls_append_item *item, item_state *
  *
  * Invariant: the files a batch has placed are always the UIDs
  * uid0 .. uid0 + placed - 1, a run without gaps from UIDNEXT. A crash then
- * leaves leftovers that ls_adopt_leftovers finds (it walks up from UIDNEXT
+ * leaves leftovers that ls__adopt_leftovers finds (it walks up from UIDNEXT
  * and stops at the first missing UID); a gap would hide the files above it
  * and make the next append's link fail on them. The threads finish
  * messages out of order, so placing is in order: whoever finishes message
@@ -179,7 +179,7 @@ static void *batch_worker(void *arg)
     struct batch_thread *me = arg;
     struct batch_job *j = me->job;
     ls_txn t, *tp = NULL;
-    if (j->st->cfg->singleinstancestore && !(me->rc = ls_txn_read(j->st->env, &t)))
+    if (j->st->cfg->singleinstancestore && !(me->rc = ls__txn_read(j->st->env, &t)))
         tp = &t;
     while (!me->rc && !__atomic_load_n(&j->failed, __ATOMIC_RELAXED)) {
         size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
@@ -187,7 +187,7 @@ static void *batch_worker(void *arg)
             break;
         me->rc = batch_item(j, tp, i);
     }
-    ls_txn_end(tp);
+    ls__txn_end(tp);
     if (me->rc) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         snprintf(me->err, sizeof me->err, "%s", ls_error_last());
@@ -198,7 +198,7 @@ static void *batch_worker(void *arg)
 static int batch_run(struct batch_job *j)
 {
     if (!(j->ready = calloc(j->n, 1)))
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     pthread_mutex_init(&j->mu, NULL);
     struct batch_thread mine = { .job = j }, other = { .job = j };
     pthread_t th;
@@ -209,11 +209,11 @@ static int batch_run(struct batch_job *j)
     pthread_mutex_destroy(&j->mu);
     free(j->ready);
     if (mine.rc)
-        return ls_err(mine.rc, "%s", mine.err);
+        return ls__err(mine.rc, "%s", mine.err);
     if (threaded && other.rc)
-        return ls_err(other.rc, "%s", other.err);
+        return ls__err(other.rc, "%s", other.err);
     if (j->placed != j->n) /* cannot happen: every message was placed or a thread failed */
-        return ls_err(LS_EIO, "batch append: %zu of %zu messages placed", j->placed, j->n);
+        return ls__err(LS_EIO, "batch append: %zu of %zu messages placed", j->placed, j->n);
     return LS_OK;
 }
 
@@ -227,24 +227,24 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
     unsigned need = LS_RIGHT_I;
     int rc = LS_OK;
     for (size_t i = 0; i < n && !rc; i++) {
-        need |= ls_flag_rights(items[i].opts.flags, items[i].opts.nkeywords);
-        rc = ls_check_keywords(items[i].opts.keywords, items[i].opts.nkeywords);
+        need |= ls__flag_rights(items[i].opts.flags, items[i].opts.nkeywords);
+        rc = ls__check_keywords(items[i].opts.keywords, items[i].opts.nkeywords);
         if (!rc && (items[i].opts.flags & ~LS_FLAG_ALL))
-            rc = ls_err(LS_EINVAL, "unknown flag bits 0x%x", items[i].opts.flags);
+            rc = ls__err(LS_EINVAL, "unknown flag bits 0x%x", items[i].opts.flags);
     }
     if (rc)
         return rc;
-    if (!ls_env_refill_reserve(st->env))
-        return ls_err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
+    if (!ls__env_refill_reserve(st->env))
+        return ls__err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
                       st->cfg->configdirectory);
     if (!ops->reserve_refill(st->layout, mb->ref.partition))
-        return ls_err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", mb->ref.partition);
+        return ls__err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", mb->ref.partition);
     item_state *its = calloc(n ? n : 1, sizeof *its);
     ls_placement *pl = calloc(n ? n : 1, sizeof *pl);
     if (!its || !pl) {
         free(its);
         free(pl);
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     int threaded = batch && n >= BATCH_THREADED_MIN;
 
@@ -256,25 +256,25 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
      * for identical content before it writes, so that a duplicate writes
      * nothing (a batch does both in its threads, batch_item) */
     ls_txn t;
-    if (!rc && !(rc = ls_txn_read(st->env, &t))) {
+    if (!rc && !(rc = ls__txn_read(st->env, &t))) {
         ls_mbox m;
-        rc = ls_mailbox_reload(mb, &t, &m, need, "append");
+        rc = ls__mailbox_reload(mb, &t, &m, need, "append");
         if (!rc)
-            ls_mbox_clear(&m);
+            ls__mbox_clear(&m);
         for (size_t i = 0; i < n && !rc && !threaded; i++)
             rc = stage_item(st, &t, &mb->ref, &its[i], !batch);
-        ls_txn_end(&t);
+        ls__txn_end(&t);
     }
 
     int lockfd = -1;
     uint32_t uid = 0;
     if (!rc)
-        rc = ls_mbox_lock(st, mb->ref.uuidstr, &lockfd);
+        rc = ls__mbox_lock(st, mb->ref.uuidstr, &lockfd);
     if (!rc)
-        rc = ls_adopt_leftovers(st, &mb->ref, &uid);
+        rc = ls__adopt_leftovers(st, &mb->ref, &uid);
     /* a batch is all or none across a crash too (batch_intent.c) */
     int intent = batch && n > 1;
-    if (!rc && intent && (rc = ls_batch_intent_begin(st, &mb->ref, uid, n)))
+    if (!rc && intent && (rc = ls__batch_intent_begin(st, &mb->ref, uid, n)))
         intent = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         ls_placement *p = &pl[i];
@@ -296,23 +296,23 @@ static int append_items(ls_mailbox *mb, ls_append_item *items, size_t n, int bat
     if (!rc)
         rc = batch ? ops->sync_partition(st->layout, mb->ref.partition) : ops->sync_mailbox(st->layout, &mb->ref);
     if (!rc)
-        rc = ls_commit_placements(st, pl, n, 0, mb->s);
+        rc = ls__commit_placements(st, pl, n, 0, mb->s);
     else
         for (size_t i = 0; i < n; i++)
             if (pl[i].placed)
                 ops->unplace(st->layout, &mb->ref, pl[i].uid);
     if (intent)
-        ls_batch_intent_end(st, &mb->ref);
+        ls__batch_intent_end(st, &mb->ref);
     if (lockfd >= 0) {
-        ls_mbox_unlock(lockfd);
+        ls__mbox_unlock(lockfd);
         if (!rc)
-            ls_mbox_notify(st, mb->ref.uuidstr);
+            ls__mbox_notify(st, mb->ref.uuidstr);
     }
     for (size_t i = 0; i < n; i++) {
         if (!rc)
             items[i].uid = pl[i].uid;
         ops->unstage(st->layout, its[i].staged);
-        ls_prepared_free(&its[i].msg);
+        ls__prepared_free(&its[i].msg);
     }
     free(its);
     free(pl);
@@ -329,11 +329,11 @@ static int private_seen(ls_mailbox *mb, ls_append_item *items, size_t n)
     int rc = LS_OK;
     for (size_t i = 0; i < n && !rc; i++)
         if (items[i].opts.flags & LS_FLAG_SEEN)
-            rc = ls_uidlist_add(&l, items[i].uid);
+            rc = ls__uidlist_add(&l, items[i].uid);
     ls_set set;
-    if (!rc && l.n && !(rc = ls_set_from_uids(l.v, l.n, &set))) {
-        rc = ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL);
-        ls_set_free(&set);
+    if (!rc && l.n && !(rc = ls__set_from_uids(l.v, l.n, &set))) {
+        rc = ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL);
+        ls_set_dispose(&set);
     }
     free(l.v);
     return rc;
@@ -354,7 +354,7 @@ static int append_with_seen(ls_mailbox *mb, ls_append_item *items, size_t n, int
 {
     unsigned one, *saved = n == 1 ? &one : malloc(n * sizeof *saved);
     if (!saved)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     strip_private_seen(mb, items, n, saved);
     /* rights are those of the flags asked for, \Seen included */
     unsigned need = 0;
@@ -363,11 +363,11 @@ static int append_with_seen(ls_mailbox *mb, ls_append_item *items, size_t n, int
     int rc = LS_OK;
     if (need && mb->s->identity) {
         ls_txn t;
-        if ((rc = ls_txn_read(mb->s->st->env, &t)) == LS_OK) {
+        if ((rc = ls__txn_read(mb->s->st->env, &t)) == LS_OK) {
             ls_mbox m;
-            if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_S, "append")) == LS_OK)
-                ls_mbox_clear(&m);
-            ls_txn_end(&t);
+            if ((rc = ls__mailbox_reload(mb, &t, &m, LS_RIGHT_S, "append")) == LS_OK)
+                ls__mbox_clear(&m);
+            ls__txn_end(&t);
         }
     }
     if (!rc)

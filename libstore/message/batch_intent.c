@@ -2,7 +2,7 @@
  * MULTIAPPEND is all or none (RFC 3502), across crashes too.
  *
  * A crash between placing a message's file and the commit leaves a complete
- * file at UIDNEXT or above, which the next writer adopts (ls_adopt_leftovers):
+ * file at UIDNEXT or above, which the next writer adopts (ls__adopt_leftovers):
  * right for one message, whose client may not have seen the OK, but wrong
  * for a batch killed half-way, whose placed files would be adopted while
  * the rest are not. So a batch first records its UID range durably in an
@@ -24,25 +24,25 @@
 
 static char *intent_path(ls_store *st, const ls_mbref *ref)
 {
-    char *p = ls_strprintf("%s/%s.batch", st->lockdir, ref->uuidstr);
+    char *p = ls__strprintf("%s/%s.batch", st->lockdir, ref->uuidstr);
     if (!p)
-        ls_err(LS_ENOMEM, "out of memory");
+        ls__err(LS_ENOMEM, "out of memory");
     return p;
 }
 
-int ls_batch_intent_begin(ls_store *st, const ls_mbref *ref, uint32_t uid0, size_t n)
+int ls__batch_intent_begin(ls_store *st, const ls_mbref *ref, uint32_t uid0, size_t n)
 {
     char *path = intent_path(st, ref);
     if (!path)
         return LS_ENOMEM;
     char buf[64];
     int len = snprintf(buf, sizeof buf, "batch %u %zu\n", uid0, n);
-    int rc = ls_write_file_atomic(path, buf, (size_t)len);
+    int rc = ls__write_file_atomic(path, buf, (size_t)len);
     free(path);
     return rc;
 }
 
-void ls_batch_intent_end(ls_store *st, const ls_mbref *ref)
+void ls__batch_intent_end(ls_store *st, const ls_mbref *ref)
 {
     char *path = intent_path(st, ref);
     if (path)
@@ -50,7 +50,7 @@ void ls_batch_intent_end(ls_store *st, const ls_mbref *ref)
     free(path);
 }
 
-int ls_batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext, int dry_run, uint32_t *discarded)
+int ls__batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext, int dry_run, uint32_t *discarded)
 {
     if (discarded)
         *discarded = 0;
@@ -59,7 +59,7 @@ int ls_batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext,
         return LS_ENOMEM;
     char *text;
     size_t len;
-    int rc = ls_read_file(path, &text, &len);
+    int rc = ls__read_file(path, &text, &len);
     if (rc == LS_ENOTFOUND) {
         ls_error_clear();
         free(path);
@@ -93,9 +93,9 @@ int ls_batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext,
     }
     if (!rc && !dry_run) {
         if (unlink(path) != 0 && errno != ENOENT)
-            rc = ls_err_errno(errno, "unlink", path);
+            rc = ls__err_errno(errno, "unlink", path);
         else
-            ls_fsync_parent(path);
+            ls__fsync_parent(path);
     }
     free(path);
     if (discarded)

@@ -22,29 +22,29 @@ struct commit_args {
     int each;
 };
 
-int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
+int ls__place_one(ls_txn *t, ls_store *st, ls_placement *p)
 {
     ls_mbstate s;
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_BYUUID, p->ref.uuid, LS_UUID_LEN, &v);
+    int rc = ls__db_get(t, LS_DB_BYUUID, p->ref.uuid, LS_UUID_LEN, &v);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "mailbox '%s' no longer exists", p->name ? p->name : p->ref.uuidstr);
-    if (rc || (rc = ls_mbstate_get(t, p->ref.uuid, &s)))
+        return ls__err(LS_ENOTFOUND, "mailbox '%s' no longer exists", p->name ? p->name : p->ref.uuidstr);
+    if (rc || (rc = ls__mbstate_get(t, p->ref.uuid, &s)))
         return rc;
     if (p->uid != s.uidnext)
-        return ls_err(LS_EBUSY, "mailbox '%s': UID %u was taken concurrently (UIDNEXT %u)",
+        return ls__err(LS_EBUSY, "mailbox '%s': UID %u was taken concurrently (UIDNEXT %u)",
                       p->name ? p->name : p->ref.uuidstr, p->uid, s.uidnext);
     /* quota, against the mailbox's current name (it may have been renamed);
      * adopted crash leftovers are charged but never refused (docs/contract.md §2.3) */
     char name[LS_NAME_BUF];
     if (v.mv_size >= sizeof name)
-        return ls_err(LS_ECORRUPT, "mailbox name too long in the uuid table");
+        return ls__err(LS_ECORRUPT, "mailbox name too long in the uuid table");
     memcpy(name, v.mv_data, v.mv_size);
     name[v.mv_size] = 0;
-    if ((rc = ls_quota_charge(t, name, st->cfg->sep, (int64_t)p->msg->len, 1, 0, !p->adopted && !p->no_quota_check)))
+    if ((rc = ls__quota_charge(t, name, st->cfg->sep, (int64_t)p->msg->len, 1, 0, !p->adopted && !p->no_quota_check)))
         return rc;
     ls_irec r = { 0 };
-    if ((rc = ls_keywords_bits(t, p->ref.uuid, p->keywords, p->nkeywords, 1, r.keywords)))
+    if ((rc = ls__keywords_bits(t, p->ref.uuid, p->keywords, p->nkeywords, 1, r.keywords)))
         return rc;
     const ls_prepared *m = p->msg;
     r.uid = p->uid;
@@ -56,19 +56,19 @@ int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p)
     r.header_size = m->header_size;
     r.body_lines = m->body_lines;
     r.size = m->len;
-    r.modseq = ls_modseq_next(&s);
+    r.modseq = ls__modseq_next(&s);
     memcpy(r.guid, m->guid, LS_GUID_LEN);
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, p->ref.uuid, p->uid);
-    if ((rc = ls_rec_put(t, p->ref.uuid, &r)) ||
-        (rc = ls_cache_put(t, key, m->cache, m->cachelen, m->cachex, m->cachexlen)))
+    ls__reckey(key, p->ref.uuid, p->uid);
+    if ((rc = ls__rec_put(t, p->ref.uuid, &r)) ||
+        (rc = ls__cache_put(t, key, m->cache, m->cachelen, m->cachex, m->cachexlen)))
         return rc;
     if (st->cfg->singleinstancestore &&
-        (rc = ls_sis_add(t, p->ref.partition, m->guid, m->date.t, p->ref.uuid, p->uid)))
+        (rc = ls__sis_add(t, p->ref.partition, m->guid, m->date.t, p->ref.uuid, p->uid)))
         return rc;
-    ls_state_add(&s, &r, +1);
+    ls__state_add(&s, &r, +1);
     s.uidnext = p->uid + 1;
-    return ls_mbstate_put(t, p->ref.uuid, &s);
+    return ls__mbstate_put(t, p->ref.uuid, &s);
 }
 
 static int commit_txn(ls_txn *t, void *arg)
@@ -80,7 +80,7 @@ static int commit_txn(ls_txn *t, void *arg)
             continue; /* failed before the transaction (no file) */
         p->code = LS_OK;
         p->error[0] = 0;
-        int rc = ls_place_one(t, a->st, p);
+        int rc = ls__place_one(t, a->st, p);
         if (!rc)
             continue;
         if (!a->each || t->map_full || t->disk_full || rc == LS_EDB || rc == LS_ENOMEM)
@@ -91,11 +91,11 @@ static int commit_txn(ls_txn *t, void *arg)
     return LS_OK;
 }
 
-int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s)
+int ls__commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s)
 {
     (void)s;
     struct commit_args a = { st, pl, n, each };
-    int rc = ls_env_write(st->env, LS_SYNC_ALWAYS, commit_txn, &a);
+    int rc = ls__env_write(st->env, LS_SYNC_ALWAYS, commit_txn, &a);
     if (rc) {
         for (size_t i = 0; i < n; i++) {
             if (!pl[i].code) {
@@ -111,28 +111,28 @@ int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, con
     return rc;
 }
 
-int ls_live_record(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r)
+int ls__live_record(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r)
 {
-    int rc = ls_rec_get(t, uuid, uid, r);
+    int rc = ls__rec_get(t, uuid, uid, r);
     if (!rc && (r->sysflags & LS_REC_EXPUNGED))
-        rc = ls_err(LS_ENOTFOUND, "message with UID %u has been expunged", uid);
+        rc = ls__err(LS_ENOTFOUND, "message with UID %u has been expunged", uid);
     return rc;
 }
 
-int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid)
+int ls__adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid)
 {
     ls_txn t;
     ls_mbstate s;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
-    rc = ls_mbstate_get(&t, ref->uuid, &s);
-    ls_txn_end(&t);
+    rc = ls__mbstate_get(&t, ref->uuid, &s);
+    ls__txn_end(&t);
     if (rc)
         return rc;
     uint32_t next = s.uidnext;
     /* files of a batch whose writer died are not leftovers to adopt */
-    if ((rc = ls_batch_intent_resolve(st, ref, next, 0, NULL)))
+    if ((rc = ls__batch_intent_resolve(st, ref, next, 0, NULL)))
         return rc;
     for (;;) {
         ls_file_info fi;
@@ -149,13 +149,13 @@ int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid)
         if ((rc = st->layout->ops->read(st->layout, ref, next, &b)))
             return rc;
         ls_prepared pr;
-        rc = ls_prepare_stored(b.data, b.len, fi.mtime, &pr);
+        rc = ls__prepare_stored(b.data, b.len, fi.mtime, &pr);
         if (!rc) {
             ls_placement p = { .ref = *ref, .uid = next, .msg = &pr, .adopted = 1 };
             snprintf(p.partition, sizeof p.partition, "%s", ref->partition);
             p.ref.partition = p.partition;
-            rc = ls_commit_placements(st, &p, 1, 0, NULL);
-            ls_prepared_free(&pr);
+            rc = ls__commit_placements(st, &p, 1, 0, NULL);
+            ls__prepared_free(&pr);
         }
         st->layout->ops->blob_free(st->layout, &b);
         if (rc)

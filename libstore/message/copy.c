@@ -35,7 +35,7 @@ struct copy_state {
 static void free_state(struct copy_state *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        ls_prepared_free(&c->msgs[i].msg);
+        ls__prepared_free(&c->msgs[i].msg);
         for (size_t k = 0; k < c->msgs[i].nkw; k++)
             free(c->msgs[i].kwnames[k]);
         free(c->msgs[i].kwnames);
@@ -43,7 +43,7 @@ static void free_state(struct copy_state *c)
     free(c->msgs);
     free(c->pl);
     free(c->expunged.v);
-    ls_mbox_clear(&c->tgt);
+    ls__mbox_clear(&c->tgt);
 }
 
 struct collect_ctx {
@@ -67,7 +67,7 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         x->cap = x->cap ? x->cap * 2 : 64;
         src_msg *nm = realloc(c->msgs, x->cap * sizeof *nm);
         if (!nm)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         c->msgs = nm;
     }
     src_msg *s = &c->msgs[c->n];
@@ -75,21 +75,21 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     s->rec = *r;
     /* COPY keeps the flags as the copier sees them */
     if (x->seen)
-        s->rec.sysflags = (uint8_t)((s->rec.sysflags & ~LS_FLAG_SEEN) | (ls_seen_has(x->seen, uid) ? LS_FLAG_SEEN : 0));
+        s->rec.sysflags = (uint8_t)((s->rec.sysflags & ~LS_FLAG_SEEN) | (ls__seen_has(x->seen, uid) ? LS_FLAG_SEEN : 0));
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, c->mb->ref.uuid, uid);
+    ls__reckey(key, c->mb->ref.uuid, uid);
     MDB_val v, vx;
-    int rc = ls_db_get(x->t, LS_DB_CACHE, key, sizeof key, &v);
+    int rc = ls__db_get(x->t, LS_DB_CACHE, key, sizeof key, &v);
     if (!rc)
-        rc = ls_db_get(x->t, LS_DB_CACHEX, key, sizeof key, &vx);
+        rc = ls__db_get(x->t, LS_DB_CACHEX, key, sizeof key, &vx);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
+        return ls__err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
     if (rc)
         return rc;
     s->msg.cache = malloc(v.mv_size ? v.mv_size : 1);
     s->msg.cachex = malloc(vx.mv_size ? vx.mv_size : 1);
     if (!s->msg.cache || !s->msg.cachex)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     memcpy(s->msg.cache, v.mv_data, v.mv_size);
     s->msg.cachelen = v.mv_size;
     memcpy(s->msg.cachex, vx.mv_data, vx.mv_size);
@@ -102,7 +102,7 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     s->msg.body_lines = r->body_lines;
     s->msg.sentdate = r->sentdate;
     s->msg.sent_tz = r->sent_tz;
-    for (unsigned b = 0; b < LS_MAX_KEYWORDS; b++) {
+    for (unsigned b = 0; b < LS_MAILBOX_MAX_KEYWORDS; b++) {
         if (!(r->keywords[b / 64] >> (b % 64) & 1) || b >= x->nsrcnames)
             continue;
         char **nk = realloc(s->kwnames, (s->nkw + 1) * sizeof *nk);
@@ -110,7 +110,7 @@ static int collect_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
             if (nk)
                 s->kwnames = nk;
             c->n++;
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         s->kwnames = nk;
         s->nkw++;
@@ -124,34 +124,34 @@ static int collect(struct copy_state *c)
 {
     ls_session *s = c->mb->s;
     ls_txn t;
-    int rc = ls_txn_read(s->st->env, &t);
+    int rc = ls__txn_read(s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
     unsigned need = LS_RIGHT_R | (c->move ? LS_RIGHT_T | LS_RIGHT_E : 0);
-    if ((rc = ls_mailbox_reload(c->mb, &t, &m, need, c->move ? "move" : "copy")) == LS_OK) {
-        ls_mbox_clear(&m);
-        if ((rc = ls_mbox_load(&t, c->target, &c->tgt)) == LS_OK)
-            rc = ls_require(s, &c->tgt, LS_RIGHT_I, c->move ? "move" : "copy");
+    if ((rc = ls__mailbox_reload(c->mb, &t, &m, need, c->move ? "move" : "copy")) == LS_OK) {
+        ls__mbox_clear(&m);
+        if ((rc = ls__mbox_load(&t, c->target, &c->tgt)) == LS_OK)
+            rc = ls__require(s, &c->tgt, LS_RIGHT_I, c->move ? "move" : "copy");
         if (!rc && !memcmp(c->tgt.entry.uuid, c->mb->ref.uuid, LS_UUID_LEN) && c->move)
-            rc = ls_err(LS_EINVAL, "cannot move messages into the mailbox they are in");
+            rc = ls__err(LS_EINVAL, "cannot move messages into the mailbox they are in");
         struct collect_ctx x = { .c = c, .t = &t };
-        const char *user = ls_seen_user(s, c->mb->name);
+        const char *user = ls__seen_user(s, c->mb->name);
         ls_seen seen = { 0 };
-        if (!rc && user && (rc = ls_seen_load(&t, c->mb->ref.uuid, user, &seen)) == LS_OK)
+        if (!rc && user && (rc = ls__seen_load(&t, c->mb->ref.uuid, user, &seen)) == LS_OK)
             x.seen = &seen;
         if (!rc)
-            rc = ls_keywords_load(&t, c->mb->ref.uuid, &x.srcnames, &x.nsrcnames);
+            rc = ls__keywords_load(&t, c->mb->ref.uuid, &x.srcnames, &x.nsrcnames);
         if (!rc) {
             uint32_t from = c->uids && c->uids->n ? c->uids->r[0].lo : 1;
-            rc = ls_rec_foreach(&t, c->mb->ref.uuid, from ? from : 1, collect_one, &x);
+            rc = ls__rec_foreach(&t, c->mb->ref.uuid, from ? from : 1, collect_one, &x);
             if (rc == 1)
                 rc = LS_OK;
         }
-        ls_keywords_free(x.srcnames, x.nsrcnames);
-        ls_seen_free(&seen);
+        ls__keywords_free(x.srcnames, x.nsrcnames);
+        ls__seen_free(&seen);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -161,24 +161,24 @@ static int mark_seen_txn(ls_txn *t, void *arg)
 {
     struct mark_args *a = arg;
     ls_seen sn;
-    int rc = ls_seen_load(t, a->uuid, a->user, &sn);
+    int rc = ls__seen_load(t, a->uuid, a->user, &sn);
     for (size_t i = 0; !rc && i < a->n; i++) {
-        int ch = ls_seen_put(&sn, a->uids[i], 1);
+        int ch = ls__seen_put(&sn, a->uids[i], 1);
         if (ch < 0)
             rc = ch;
         else if (ch)
             sn.count++;
     }
     if (!rc)
-        rc = ls_seen_save(t, a->uuid, a->user, &sn);
-    ls_seen_free(&sn);
+        rc = ls__seen_save(t, a->uuid, a->user, &sn);
+    ls__seen_free(&sn);
     return rc;
 }
 
 /* The flags a copy keeps: those the target's rights allow setting. */
 static unsigned kept_flags(const ls_session *s, const ls_mbox *tgt, unsigned flags, size_t *nkw)
 {
-    unsigned have = ls_rights(s, tgt->name, tgt->entry.acl);
+    unsigned have = ls__rights(s, tgt->name, tgt->entry.acl);
     if (!(have & LS_RIGHT_S))
         flags &= ~(unsigned)LS_FLAG_SEEN;
     if (!(have & LS_RIGHT_T))
@@ -206,40 +206,40 @@ static int copy_txn(ls_txn *t, void *arg)
         free(c->expunged.v);
         memset(&c->expunged, 0, sizeof c->expunged);
         ls_mbox m;
-        if ((rc = ls_mailbox_reload(c->mb, t, &m, LS_RIGHT_R | LS_RIGHT_T | LS_RIGHT_E, "move")))
+        if ((rc = ls__mailbox_reload(c->mb, t, &m, LS_RIGHT_R | LS_RIGHT_T | LS_RIGHT_E, "move")))
             return rc;
         ls_set moved;
         uint32_t *v = malloc((c->n ? c->n : 1) * sizeof *v);
         if (!v) {
-            ls_mbox_clear(&m);
-            return ls_err(LS_ENOMEM, "out of memory");
+            ls__mbox_clear(&m);
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < c->n; i++)
             v[i] = c->msgs[i].rec.uid;
-        rc = ls_set_from_uids(v, c->n, &moved);
+        rc = ls__set_from_uids(v, c->n, &moved);
         free(v);
         if (!rc) {
-            rc = ls_expunge_in_txn(t, st, &m, &moved, 0, &c->expunged);
-            ls_set_free(&moved);
+            rc = ls__expunge_in_txn(t, st, &m, &moved, 0, &c->expunged);
+            ls_set_dispose(&moved);
         }
         if (!rc && c->expunged.n != c->n)
-            rc = ls_err(LS_EBUSY, "some messages were expunged by another session during the move; try again");
+            rc = ls__err(LS_EBUSY, "some messages were expunged by another session during the move; try again");
         if (!rc)
-            ls_expunge_files(st, &m.ref, &c->expunged, 0);
+            ls__expunge_files(st, &m.ref, &c->expunged, 0);
         /* within one quota root a MOVE never fails for quota (RFC 9208) */
         char r1[LS_NAME_BUF], r2[LS_NAME_BUF];
         ls_qrec q1, q2;
-        int f1 = ls_quota_find(t, m.name, st->cfg->sep, r1, &q1), f2 = ls_quota_find(t, c->tgt.name, st->cfg->sep, r2, &q2);
+        int f1 = ls__quota_find(t, m.name, st->cfg->sep, r1, &q1), f2 = ls__quota_find(t, c->tgt.name, st->cfg->sep, r2, &q2);
         int same = (f1 == LS_ENOTFOUND && f2 == LS_ENOTFOUND) || (f1 == LS_OK && f2 == LS_OK && !strcmp(r1, r2));
         for (size_t i = 0; i < c->n; i++)
             c->pl[i].no_quota_check = same;
         ls_error_clear();
-        ls_mbox_clear(&m);
+        ls__mbox_clear(&m);
         if (rc)
             return rc;
     }
     for (size_t i = 0; i < c->n && !rc; i++)
-        rc = ls_place_one(t, st, &c->pl[i]);
+        rc = ls__place_one(t, st, &c->pl[i]);
     return rc;
 }
 
@@ -258,7 +258,7 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         return LS_OK;
     }
     if (!rc && !(c.pl = calloc(c.n, sizeof *c.pl)))
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
     /* link on the same partition with single-instance storage on; else copy */
     int same_part = !rc && st->cfg->singleinstancestore && !strcmp(c.tgt.entry.partition, mb->ref.partition);
     /* across partitions the bytes are copied: stage them before the lock */
@@ -274,15 +274,15 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         rc = ops->sync_partition(st->layout, c.tgt.entry.partition);
     int lockfd = -1;
     uint32_t uid = 0;
-    const char *tgt_user = rc ? NULL : ls_seen_user(mb->s, c.tgt.name);
+    const char *tgt_user = rc ? NULL : ls__seen_user(mb->s, c.tgt.name);
     if (!rc)
-        rc = ls_mbox_lock(st, c.tgt.ref.uuidstr, &lockfd);
+        rc = ls__mbox_lock(st, c.tgt.ref.uuidstr, &lockfd);
     if (!rc)
-        rc = ls_adopt_leftovers(st, &c.tgt.ref, &uid);
+        rc = ls__adopt_leftovers(st, &c.tgt.ref, &uid);
     /* COPY/MOVE of several messages: all or none across a crash, as a batch
      * append (batch_intent.c) */
     int intent = c.n > 1;
-    if (!rc && intent && (rc = ls_batch_intent_begin(st, &c.tgt.ref, uid, c.n)))
+    if (!rc && intent && (rc = ls__batch_intent_begin(st, &c.tgt.ref, uid, c.n)))
         intent = 0;
     for (size_t i = 0; !rc && i < c.n; i++) {
         ls_placement *p = &c.pl[i];
@@ -306,22 +306,22 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         rc = ops->sync_mailbox(st->layout, &c.tgt.ref);
     if (!rc) {
         struct move_args a = { &c };
-        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, copy_txn, &a);
+        rc = ls__env_write(st->env, LS_SYNC_ALWAYS, copy_txn, &a);
         if (rc && move)
-            ls_expunge_files(st, &mb->ref, &c.expunged, 1);
+            ls__expunge_files(st, &mb->ref, &c.expunged, 1);
     }
     if (rc)
         for (size_t i = 0; c.pl && i < c.n; i++)
             if (c.pl[i].placed)
                 ops->unplace(st->layout, &c.tgt.ref, c.pl[i].uid);
     if (intent)
-        ls_batch_intent_end(st, &c.tgt.ref);
+        ls__batch_intent_end(st, &c.tgt.ref);
     if (lockfd >= 0) {
-        ls_mbox_unlock(lockfd);
+        ls__mbox_unlock(lockfd);
         if (!rc) {
-            ls_mbox_notify(st, c.tgt.ref.uuidstr);
+            ls__mbox_notify(st, c.tgt.ref.uuidstr);
             if (move)
-                ls_mbox_notify(st, mb->ref.uuidstr);
+                ls__mbox_notify(st, mb->ref.uuidstr);
         }
     }
     if (!rc && map) {
@@ -329,8 +329,8 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         map->src = malloc(c.n * sizeof *map->src);
         map->dst = malloc(c.n * sizeof *map->dst);
         if (!map->src || !map->dst) {
-            ls_uidmap_free(map);
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            ls_uidmap_dispose(map);
+            rc = ls__err(LS_ENOMEM, "out of memory");
         } else {
             for (size_t i = 0; i < c.n; i++) {
                 map->src[i] = c.msgs[i].rec.uid;
@@ -345,11 +345,11 @@ static int copy_or_move(ls_mailbox *mb, const ls_set *uids, const char *target, 
         uint32_t *seen_uids = malloc(c.n * sizeof *seen_uids);
         size_t ns = 0;
         for (size_t i = 0; seen_uids && i < c.n; i++)
-            if ((c.msgs[i].rec.sysflags & LS_FLAG_SEEN) && (ls_rights(mb->s, c.tgt.name, c.tgt.entry.acl) & LS_RIGHT_S))
+            if ((c.msgs[i].rec.sysflags & LS_FLAG_SEEN) && (ls__rights(mb->s, c.tgt.name, c.tgt.entry.acl) & LS_RIGHT_S))
                 seen_uids[ns++] = c.pl[i].uid;
         if (ns) {
             struct mark_args ma = { c.tgt.entry.uuid, tgt_user, seen_uids, ns };
-            if (ls_env_write(st->env, LS_SYNC_FLAGS, mark_seen_txn, &ma) != LS_OK)
+            if (ls__env_write(st->env, LS_SYNC_FLAGS, mark_seen_txn, &ma) != LS_OK)
                 ls_error_clear();
         }
         free(seen_uids);
@@ -370,7 +370,7 @@ int ls_message_move(ls_mailbox *mb, const ls_set *uids, const char *target, ls_u
     return copy_or_move(mb, uids, target, map, 1);
 }
 
-void ls_uidmap_free(ls_uidmap *m)
+void ls_uidmap_dispose(ls_uidmap *m)
 {
     if (!m)
         return;

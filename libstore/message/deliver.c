@@ -64,7 +64,7 @@ static part_src *source_for(ls_store *st, part_src *srcs, size_t *nsrc, const ch
             snprintf(s->stage_err, sizeof s->stage_err, "%s", ls_error_last());
     }
     if (s->stage_rc) {
-        *rc = ls_err(s->stage_rc, "%s", s->stage_err);
+        *rc = ls__err(s->stage_rc, "%s", s->stage_err);
         return NULL;
     }
     return s;
@@ -83,8 +83,8 @@ static int deliver_chunk(ls_store *st, rcpt *r, size_t n, const ls_prepared *msg
             continue;
         int rc = LS_OK;
         if (!r[i].same_as_prev) {
-            if ((mbox_rc = ls_mbox_lock(st, p->ref.uuidstr, &r[i].lockfd)) == LS_OK)
-                mbox_rc = ls_adopt_leftovers(st, &p->ref, &next);
+            if ((mbox_rc = ls__mbox_lock(st, p->ref.uuidstr, &r[i].lockfd)) == LS_OK)
+                mbox_rc = ls__adopt_leftovers(st, &p->ref, &next);
             snprintf(mbox_err, sizeof mbox_err, "%s", mbox_rc ? ls_error_last() : "");
         }
         if (mbox_rc) {
@@ -133,12 +133,12 @@ static int deliver_chunk(ls_store *st, rcpt *r, size_t n, const ls_prepared *msg
         ls_placement *pl = malloc(n * sizeof *pl);
         size_t m = 0;
         if (!pl) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
         } else {
             for (size_t i = 0; i < n; i++)
                 if (r[i].pl.placed)
                     pl[m++] = r[i].pl;
-            rc = m ? ls_commit_placements(st, pl, m, 1, NULL) : LS_OK;
+            rc = m ? ls__commit_placements(st, pl, m, 1, NULL) : LS_OK;
             for (size_t i = 0, j = 0; i < n; i++)
                 if (r[i].pl.placed)
                     r[i].pl = pl[j++];
@@ -154,8 +154,8 @@ static int deliver_chunk(ls_store *st, rcpt *r, size_t n, const ls_prepared *msg
     }
     for (size_t i = 0; i < n; i++) {
         if (r[i].lockfd >= 0) {
-            ls_mbox_unlock(r[i].lockfd);
-            ls_mbox_notify(st, r[i].pl.ref.uuidstr);
+            ls__mbox_unlock(r[i].lockfd);
+            ls__mbox_notify(st, r[i].pl.ref.uuidstr);
         }
     }
     return LS_OK;
@@ -169,25 +169,25 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     if (n == 0)
         return LS_OK;
     memset(results, 0, n * sizeof *results);
-    ls_append_opts o = { 0 };
+    ls_append_opts o = LS_APPEND_OPTS_INIT;
     if (opts)
         o = *opts;
-    int rc = ls_check_keywords(o.keywords, o.nkeywords);
+    int rc = ls__check_keywords(o.keywords, o.nkeywords);
     if (rc)
         return rc;
-    if (!ls_env_refill_reserve(st->env))
-        rc = ls_err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
+    if (!ls__env_refill_reserve(st->env))
+        rc = ls__err(LS_ENOSPC, "the metadata disk is full (%s): room is kept for expunge and delete",
                     st->cfg->configdirectory);
     for (size_t i = 0; !rc && i < st->cfg->npartitions; i++)
         if (!st->layout->ops->reserve_refill(st->layout, st->cfg->partitions[i].name))
-            rc = ls_err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", st->cfg->partitions[i].name);
+            rc = ls__err(LS_ENOSPC, "partition '%s' is full: room is kept for cleanup", st->cfg->partitions[i].name);
     if (rc) {
         for (size_t i = 0; i < n; i++)
             fail(&results[i], rc);
         return rc;
     }
     ls_prepared pm;
-    if ((rc = ls_prepare(st, msg, len, o.internaldate, &pm))) {
+    if ((rc = ls__prepare(st, msg, len, o.internaldate, &pm))) {
         for (size_t i = 0; i < n; i++)
             fail(&results[i], rc);
         return rc;
@@ -197,12 +197,12 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     if (!r || !srcs) {
         free(r);
         free(srcs);
-        ls_prepared_free(&pm);
-        return ls_err(LS_ENOMEM, "out of memory");
+        ls__prepared_free(&pm);
+        return ls__err(LS_ENOMEM, "out of memory");
     }
     /* resolve each recipient's mailbox, and check rights */
     ls_txn t;
-    if ((rc = ls_txn_read(st->env, &t)) == LS_OK) {
+    if ((rc = ls__txn_read(st->env, &t)) == LS_OK) {
         for (size_t i = 0; i < n; i++) {
             ls_placement *p = &r[i].pl;
             r[i].idx = i;
@@ -211,29 +211,29 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
             p->keywords = o.keywords;
             p->nkeywords = o.nkeywords;
             char *name = NULL;
-            int vrc = ls_user_validate(users[i], sep);
+            int vrc = ls__user_validate(users[i], sep);
             if (!vrc) {
-                name = folder ? ls_strprintf("user%c%s%c%s", sep, users[i], sep, folder)
-                              : ls_strprintf("user%c%s", sep, users[i]);
-                vrc = name ? ls_name_validate(name, sep) : ls_err(LS_ENOMEM, "out of memory");
+                name = folder ? ls__strprintf("user%c%s%c%s", sep, users[i], sep, folder)
+                              : ls__strprintf("user%c%s", sep, users[i]);
+                vrc = name ? ls_name_validate(name, sep) : ls__err(LS_ENOMEM, "out of memory");
             }
             ls_mbox m;
-            if (!vrc && (vrc = ls_mbox_load(&t, name, &m)) == LS_OK) {
-                unsigned need = LS_RIGHT_P | ls_flag_rights(o.flags, o.nkeywords);
-                vrc = ls_require(s, &m, need, "deliver");
+            if (!vrc && (vrc = ls__mbox_load(&t, name, &m)) == LS_OK) {
+                unsigned need = LS_RIGHT_P | ls__flag_rights(o.flags, o.nkeywords);
+                vrc = ls__require(s, &m, need, "deliver");
                 snprintf(p->partition, sizeof p->partition, "%s", m.entry.partition);
-                ls_mbref_set(&p->ref, m.entry.uuid, p->partition);
-                ls_mbox_clear(&m);
+                ls__mbref_set(&p->ref, m.entry.uuid, p->partition);
+                ls__mbox_clear(&m);
             }
             if (vrc == LS_ENOTFOUND)
-                vrc = ls_err(LS_ENOTFOUND, "no such mailbox '%s'", name ? name : users[i]);
+                vrc = ls__err(LS_ENOTFOUND, "no such mailbox '%s'", name ? name : users[i]);
             p->name = name;
             if (vrc) {
                 p->code = vrc;
                 snprintf(p->error, sizeof p->error, "%s", ls_error_last());
             }
         }
-        ls_txn_end(&t);
+        ls__txn_end(&t);
     }
     if (!rc) {
         qsort(r, n, sizeof *r, cmp_rcpt);
@@ -264,10 +264,10 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     for (size_t i = 0; i < n; i++)
         if (results[i].code && !first) {
             first = results[i].code;
-            ls_err(first, "%s", results[i].error);
+            ls__err(first, "%s", results[i].error);
         }
     free(r);
     free(srcs);
-    ls_prepared_free(&pm);
+    ls__prepared_free(&pm);
     return first;
 }

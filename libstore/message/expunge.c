@@ -33,16 +33,16 @@ static int expunge_one(ls_irec *r, void *arg)
         c->cap = c->cap ? c->cap * 2 : 64;
         ls_irec *nr = realloc(c->recs, c->cap * sizeof *nr);
         if (!nr)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         c->recs = nr;
     }
-    int rc = ls_uidlist_add(&c->uids, r->uid);
+    int rc = ls__uidlist_add(&c->uids, r->uid);
     if (rc)
         return rc;
-    ls_state_add(&c->m->state, r, -1);
+    ls__state_add(&c->m->state, r, -1);
     r->sysflags |= LS_REC_EXPUNGED;
     r->expunged_at = (uint32_t)time(NULL);
-    r->modseq = ls_modseq_next(&c->m->state);
+    r->modseq = ls__modseq_next(&c->m->state);
     c->m->state.tombstones++;
     c->recs[c->nrecs++] = *r;
     return 1;
@@ -50,30 +50,30 @@ static int expunge_one(ls_irec *r, void *arg)
 
 /* Turn the matching records of m into tombstones inside t; the caller has
  * already renamed their files (or will undo). Fills *out with their UIDs. */
-int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out)
+int ls__expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out)
 {
     struct exp_ctx c = { .m = m, .only = uids, .require_deleted = require_deleted };
-    int rc = ls_rec_update(t, m->entry.uuid, uids, expunge_one, &c);
+    int rc = ls__rec_update(t, m->entry.uuid, uids, expunge_one, &c);
     for (size_t i = 0; !rc && i < c.nrecs; i++) {
         const ls_irec *r = &c.recs[i];
         uint8_t key[LS_RECKEY_LEN];
-        ls_reckey(key, m->entry.uuid, r->uid);
-        if ((rc = ls_cache_del(t, key)))
+        ls__reckey(key, m->entry.uuid, r->uid);
+        if ((rc = ls__cache_del(t, key)))
             break;
-        if ((rc = ls_sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, r->uid)))
+        if ((rc = ls__sis_del(t, m->entry.partition, r->guid, r->internaldate, m->entry.uuid, r->uid)))
             break;
-        rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m->ref, r->uid);
+        rc = ls__pending_add(t, LS_PENDING_EXPUNGED, &m->ref, r->uid);
     }
     if (!rc && c.nrecs)
-        rc = ls_mbstate_put(t, m->entry.uuid, &m->state);
+        rc = ls__mbstate_put(t, m->entry.uuid, &m->state);
     if (!rc && c.nrecs) {
         int64_t bytes = 0;
         for (size_t i = 0; i < c.nrecs; i++)
             bytes += (int64_t)c.recs[i].size;
-        rc = ls_quota_charge(t, m->name, st->cfg->sep, -bytes, -(int64_t)c.nrecs, 0, 0);
+        rc = ls__quota_charge(t, m->name, st->cfg->sep, -bytes, -(int64_t)c.nrecs, 0, 0);
     }
     if (!rc && c.nrecs)
-        rc = ls_seen_forget_uids(t, m->entry.uuid, c.uids.v, c.uids.n);
+        rc = ls__seen_forget_uids(t, m->entry.uuid, c.uids.v, c.uids.n);
     free(c.recs);
     if (rc) {
         free(c.uids.v);
@@ -84,7 +84,7 @@ int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, i
 }
 
 /* Rename files to UID.expunged (before the commit) or back (after a failure). */
-void ls_expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo)
+void ls__expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo)
 {
     const ls_layout_ops *ops = st->layout->ops;
     for (size_t i = 0; i < l->n; i++) {
@@ -110,13 +110,13 @@ static int expunge_txn(ls_txn *t, void *arg)
     free(a->done.v);
     memset(&a->done, 0, sizeof a->done);
     ls_mbox m;
-    int rc = ls_mailbox_reload(a->mb, t, &m, LS_RIGHT_E, "expunge");
+    int rc = ls__mailbox_reload(a->mb, t, &m, LS_RIGHT_E, "expunge");
     if (rc)
         return rc;
-    rc = ls_expunge_in_txn(t, st, &m, a->uids, 1, &a->done);
+    rc = ls__expunge_in_txn(t, st, &m, a->uids, 1, &a->done);
     if (!rc)
-        ls_expunge_files(st, &m.ref, &a->done, 0);
-    ls_mbox_clear(&m);
+        ls__expunge_files(st, &m.ref, &a->done, 0);
+    ls__mbox_clear(&m);
     return rc;
 }
 
@@ -133,14 +133,14 @@ int ls_message_expunge(ls_mailbox *mb, const ls_set *uids, ls_set *expunged)
     if (rc)
         return rc;
     struct expunge_args a = { .mb = mb, .uids = uids };
-    rc = ls_env_write(mb->s->st->env, LS_SYNC_RESERVE, expunge_txn, &a);
+    rc = ls__env_write(mb->s->st->env, LS_SYNC_RESERVE, expunge_txn, &a);
     if (rc) {
-        ls_expunge_files(mb->s->st, &mb->ref, &a.done, 1);
+        ls__expunge_files(mb->s->st, &mb->ref, &a.done, 1);
     } else {
         if (a.done.n)
-            ls_mbox_notify(mb->s->st, mb->ref.uuidstr);
+            ls__mbox_notify(mb->s->st, mb->ref.uuidstr);
         if (expunged)
-            rc = ls_set_from_uids(a.done.v, a.done.n, expunged);
+            rc = ls__set_from_uids(a.done.v, a.done.n, expunged);
     }
     free(a.done.v);
     return rc;

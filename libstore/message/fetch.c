@@ -33,7 +33,7 @@ struct foreach_ctx {
     ls_mailbox *mb;
     const ls_set *uids;
     unsigned what;
-    ls_record_cb cb;
+    ls_message_foreach_cb cb;
     void *arg;
     int result;
     /* the cache table walked in step with the records (same key order),
@@ -87,16 +87,16 @@ static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     ls_record rec;
     to_public(r, &rec);
     if (c->seen) {
-        rec.flags = (rec.flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0);
-        rec.modseq = ls_seen_modseq(c->t, c->mb->ref.uuid, c->user, c->seen, uid, r->modseq);
+        rec.flags = (rec.flags & ~(unsigned)LS_FLAG_SEEN) | (ls__seen_has(c->seen, uid) ? LS_FLAG_SEEN : 0);
+        rec.modseq = ls__seen_modseq(c->t, c->mb->ref.uuid, c->user, c->seen, uid, r->modseq);
     }
     ls_cached cached = { 0 };
-    if (c->what & LS_FETCH_CACHE) {
+    if (c->what & LS_MESSAGE_FETCH_CACHE) {
         uint8_t key[LS_RECKEY_LEN];
-        ls_reckey(key, c->mb->ref.uuid, uid);
+        ls__reckey(key, c->mb->ref.uuid, uid);
         MDB_val v;
         ls_cache_view view;
-        if (cache_at(c, key, &v) && ls_cache_decode_hot(v.mv_data, v.mv_size, &view) == LS_OK) {
+        if (cache_at(c, key, &v) && ls__cache_decode_hot(v.mv_data, v.mv_size, &view) == LS_OK) {
             /* zero-copy: the fields point into the map, valid in the callback */
             cached.envelope = view.f[LS_CF_ENVELOPE];
             cached.envelope_len = view.len[LS_CF_ENVELOPE];
@@ -114,56 +114,56 @@ static int foreach_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     return 0;
 }
 
-int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what, ls_record_cb cb, void *arg)
+int ls_message_foreach(ls_mailbox *mb, const ls_set *uids, unsigned what, ls_message_foreach_cb cb, void *arg)
 {
     ls_txn t;
-    int rc = ls_txn_read(mb->s->st->env, &t);
+    int rc = ls__txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
-        const char *user = ls_seen_user(mb->s, m.name);
+    if ((rc = ls__mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
+        const char *user = ls__seen_user(mb->s, m.name);
         ls_seen seen = { 0 };
-        ls_mbox_clear(&m);
+        ls__mbox_clear(&m);
         if (user)
-            rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
+            rc = ls__seen_load(&t, mb->ref.uuid, user, &seen);
         struct foreach_ctx c = { user ? &seen : NULL, user, &t, mb, uids, what, cb, arg, 0, NULL, { 0, NULL }, { 0, NULL }, 0 };
         uint32_t from = uids && uids->n ? uids->r[0].lo : 1;
-        if (!rc && (what & LS_FETCH_CACHE))
-            rc = ls_db_cursor(&t, LS_DB_CACHE, &c.cc);
+        if (!rc && (what & LS_MESSAGE_FETCH_CACHE))
+            rc = ls__db_cursor(&t, LS_DB_CACHE, &c.cc);
         if (!rc)
-            rc = ls_rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
-        ls_db_cursor_close(c.cc);
+            rc = ls__rec_foreach(&t, mb->ref.uuid, from ? from : 1, foreach_one, &c);
+        ls__db_cursor_close(c.cc);
         if (rc == 1)
             rc = c.result;
-        ls_seen_free(&seen);
+        ls__seen_free(&seen);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out)
 {
     ls_txn t;
-    int rc = ls_txn_read(mb->s->st->env, &t);
+    int rc = ls__txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
-        const char *user = ls_seen_user(mb->s, m.name);
-        ls_mbox_clear(&m);
+    if ((rc = ls__mailbox_reload(mb, &t, &m, LS_RIGHT_R, "fetch")) == LS_OK) {
+        const char *user = ls__seen_user(mb->s, m.name);
+        ls__mbox_clear(&m);
         ls_irec r;
-        if ((rc = ls_live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK) {
+        if ((rc = ls__live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK) {
             to_public(&r, out);
             ls_seen seen;
-            if (user && (rc = ls_seen_load(&t, mb->ref.uuid, user, &seen)) == LS_OK) {
-                out->flags = (out->flags & ~(unsigned)LS_FLAG_SEEN) | (ls_seen_has(&seen, uid) ? LS_FLAG_SEEN : 0);
-                out->modseq = ls_seen_modseq(&t, mb->ref.uuid, user, &seen, uid, r.modseq);
-                ls_seen_free(&seen);
+            if (user && (rc = ls__seen_load(&t, mb->ref.uuid, user, &seen)) == LS_OK) {
+                out->flags = (out->flags & ~(unsigned)LS_FLAG_SEEN) | (ls__seen_has(&seen, uid) ? LS_FLAG_SEEN : 0);
+                out->modseq = ls__seen_modseq(&t, mb->ref.uuid, user, &seen, uid, r.modseq);
+                ls__seen_free(&seen);
             }
         }
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -175,7 +175,7 @@ static int collect_uid(const ls_record *rec, const ls_cached *c, void *arg)
         u->cap = u->cap ? u->cap * 2 : 256;
         uint32_t *nv = realloc(u->v, u->cap * sizeof *nv);
         if (!nv)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         u->v = nv;
     }
     u->v[u->n++] = rec->uid;
@@ -185,33 +185,33 @@ static int collect_uid(const ls_record *rec, const ls_cached *c, void *arg)
 int ls_message_uids(ls_mailbox *mb, uint32_t **uids, size_t *n)
 {
     struct uids_ctx u = { 0 };
-    int rc = ls_message_foreach(mb, NULL, LS_FETCH_RECORD, collect_uid, &u);
+    int rc = ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, collect_uid, &u);
     if (rc) {
         free(u.v);
         return rc;
     }
     *uids = u.v ? u.v : calloc(1, sizeof **uids);
     *n = u.n;
-    return *uids ? LS_OK : ls_err(LS_ENOMEM, "out of memory");
+    return *uids ? LS_OK : ls__err(LS_ENOMEM, "out of memory");
 }
 
 /* Read the cache record of uid into a view (with the given fields inflated). */
 static int load_cache(ls_mailbox *mb, ls_txn *t, uint32_t uid, unsigned inflate, ls_cache_view *view, ls_irec *r)
 {
     ls_mbox m;
-    int rc = ls_mailbox_reload(mb, t, &m, LS_RIGHT_R, "fetch");
+    int rc = ls__mailbox_reload(mb, t, &m, LS_RIGHT_R, "fetch");
     if (rc)
         return rc;
-    ls_mbox_clear(&m);
-    if ((rc = ls_live_record(t, mb->ref.uuid, uid, r)))
+    ls__mbox_clear(&m);
+    if ((rc = ls__live_record(t, mb->ref.uuid, uid, r)))
         return rc;
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, mb->ref.uuid, uid);
-    rc = ls_cache_get(t, key, inflate, view);
+    ls__reckey(key, mb->ref.uuid, uid);
+    rc = ls__cache_get(t, key, inflate, view);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
+        return ls__err(LS_ECORRUPT, "message UID %u has no cache record (run reconstruct)", uid);
     if (rc)
-        rc = ls_err(rc, "message UID %u: %s (run reconstruct)", uid, ls_error_last());
+        rc = ls__err(rc, "message UID %u: %s (run reconstruct)", uid, ls_error_last());
     return rc;
 }
 
@@ -221,9 +221,9 @@ int ls_message_cached(ls_mailbox *mb, uint32_t uid, const char *which, char **ou
              : !strcasecmp(which, "bodystructure") ? LS_CF_BODYSTRUCTURE
              : !strcasecmp(which, "body") ? LS_CF_BODY : 0;
     if (!id)
-        return ls_err(LS_EINVAL, "unknown cached item '%s' (envelope, bodystructure or body)", which);
+        return ls__err(LS_EINVAL, "unknown cached item '%s' (envelope, bodystructure or body)", which);
     ls_txn t;
-    int rc = ls_txn_read(mb->s->st->env, &t);
+    int rc = ls__txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
     ls_cache_view view;
@@ -232,7 +232,7 @@ int ls_message_cached(ls_mailbox *mb, uint32_t uid, const char *which, char **ou
         size_t n = view.len[id];
         char *s = malloc(n + 1);
         if (!s) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
         } else {
             if (n)
                 memcpy(s, view.f[id], n);
@@ -241,9 +241,9 @@ int ls_message_cached(ls_mailbox *mb, uint32_t uid, const char *which, char **ou
             if (len)
                 *len = n;
         }
-        ls_cache_view_free(&view);
+        ls__cache_view_free(&view);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -297,7 +297,7 @@ static int filter_fields(const char *h, size_t hlen, const char *list, int not, 
 {
     char *o = malloc(hlen + 3);
     if (!o)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     size_t n = 0, i = 0;
     int keep = 0;
     while (i < hlen) {
@@ -338,7 +338,7 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
     if (!section)
         section = "";
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     ls_cache_view view;
@@ -348,12 +348,12 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
     rc = load_cache(mb, &t, uid, 1u << LS_CF_PARTS, &view, &r);
     if (!rc) {
         if (view.f[LS_CF_PARTS])
-            rc = ls_mime_parts_decode((const uint8_t *)view.f[LS_CF_PARTS], view.len[LS_CF_PARTS], r.size, &parts, &nparts);
+            rc = ls__mime_parts_decode((const uint8_t *)view.f[LS_CF_PARTS], view.len[LS_CF_PARTS], r.size, &parts, &nparts);
         else
-            rc = ls_err(LS_ECORRUPT, "message UID %u: cache record lacks part offsets (run reconstruct)", uid);
-        ls_cache_view_free(&view);
+            rc = ls__err(LS_ECORRUPT, "message UID %u: cache record lacks part offsets (run reconstruct)", uid);
+        ls__cache_view_free(&view);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     if (rc)
         return rc;
     ls_blob b;
@@ -362,7 +362,7 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
         return rc;
     }
     if (b.len != r.size) {
-        rc = ls_err(LS_EIO, "message UID %u: file has %zu bytes, record says %llu (run reconstruct)", uid, b.len,
+        rc = ls__err(LS_EIO, "message UID %u: file has %zu bytes, record says %llu (run reconstruct)", uid, b.len,
                     (unsigned long long)r.size);
         goto done;
     }
@@ -375,24 +375,24 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
     if (list) {
         char part[256];
         if (plen >= sizeof part) {
-            rc = ls_err(LS_EINVAL, "section '%s' too long", section);
+            rc = ls__err(LS_EINVAL, "section '%s' too long", section);
             goto done;
         }
         /* "1.2.HEADER.FIELDS" -> the header of part 1.2's message */
         memcpy(part, section, plen);
         strcpy(part + plen, "HEADER");
         uint64_t off, l;
-        if ((rc = ls_mime_section_locate(parts, nparts, part, &off, &l)))
+        if ((rc = ls__mime_section_locate(parts, nparts, part, &off, &l)))
             goto done;
         if ((rc = filter_fields(b.data + off, (size_t)l, list, not, &filtered, &srclen)))
             goto done;
         src = filtered;
     } else {
         uint64_t off, l;
-        if ((rc = ls_mime_section_locate(parts, nparts, section, &off, &l)))
+        if ((rc = ls__mime_section_locate(parts, nparts, section, &off, &l)))
             goto done;
         if (off > b.len || l > b.len - off) {
-            rc = ls_err(LS_ECORRUPT, "message UID %u: part offsets out of range (run reconstruct)", uid);
+            rc = ls__err(LS_ECORRUPT, "message UID %u: part offsets out of range (run reconstruct)", uid);
             goto done;
         }
         src = b.data + off;
@@ -405,7 +405,7 @@ int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section, uint64_t
         n = (size_t)length;
     char *o = malloc(n + 1);
     if (!o) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
     } else {
         if (n)
             memcpy(o, src + offset, n);
@@ -423,23 +423,23 @@ done:
 int ls_message_path(ls_mailbox *mb, uint32_t uid, char **out)
 {
     ls_txn t;
-    int rc = ls_txn_read(mb->s->st->env, &t);
+    int rc = ls__txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "path")) == LS_OK) {
-        ls_mbox_clear(&m);
+    if ((rc = ls__mailbox_reload(mb, &t, &m, LS_RIGHT_R, "path")) == LS_OK) {
+        ls__mbox_clear(&m);
         ls_irec r;
-        if ((rc = ls_live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK)
+        if ((rc = ls__live_record(&t, mb->ref.uuid, uid, &r)) == LS_OK)
             rc = mb->s->st->layout->ops->message_path(mb->s->st->layout, &mb->ref, uid, out);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 struct changes_ctx {
     uint64_t modseq;
-    ls_change_cb cb;
+    ls_message_changes_cb cb;
     void *arg;
     int result;
     ls_txn *t;
@@ -454,7 +454,7 @@ static int change_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         return 0;
     uint64_t m = r->modseq;
     if (c->seen && !(r->sysflags & LS_REC_EXPUNGED))
-        m = ls_seen_modseq(c->t, c->uuid, c->user, c->seen, uid, r->modseq);
+        m = ls__seen_modseq(c->t, c->uuid, c->user, c->seen, uid, r->modseq);
     if (m <= c->modseq)
         return 0;
     int x = c->cb(uid, m, (r->sysflags & LS_REC_EXPUNGED) != 0, c->arg);
@@ -465,26 +465,26 @@ static int change_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     return 0;
 }
 
-int ls_message_changes(ls_mailbox *mb, uint64_t modseq, ls_change_cb cb, void *arg)
+int ls_message_changes(ls_mailbox *mb, uint64_t modseq, ls_message_changes_cb cb, void *arg)
 {
     ls_txn t;
-    int rc = ls_txn_read(mb->s->st->env, &t);
+    int rc = ls__txn_read(mb->s->st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mailbox_reload(mb, &t, &m, LS_RIGHT_R, "changes")) == LS_OK) {
-        const char *user = ls_seen_user(mb->s, m.name);
-        ls_mbox_clear(&m);
+    if ((rc = ls__mailbox_reload(mb, &t, &m, LS_RIGHT_R, "changes")) == LS_OK) {
+        const char *user = ls__seen_user(mb->s, m.name);
+        ls__mbox_clear(&m);
         ls_seen seen = { 0 };
         if (user)
-            rc = ls_seen_load(&t, mb->ref.uuid, user, &seen);
+            rc = ls__seen_load(&t, mb->ref.uuid, user, &seen);
         struct changes_ctx c = { modseq, cb, arg, 0, &t, mb->ref.uuid, user, user ? &seen : NULL };
         if (!rc)
-            rc = ls_rec_foreach(&t, mb->ref.uuid, 1, change_one, &c);
+            rc = ls__rec_foreach(&t, mb->ref.uuid, 1, change_one, &c);
         if (rc == 1)
             rc = c.result;
-        ls_seen_free(&seen);
+        ls__seen_free(&seen);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }

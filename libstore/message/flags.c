@@ -7,13 +7,13 @@
 
 
 
-int ls_uidlist_add(uidlist *l, uint32_t uid)
+int ls__uidlist_add(uidlist *l, uint32_t uid)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         uint32_t *nv = realloc(l->v, l->cap * sizeof *nv);
         if (!nv)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         l->v = nv;
     }
     l->v[l->n++] = uid;
@@ -21,7 +21,7 @@ int ls_uidlist_add(uidlist *l, uint32_t uid)
 }
 
 /* UIDs (ascending) -> an ls_set of merged ranges. */
-int ls_set_from_uids(const uint32_t *v, size_t n, ls_set *out)
+int ls__set_from_uids(const uint32_t *v, size_t n, ls_set *out)
 {
     out->r = NULL;
     out->n = 0;
@@ -29,7 +29,7 @@ int ls_set_from_uids(const uint32_t *v, size_t n, ls_set *out)
         return LS_OK;
     out->r = malloc(n * sizeof *out->r);
     if (!out->r)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (out->n && out->r[out->n - 1].hi + 1 == v[i])
             out->r[out->n - 1].hi = v[i];
@@ -62,9 +62,9 @@ struct store_args {
 static int store_one(ls_irec *r, void *arg)
 {
     struct store_args *a = arg;
-    uint64_t seen_as = a->seen ? ls_seen_modseq(a->t, a->uuid, a->user, a->seen, r->uid, r->modseq) : r->modseq;
+    uint64_t seen_as = a->seen ? ls__seen_modseq(a->t, a->uuid, a->user, a->seen, r->uid, r->modseq) : r->modseq;
     if (a->unchangedsince && seen_as > a->unchangedsince) {
-        int rc = ls_uidlist_add(&a->modified, r->uid);
+        int rc = ls__uidlist_add(&a->modified, r->uid);
         return rc ? rc : 0;
     }
     uint8_t f = r->sysflags;
@@ -74,39 +74,39 @@ static int store_one(ls_irec *r, void *arg)
         /* \Seen is this user's own: it changes the private set, never the
          * record, and no other user sees a change */
         int want = -1;
-        if (a->op == LS_STORE_ADD && (flags & LS_FLAG_SEEN))
+        if (a->op == LS_MESSAGE_STORE_ADD && (flags & LS_FLAG_SEEN))
             want = 1;
-        else if (a->op == LS_STORE_REMOVE && (flags & LS_FLAG_SEEN))
+        else if (a->op == LS_MESSAGE_STORE_REMOVE && (flags & LS_FLAG_SEEN))
             want = 0;
-        else if (a->op == LS_STORE_REPLACE)
+        else if (a->op == LS_MESSAGE_STORE_REPLACE)
             want = (flags & LS_FLAG_SEEN) != 0;
         if (want >= 0) {
-            int ch = ls_seen_put(a->seen, r->uid, want);
+            int ch = ls__seen_put(a->seen, r->uid, want);
             if (ch < 0)
                 return ch;
             if (ch) {
                 a->seen->count += want ? 1 : (uint32_t)-1;
                 a->seen_changed = 1;
                 /* a MODSEQ only this user sees (docs/contract.md §1.6) */
-                uint64_t m = ls_modseq_next_private(&a->state);
+                uint64_t m = ls__modseq_next_private(&a->state);
                 a->seen->modseq = m;
-                int prc = ls_seen_modseq_put(a->t, a->uuid, a->user, r->uid, m);
+                int prc = ls__seen_modseq_put(a->t, a->uuid, a->user, r->uid, m);
                 if (prc)
                     return prc;
                 a->state_dirty = 1;
             }
         }
         flags &= ~(unsigned)LS_FLAG_SEEN;
-        if (a->op == LS_STORE_REPLACE)
+        if (a->op == LS_MESSAGE_STORE_REPLACE)
             flags |= r->sysflags & LS_FLAG_SEEN; /* the owner's flag stays */
     }
     switch (a->op) {
-    case LS_STORE_ADD:
+    case LS_MESSAGE_STORE_ADD:
         f |= (uint8_t)flags;
         k0 |= a->kw[0];
         k1 |= a->kw[1];
         break;
-    case LS_STORE_REMOVE:
+    case LS_MESSAGE_STORE_REMOVE:
         f &= (uint8_t)~flags;
         k0 &= ~a->kw[0];
         k1 &= ~a->kw[1];
@@ -119,12 +119,12 @@ static int store_one(ls_irec *r, void *arg)
     }
     if (f == r->sysflags && k0 == r->keywords[0] && k1 == r->keywords[1])
         return 0; /* no change, no new MODSEQ */
-    ls_state_add(&a->state, r, -1);
+    ls__state_add(&a->state, r, -1);
     r->sysflags = f;
     r->keywords[0] = k0;
     r->keywords[1] = k1;
-    r->modseq = ls_modseq_next(&a->state);
-    ls_state_add(&a->state, r, +1);
+    r->modseq = ls__modseq_next(&a->state);
+    ls__state_add(&a->state, r, +1);
     a->changed++;
     return 1;
 }
@@ -134,17 +134,17 @@ static int store_txn(ls_txn *t, void *arg)
     struct store_args *a = arg;
     a->modified.n = 0;
     a->changed = 0;
-    unsigned need = ls_flag_rights(a->flags, a->nkeywords);
-    if (a->op == LS_STORE_REPLACE)
+    unsigned need = ls__flag_rights(a->flags, a->nkeywords);
+    if (a->op == LS_MESSAGE_STORE_REPLACE)
         need |= LS_RIGHT_S | LS_RIGHT_T | LS_RIGHT_W;
     if (!need)
         need = LS_RIGHT_W;
     ls_mbox m;
-    int rc = ls_mailbox_reload(a->mb, t, &m, need, "store");
+    int rc = ls__mailbox_reload(a->mb, t, &m, need, "store");
     if (rc)
         return rc;
     a->state = m.state;
-    const char *user = ls_seen_user(a->mb->s, m.name);
+    const char *user = ls__seen_user(a->mb->s, m.name);
     ls_seen seen = { 0 };
     a->seen = NULL;
     a->seen_changed = 0;
@@ -152,19 +152,19 @@ static int store_txn(ls_txn *t, void *arg)
     a->t = t;
     a->user = user;
     a->uuid = m.entry.uuid;
-    if (user && (rc = ls_seen_load(t, m.entry.uuid, user, &seen)) == LS_OK)
+    if (user && (rc = ls__seen_load(t, m.entry.uuid, user, &seen)) == LS_OK)
         a->seen = &seen;
     if (!rc)
-        rc = ls_keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_STORE_REMOVE, a->kw);
+        rc = ls__keywords_bits(t, m.entry.uuid, a->keywords, a->nkeywords, a->op != LS_MESSAGE_STORE_REMOVE, a->kw);
     if (!rc)
-        rc = ls_rec_update(t, m.entry.uuid, a->uids, store_one, a);
+        rc = ls__rec_update(t, m.entry.uuid, a->uids, store_one, a);
     if (!rc && (a->changed || a->state_dirty))
-        rc = ls_mbstate_put(t, m.entry.uuid, &a->state);
+        rc = ls__mbstate_put(t, m.entry.uuid, &a->state);
     if (!rc && a->seen_changed)
-        rc = ls_seen_save(t, m.entry.uuid, user, &seen);
-    ls_seen_free(&seen);
+        rc = ls__seen_save(t, m.entry.uuid, user, &seen);
+    ls__seen_free(&seen);
     a->seen = NULL;
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     return rc;
 }
 
@@ -175,23 +175,23 @@ int ls_message_store(ls_mailbox *mb, const ls_set *uids, int op, unsigned flags,
         modified->r = NULL;
         modified->n = 0;
     }
-    if (op < LS_STORE_ADD || op > LS_STORE_REPLACE)
-        return ls_err(LS_EINVAL, "unknown store operation %d", op);
+    if (op < LS_MESSAGE_STORE_ADD || op > LS_MESSAGE_STORE_REPLACE)
+        return ls__err(LS_EINVAL, "unknown store operation %d", op);
     if (flags & ~LS_FLAG_ALL)
-        return ls_err(LS_EINVAL, "unknown flag bits 0x%x", flags);
-    int rc = ls_check_keywords(keywords, nkeywords);
+        return ls__err(LS_EINVAL, "unknown flag bits 0x%x", flags);
+    int rc = ls__check_keywords(keywords, nkeywords);
     if (rc)
         return rc;
     struct store_args a = { .mb = mb, .uids = uids, .op = op, .flags = flags, .keywords = keywords,
                             .nkeywords = nkeywords, .unchangedsince = unchangedsince };
-    rc = ls_env_write(mb->s->st->env, LS_SYNC_FLAGS, store_txn, &a);
+    rc = ls__env_write(mb->s->st->env, LS_SYNC_FLAGS, store_txn, &a);
     if (!rc && (a.changed || a.seen_changed))
-        ls_mbox_notify(mb->s->st, mb->ref.uuidstr);
+        ls__mbox_notify(mb->s->st, mb->ref.uuidstr);
     if (!rc && a.modified.n) {
         if (modified)
-            rc = ls_set_from_uids(a.modified.v, a.modified.n, modified);
+            rc = ls__set_from_uids(a.modified.v, a.modified.n, modified);
         if (!rc)
-            rc = ls_err(LS_EMODIFIED, "%zu message(s) changed since MODSEQ %llu", a.modified.n,
+            rc = ls__err(LS_EMODIFIED, "%zu message(s) changed since MODSEQ %llu", a.modified.n,
                         (unsigned long long)unchangedsince);
     }
     free(a.modified.v);

@@ -24,11 +24,11 @@ typedef struct ls_prepared {
 
 /* Normalize, hash, parse. msg may be NULL when len is 0 (the empty message).
  * Errors: LS_EINVAL (msg NULL with len > 0), LS_ETOOBIG, LS_ENOMEM. */
-int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p);
-void ls_prepared_free(ls_prepared *p);
+int ls__prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p);
+void ls__prepared_free(ls_prepared *p);
 /* Build only the cache record and content fields for bytes already stored
  * (adoption, reconstruct): no normalization, no size limit. */
-int ls_prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *p);
+int ls__prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *p);
 
 /* One message to commit into one mailbox under one UID. */
 typedef struct ls_placement {
@@ -50,42 +50,42 @@ typedef struct ls_placement {
 /* Commit placements in one write transaction. With `each` (deliver), a
  * placement that fails (mailbox gone, over quota) is skipped and its code
  * set; otherwise the first failure aborts everything. */
-int ls_commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s);
+int ls__commit_placements(ls_store *st, ls_placement *pl, size_t n, int each, const ls_session *s);
 
 /* Under the mailbox lock: adopt complete files at UIDNEXT and above (crash
  * leftovers, docs/contract.md §2.3) and return the first free UID in *uid. Adoption commits
  * its own transaction. */
-int ls_adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid);
+int ls__adopt_leftovers(ls_store *st, const ls_mbref *ref, uint32_t *uid);
 
 /* MULTIAPPEND all or none across crashes (batch_intent.c). Under the
  * mailbox's append lock: record the batch's UID range uid0..uid0+n-1
  * durably before placing its files; remove the record after the commit (or
  * the failure). Errors: LS_EIO, LS_ENOSPC, LS_ENOMEM. */
-int ls_batch_intent_begin(ls_store *st, const ls_mbref *ref, uint32_t uid0, size_t n);
-void ls_batch_intent_end(ls_store *st, const ls_mbref *ref);
+int ls__batch_intent_begin(ls_store *st, const ls_mbref *ref, uint32_t uid0, size_t n);
+void ls__batch_intent_end(ls_store *st, const ls_mbref *ref);
 /* Under the append lock: a record left by a batch whose writer died means
  * its files at or above uidnext were never committed: remove them (with
  * dry_run, only count them) and the record. *discarded (may be NULL)
  * receives how many files there were. */
-int ls_batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext, int dry_run, uint32_t *discarded);
+int ls__batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext, int dry_run, uint32_t *discarded);
 
 /* The rights needed to set these flags (s, t, w). */
-unsigned ls_flag_rights(unsigned flags, size_t nkeywords);
+unsigned ls__flag_rights(unsigned flags, size_t nkeywords);
 /* LS_EINVAL naming the first invalid keyword. */
-int ls_check_keywords(const char *const *kw, size_t n);
+int ls__check_keywords(const char *const *kw, size_t n);
 
 /* A growable list of UIDs. */
 typedef struct uidlist { uint32_t *v; size_t n, cap; } uidlist;
-int ls_uidlist_add(uidlist *l, uint32_t uid);
-int ls_set_from_uids(const uint32_t *v, size_t n, ls_set *out);
+int ls__uidlist_add(uidlist *l, uint32_t uid);
+int ls__set_from_uids(const uint32_t *v, size_t n, ls_set *out);
 
 /* Expunge helpers shared by EXPUNGE and MOVE. */
-int ls_expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out);
-void ls_expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo);
+int ls__expunge_in_txn(ls_txn *t, ls_store *st, ls_mbox *m, const ls_set *uids, int require_deleted, uidlist *out);
+void ls__expunge_files(ls_store *st, const ls_mbref *ref, const uidlist *l, int undo);
 /* Commit one placement inside t (see commit.c). */
-int ls_place_one(ls_txn *t, ls_store *st, ls_placement *p);
+int ls__place_one(ls_txn *t, ls_store *st, ls_placement *p);
 
 /* Live record lookup for operations on an open mailbox. */
-int ls_live_record(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r);
+int ls__live_record(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r);
 
 #endif

@@ -22,7 +22,7 @@ static int normalize_crlf(const char *in, size_t len, char **out, size_t *outlen
         return LS_OK;
     char *b = malloc(len + extra + 1);
     if (!b)
-        return ls_err(LS_ENOMEM, "out of memory (%zu bytes)", len + extra);
+        return ls__err(LS_ENOMEM, "out of memory (%zu bytes)", len + extra);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
@@ -39,19 +39,19 @@ static int sha256(const char *data, size_t len, uint8_t out[LS_GUID_LEN])
 {
     unsigned int n = 0;
     if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != LS_GUID_LEN)
-        return ls_err(LS_ENOMEM, "SHA-256 failed");
+        return ls__err(LS_ENOMEM, "SHA-256 failed");
     return LS_OK;
 }
 
 static int build_cache(const char *data, size_t len, ls_prepared *p)
 {
     ls_mime_info mi;
-    int rc = ls_mime_analyze(data, len, &mi);
+    int rc = ls__mime_analyze(data, len, &mi);
     if (rc)
         return rc;
     uint8_t *parts = NULL;
     size_t partslen = 0;
-    rc = ls_mime_parts_encode(mi.parts, mi.nparts, &parts, &partslen);
+    rc = ls__mime_parts_encode(mi.parts, mi.nparts, &parts, &partslen);
     if (!rc) {
         const char *vals[LS_CF_MAX + 1] = { 0 };
         size_t lens[LS_CF_MAX + 1] = { 0 };
@@ -65,18 +65,18 @@ static int build_cache(const char *data, size_t len, ls_prepared *p)
         lens[LS_CF_PARTS] = partslen;
         vals[LS_CF_FIELDS] = mi.fields ? mi.fields : "";
         lens[LS_CF_FIELDS] = mi.fields ? mi.fields_len : 0;
-        rc = ls_cache_encode_split(vals, lens, &p->cache, &p->cachelen, &p->cachex, &p->cachexlen);
+        rc = ls__cache_encode_split(vals, lens, &p->cache, &p->cachelen, &p->cachex, &p->cachexlen);
     }
     p->header_size = mi.header_size > UINT32_MAX ? UINT32_MAX : (uint32_t)mi.header_size;
     p->body_lines = mi.body_lines;
     p->sentdate = mi.sent_date;
     p->sent_tz = mi.sent_tz;
     free(parts);
-    ls_mime_info_free(&mi);
+    ls__mime_info_free(&mi);
     return rc;
 }
 
-int ls_prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *p)
+int ls__prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *p)
 {
     memset(p, 0, sizeof *p);
     p->data = data;
@@ -86,7 +86,7 @@ int ls_prepare_stored(const char *data, size_t len, int64_t mtime, ls_prepared *
     if (!rc)
         rc = build_cache(data, len, p);
     if (rc)
-        ls_prepared_free(p);
+        ls__prepared_free(p);
     return rc;
 }
 
@@ -97,14 +97,14 @@ static int16_t local_tz(time_t t)
     return (int16_t)(tm.tm_gmtoff / 60);
 }
 
-int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p)
+int ls__prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, ls_prepared *p)
 {
     memset(p, 0, sizeof *p);
     /* Before anything reads the bytes: memchr, SHA-256 and the parser must
      * never see NULL. NULL with length 0 is the empty message, stored like
      * any malformed one (docs/api.md). */
     if (!msg && len)
-        return ls_err(LS_EINVAL, "message bytes are NULL (%zu bytes announced)", len);
+        return ls__err(LS_EINVAL, "message bytes are NULL (%zu bytes announced)", len);
     if (!msg)
         msg = "";
     char *norm;
@@ -116,9 +116,9 @@ int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, l
     p->data = norm ? norm : msg;
     p->len = norm ? normlen : len;
     if (st->cfg->maxmessagesize >= 0 && p->len > (uint64_t)st->cfg->maxmessagesize) {
-        rc = ls_err(LS_ETOOBIG, "message of %zu bytes exceeds maxmessagesize (%lld bytes)", p->len,
+        rc = ls__err(LS_ETOOBIG, "message of %zu bytes exceeds maxmessagesize (%lld bytes)", p->len,
                     (long long)st->cfg->maxmessagesize);
-        ls_prepared_free(p);
+        ls__prepared_free(p);
         return rc;
     }
     if (date) {
@@ -128,11 +128,11 @@ int ls_prepare(ls_store *st, const void *msg, size_t len, const ls_date *date, l
         p->date.tz = local_tz((time_t)p->date.t);
     }
     if ((rc = sha256(p->data, p->len, p->guid)) || (rc = build_cache(p->data, p->len, p)))
-        ls_prepared_free(p);
+        ls__prepared_free(p);
     return rc;
 }
 
-void ls_prepared_free(ls_prepared *p)
+void ls__prepared_free(ls_prepared *p)
 {
     free(p->owned);
     free(p->cache);

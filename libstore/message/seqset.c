@@ -17,7 +17,7 @@ int ls_set_seq_to_uid(const ls_set *seqs, const uint32_t *uids, size_t n, ls_set
         if (lo == UINT32_MAX || lo > n)
             lo = n;
         for (uint64_t s = lo; s <= hi; s++) {
-            int rc = ls_uidlist_add(&l, uids[s - 1]);
+            int rc = ls__uidlist_add(&l, uids[s - 1]);
             if (rc) {
                 free(l.v);
                 return rc;
@@ -29,7 +29,7 @@ int ls_set_seq_to_uid(const ls_set *seqs, const uint32_t *uids, size_t n, ls_set
     for (size_t i = 0; i < l.n; i++)
         if (!w || l.v[w - 1] != l.v[i])
             l.v[w++] = l.v[i];
-    int rc = ls_set_from_uids(l.v, w, out);
+    int rc = ls__set_from_uids(l.v, w, out);
     free(l.v);
     return rc;
 }

@@ -24,7 +24,7 @@ typedef struct addr_ctx {
 
 static void push_addr(addr_ctx *c)
 {
-    mime_addr *n = ar_alloc(c->a, sizeof(*n));
+    mime_addr *n = ls__ar_alloc(c->a, sizeof(*n));
     *n = c->cur;
     n->next = NULL;
     memset(&c->cur, 0, sizeof(c->cur));
@@ -37,7 +37,7 @@ static void push_addr(addr_ctx *c)
 
 static const char *dup_str(addr_ctx *c)
 {
-    return ar_strdup_sb(c->a, &c->str);
+    return ls__ar_strdup_sb(c->a, &c->str);
 }
 
 /* local-part with lax dots: "a..b", ".a", "a." are all accepted */
@@ -47,7 +47,7 @@ static int lax_dot_atom(addr_ctx *c)
     int ret = -1;
     do {
         while (*p->p == '.') {
-            sb_addc(&c->str, '.');
+            ls__sb_addc(&c->str, '.');
             p->p++;
             if (p->p == p->end)
                 return 0; /* local part ended, no domain */
@@ -55,7 +55,7 @@ static int lax_dot_atom(addr_ctx *c)
         }
         if (*p->p == '@')
             break;
-        ret = rfc_parse_atom(p, &c->str);
+        ret = ls__rfc_parse_atom(p, &c->str);
     } while (ret > 0 && *p->p == '.');
     return ret;
 }
@@ -65,7 +65,7 @@ static int local_part(addr_ctx *c)
     int ret;
     sb_clear(&c->str);
     if (*c->p.p == '"')
-        ret = rfc_parse_quoted_string(&c->p, &c->str);
+        ret = ls__rfc_parse_quoted_string(&c->p, &c->str);
     else
         ret = lax_dot_atom(c);
     if (ret < 0)
@@ -77,7 +77,7 @@ static int local_part(addr_ctx *c)
 static int domain(addr_ctx *c)
 {
     sb_clear(&c->str);
-    int ret = rfc_parse_domain(&c->p, &c->str);
+    int ret = ls__rfc_parse_domain(&c->p, &c->str);
     if (ret < 0)
         return -1;
     c->cur.domain = dup_str(c);
@@ -94,12 +94,12 @@ static int route(addr_ctx *c)
         if (*c->p.p != '@')
             break;
         if (c->str.len > 0)
-            sb_addc(&c->str, ',');
-        sb_addc(&c->str, '@');
-        int ret = rfc_parse_domain(&c->p, &c->str);
+            ls__sb_addc(&c->str, ',');
+        ls__sb_addc(&c->str, '@');
+        int ret = ls__rfc_parse_domain(&c->p, &c->str);
         if (ret <= 0)
             return ret;
-        while (rfc_skip_lwsp(&c->p) > 0 && *c->p.p == ',')
+        while (ls__rfc_skip_lwsp(&c->p) > 0 && *c->p.p == ',')
             c->p.p++;
     }
     c->cur.route = dup_str(c);
@@ -110,7 +110,7 @@ static int angle_addr(addr_ctx *c)
 {
     /* at '<' */
     c->p.p++;
-    if (rfc_skip_lwsp(&c->p) <= 0)
+    if (ls__rfc_skip_lwsp(&c->p) <= 0)
         return -1;
     if (*c->p.p == '@') {
         if (route(c) > 0 && *c->p.p == ':') {
@@ -120,7 +120,7 @@ static int angle_addr(addr_ctx *c)
             if (c->p.p >= c->p.end)
                 return -1;
         }
-        if (rfc_skip_lwsp(&c->p) <= 0)
+        if (ls__rfc_skip_lwsp(&c->p) <= 0)
             return -1;
     }
     if (*c->p.p != '>') {
@@ -134,13 +134,13 @@ static int angle_addr(addr_ctx *c)
     if (*c->p.p != '>')
         return -1;
     c->p.p++;
-    return rfc_skip_lwsp(&c->p);
+    return ls__rfc_skip_lwsp(&c->p);
 }
 
 static int name_addr(addr_ctx *c)
 {
     sb_clear(&c->str);
-    if (rfc_parse_phrase(&c->p, &c->str) <= 0 || *c->p.p != '<')
+    if (ls__rfc_parse_phrase(&c->p, &c->str) <= 0 || *c->p.p != '<')
         return -1;
     const char *name = dup_str(c);
     c->cur.name = name[0] == '\0' ? NULL : name;
@@ -164,13 +164,13 @@ static int addr_spec(addr_ctx *c, bool *invalid)
             ret = ret2;
     }
     if (c->comment.len > 0) {
-        c->cur.name = ar_strdup_sb(c->a, &c->comment);
+        c->cur.name = ls__ar_strdup_sb(c->a, &c->comment);
     } else if (ret2 == -2) {
         /* a word without @domain and without (comment): alone it is a
          * mailbox, followed by more words it was a display name */
-        sb_addc(&c->str, ' ');
+        ls__sb_addc(&c->str, ' ');
         size_t before = c->str.len;
-        (void)rfc_parse_phrase(&c->p, &c->str);
+        (void)ls__rfc_parse_phrase(&c->p, &c->str);
         if (c->str.len != before) {
             c->cur.mailbox = NULL;
             c->cur.name = dup_str(c);
@@ -214,11 +214,11 @@ static int group(addr_ctx *c)
 {
     int ret;
     sb_clear(&c->str);
-    if (rfc_parse_phrase(&c->p, &c->str) <= 0 || *c->p.p != ':')
+    if (ls__rfc_parse_phrase(&c->p, &c->str) <= 0 || *c->p.p != ':')
         return -1;
     /* from here on it is a group, whatever follows */
     c->p.p++;
-    ret = rfc_skip_lwsp(&c->p);
+    ret = ls__rfc_skip_lwsp(&c->p);
     c->cur.mailbox = dup_str(c);
     push_addr(c);
 
@@ -228,7 +228,7 @@ static int group(addr_ctx *c)
             if (c->p.p >= c->p.end || *c->p.p != ',')
                 break;
             c->p.p++;
-            if (rfc_skip_lwsp(&c->p) <= 0) {
+            if (ls__rfc_skip_lwsp(&c->p) <= 0) {
                 ret = -1;
                 break;
             }
@@ -239,7 +239,7 @@ static int group(addr_ctx *c)
             ret = -1;
         } else {
             c->p.p++;
-            ret = rfc_skip_lwsp(&c->p);
+            ret = ls__rfc_skip_lwsp(&c->p);
         }
     }
     push_addr(c); /* end of group */
@@ -257,7 +257,7 @@ static int address(addr_ctx *c)
     return ret;
 }
 
-mime_addr *addr_parse_list(ls_arena *a, const unsigned char *data, size_t n)
+mime_addr *ls__addr_parse_list(ls_arena *a, const unsigned char *data, size_t n)
 {
     addr_ctx c;
     memset(&c, 0, sizeof(c));
@@ -266,14 +266,14 @@ mime_addr *addr_parse_list(ls_arena *a, const unsigned char *data, size_t n)
     c.p.last_comment = &c.comment;
     c.p.nul_repl = true;
 
-    if (rfc_skip_lwsp(&c.p) > 0) {
+    if (ls__rfc_skip_lwsp(&c.p) > 0) {
         for (;;) {
             if (address(&c) == 0)
                 break;
             if (c.p.p >= c.p.end || *c.p.p != ',')
                 break;
             c.p.p++;
-            int ret = rfc_skip_lwsp(&c.p);
+            int ret = ls__rfc_skip_lwsp(&c.p);
             if (ret <= 0) {
                 if (ret < 0)
                     push_fixed(&c); /* ends with garbage */
@@ -281,7 +281,7 @@ mime_addr *addr_parse_list(ls_arena *a, const unsigned char *data, size_t n)
             }
         }
     }
-    sb_free(&c.str);
-    sb_free(&c.comment);
+    ls__sb_free(&c.str);
+    ls__sb_free(&c.comment);
     return c.first;
 }

@@ -1,5 +1,5 @@
 /*
- * ls_mime_analyze(): the entry point that runs the parser once and derives
+ * ls__mime_analyze(): the entry point that runs the parser once and derives
  * everything the cache record needs from the part tree.
  */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "mime/internal.h"
 
-const char *const ls_mime_field_names[LS_MIME_NFIELDS] = {
+const char *const ls__mime_field_names[LS_MIME_NFIELDS] = {
     "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID",
     "In-Reply-To", "References", "Reply-To", "Sender",
 };
@@ -17,14 +17,14 @@ const char *const ls_mime_field_names[LS_MIME_NFIELDS] = {
 static int field_index(const hdr_line *h)
 {
     for (int i = 0; i < LS_MIME_NFIELDS; i++) {
-        if (h->name_len == strlen(ls_mime_field_names[i]) &&
-            strncasecmp(h->name, ls_mime_field_names[i], h->name_len) == 0)
+        if (h->name_len == strlen(ls__mime_field_names[i]) &&
+            strncasecmp(h->name, ls__mime_field_names[i], h->name_len) == 0)
             return i;
     }
     return -1;
 }
 
-/* Everything ls_mime_analyze() owns while it runs: kept in one struct
+/* Everything ls__mime_analyze() owns while it runs: kept in one struct
  * whose address escapes, so that after an out-of-memory longjmp the
  * cleanup code sees the current pointers. */
 typedef struct work {
@@ -41,12 +41,12 @@ typedef struct work {
 
 static void work_free(work *w)
 {
-    ar_free(&w->arena);
-    sb_free(&w->env);
-    sb_free(&w->bs);
-    sb_free(&w->body);
-    sb_free(&w->fields);
-    sb_free(&w->scratch);
+    ls__ar_free(&w->arena);
+    ls__sb_free(&w->env);
+    ls__sb_free(&w->bs);
+    ls__sb_free(&w->body);
+    ls__sb_free(&w->fields);
+    ls__sb_free(&w->scratch);
     free(w->parts);
     w->parts = NULL;
 }
@@ -59,7 +59,7 @@ static void collect_fields(const char *msg, work *w)
     size_t pos = 0, hl = (size_t)w->root->hdr_len;
     while (pos < hl && !hdr_at_eoh(msg, hl, pos)) {
         hdr_line h;
-        hdr_read(msg, hl, pos, &h);
+        ls__hdr_read(msg, hl, pos, &h);
         pos += h.raw_len;
         if (h.name_len == 0 || h.name_len > 11)
             continue;
@@ -67,13 +67,13 @@ static void collect_fields(const char *msg, work *w)
         if (i < 0 || (seen & (1u << i)))
             continue;
         seen |= 1u << i;
-        sb_add(&w->fields, msg + h.raw_off, h.raw_len);
+        ls__sb_add(&w->fields, msg + h.raw_off, h.raw_len);
         if (i == 5) { /* Date */
             size_t vn;
-            const char *v = hdr_full_value(msg, &h, &w->scratch, &vn);
+            const char *v = ls__hdr_full_value(msg, &h, &w->scratch, &vn);
             int64_t t;
             int16_t z;
-            if (ls_rfc822_date_parse(v, vn, &t, &z)) {
+            if (ls__rfc822_date_parse(v, vn, &t, &z)) {
                 w->sent = t;
                 w->tz = z;
             }
@@ -85,36 +85,36 @@ static void run(void *arg)
 {
     work *w = arg;
     mime_tree tree;
-    mime_parse_tree(w->msg, w->len, &w->arena, &tree);
+    ls__mime_parse_tree(w->msg, w->len, &w->arena, &tree);
     w->root = tree.root;
     /* the FETCH values, outer parentheses included */
-    sb_addc(&w->env, '(');
-    envelope_write(&w->env, w->root->env);
-    sb_addc(&w->env, ')');
-    sb_addc(&w->bs, '(');
-    bodystructure_write(&w->bs, w->root, true);
-    sb_addc(&w->bs, ')');
-    sb_addc(&w->body, '(');
-    bodystructure_write(&w->body, w->root, false);
-    sb_addc(&w->body, ')');
-    sections_build(&tree, &w->parts, &w->nparts);
+    ls__sb_addc(&w->env, '(');
+    ls__envelope_write(&w->env, w->root->env);
+    ls__sb_addc(&w->env, ')');
+    ls__sb_addc(&w->bs, '(');
+    ls__bodystructure_write(&w->bs, w->root, true);
+    ls__sb_addc(&w->bs, ')');
+    ls__sb_addc(&w->body, '(');
+    ls__bodystructure_write(&w->body, w->root, false);
+    ls__sb_addc(&w->body, ')');
+    ls__sections_build(&tree, &w->parts, &w->nparts);
     collect_fields(w->msg, w);
-    sb_cstr(&w->env);
-    sb_cstr(&w->bs);
-    sb_cstr(&w->body);
-    sb_cstr(&w->fields);
+    ls__sb_cstr(&w->env);
+    ls__sb_cstr(&w->bs);
+    ls__sb_cstr(&w->body);
+    ls__sb_cstr(&w->fields);
 }
 
-int ls_mime_analyze(const char *msg, size_t len, ls_mime_info *out)
+int ls__mime_analyze(const char *msg, size_t len, ls_mime_info *out)
 {
     work w;
     memset(&w, 0, sizeof(w));
     memset(out, 0, sizeof(*out));
     w.msg = msg != NULL ? msg : "";
     w.len = msg != NULL ? len : 0;
-    if (ls_mime_guard(run, &w) < 0) {
+    if (ls__mime_guard(run, &w) < 0) {
         work_free(&w);
-        return ls_err(LS_ENOMEM, "out of memory analysing a %zu-byte message", len);
+        return ls__err(LS_ENOMEM, "out of memory analysing a %zu-byte message", len);
     }
     out->envelope = w.env.p;
     out->bodystructure = w.bs.p;
@@ -134,7 +134,7 @@ int ls_mime_analyze(const char *msg, size_t len, ls_mime_info *out)
     return LS_OK;
 }
 
-void ls_mime_info_free(ls_mime_info *info)
+void ls__mime_info_free(ls_mime_info *info)
 {
     if (info == NULL)
         return;

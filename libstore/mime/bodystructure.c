@@ -22,54 +22,54 @@
 static void write_params(ls_sbuf *out, const mime_param *p, unsigned n, bool default_charset)
 {
     if (!default_charset && n == 0) {
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
         return;
     }
     bool seen_charset = false;
-    sb_addc(out, '(');
+    ls__sb_addc(out, '(');
     for (unsigned i = 0; i < n; i++) {
         if (i > 0)
-            sb_addc(out, ' ');
+            ls__sb_addc(out, ' ');
         if (default_charset && strcasecmp(p[i].name, "charset") == 0)
             seen_charset = true;
-        imap_nstring(out, p[i].name);
-        sb_addc(out, ' ');
-        imap_nstring(out, p[i].value);
+        ls__imap_nstring(out, p[i].name);
+        ls__sb_addc(out, ' ');
+        ls__imap_nstring(out, p[i].value);
     }
     if (default_charset && !seen_charset) {
         if (n > 0)
-            sb_addc(out, ' ');
-        sb_adds(out, "\"charset\" \"us-ascii\"");
+            ls__sb_addc(out, ' ');
+        ls__sb_adds(out, "\"charset\" \"us-ascii\"");
     }
-    sb_addc(out, ')');
+    ls__sb_addc(out, ')');
 }
 
 static void write_ext_common(ls_sbuf *out, const mime_data *d)
 {
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     if (d->disposition == NULL) {
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
     } else {
-        sb_addc(out, '(');
-        imap_nstring(out, d->disposition);
-        sb_addc(out, ' ');
+        ls__sb_addc(out, '(');
+        ls__imap_nstring(out, d->disposition);
+        ls__sb_addc(out, ' ');
         write_params(out, d->disp_params, d->ndisp_params, false);
-        sb_addc(out, ')');
+        ls__sb_addc(out, ')');
     }
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     if (d->language == NULL) {
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
     } else {
-        sb_addc(out, '(');
+        ls__sb_addc(out, '(');
         for (unsigned i = 0; d->language[i] != NULL; i++) {
             if (i > 0)
-                sb_addc(out, ' ');
-            imap_nstring(out, d->language[i]);
+                ls__sb_addc(out, ' ');
+            ls__imap_nstring(out, d->language[i]);
         }
-        sb_addc(out, ')');
+        ls__sb_addc(out, ')');
     }
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, d->location);
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, d->location);
 }
 
 /* A single part whose container flag was dropped at the limits. */
@@ -89,9 +89,9 @@ static void write_part(ls_sbuf *out, const mime_node *n, bool ext);
 static void write_children(ls_sbuf *out, const mime_node *child, bool ext)
 {
     for (; child != NULL; child = child->next) {
-        sb_addc(out, '(');
+        ls__sb_addc(out, '(');
         write_part(out, child, ext);
-        sb_addc(out, ')');
+        ls__sb_addc(out, ')');
     }
 }
 
@@ -101,12 +101,12 @@ static void write_multipart(ls_sbuf *out, const mime_node *n, bool ext)
     if (n->children != NULL)
         write_children(out, n->children, ext);
     else
-        sb_adds(out, ext ? "(" EMPTY_TEXT " NIL NIL NIL NIL)" : "(" EMPTY_TEXT ")");
-    sb_addc(out, ' ');
-    imap_nstring(out, d->subtype);
+        ls__sb_adds(out, ext ? "(" EMPTY_TEXT " NIL NIL NIL NIL)" : "(" EMPTY_TEXT ")");
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring(out, d->subtype);
     if (!ext)
         return;
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_params(out, d->type_params, d->ntype_params, false);
     write_ext_common(out, d);
 }
@@ -116,46 +116,46 @@ static void write_single(ls_sbuf *out, const mime_node *n, bool ext)
     const mime_data *d = &n->data;
     bool text;
     if (n->flags & MP_RFC822) {
-        sb_adds(out, "\"message\" \"rfc822\"");
+        ls__sb_adds(out, "\"message\" \"rfc822\"");
         text = false;
     } else if (is_truncated(n)) {
-        sb_adds(out, "\"application\" \"octet-stream\"");
+        ls__sb_adds(out, "\"application\" \"octet-stream\"");
         text = false;
     } else if (d->type == NULL) {
-        sb_adds(out, "\"text\" \"plain\"");
+        ls__sb_adds(out, "\"text\" \"plain\"");
         text = true;
     } else {
         text = strcasecmp(d->type, "text") == 0;
-        imap_nstring(out, d->type);
-        sb_addc(out, ' ');
-        imap_nstring(out, d->subtype);
+        ls__imap_nstring(out, d->type);
+        ls__sb_addc(out, ' ');
+        ls__imap_nstring(out, d->subtype);
     }
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_params(out, d->type_params, d->ntype_params, text);
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, d->id);
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, d->description);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, d->id);
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, d->description);
+    ls__sb_addc(out, ' ');
     if (d->encoding != NULL)
-        imap_nstring(out, d->encoding);
+        ls__imap_nstring(out, d->encoding);
     else
-        sb_adds(out, "\"7bit\"");
-    sb_printf(out, " %" PRIu64, n->body_vsize);
+        ls__sb_adds(out, "\"7bit\"");
+    ls__sb_printf(out, " %" PRIu64, n->body_vsize);
 
     if (text) {
-        sb_printf(out, " %u", (unsigned)n->body_lines);
+        ls__sb_printf(out, " %u", (unsigned)n->body_lines);
     } else if ((n->flags & MP_RFC822) && n->children != NULL) {
-        sb_adds(out, " (");
-        envelope_write(out, n->children->env);
-        sb_adds(out, ") ");
+        ls__sb_adds(out, " (");
+        ls__envelope_write(out, n->children->env);
+        ls__sb_adds(out, ") ");
         write_children(out, n->children, ext);
-        sb_printf(out, " %u", (unsigned)n->body_lines);
+        ls__sb_printf(out, " %u", (unsigned)n->body_lines);
     }
     if (!ext)
         return;
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, d->md5);
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, d->md5);
     write_ext_common(out, d);
 }
 
@@ -167,7 +167,7 @@ static void write_part(ls_sbuf *out, const mime_node *n, bool ext)
         write_single(out, n, ext);
 }
 
-void bodystructure_write(ls_sbuf *out, const mime_node *n, bool extended)
+void ls__bodystructure_write(ls_sbuf *out, const mime_node *n, bool extended)
 {
     write_part(out, n, extended);
 }

@@ -62,7 +62,7 @@ static int zone_minutes(const unsigned char *s, size_t n)
 static int next_token(rfc_ctx *c, ls_sbuf *tok)
 {
     sb_clear(tok);
-    int ret = c->p >= c->end ? 0 : rfc_parse_atom(c, tok);
+    int ret = c->p >= c->end ? 0 : ls__rfc_parse_atom(c, tok);
     if (ret < 0)
         return -1;
     return tok->len > 0;
@@ -100,7 +100,7 @@ static bool parse(rfc_ctx *c, ls_sbuf *tok, int64_t *t, int16_t *tz)
     const char *v;
     size_t n;
 
-    rfc_skip_lwsp(c);
+    ls__rfc_skip_lwsp(c);
     if (next_token(c, tok) <= 0)
         return false;
     if (tok->len == 3) {
@@ -108,7 +108,7 @@ static bool parse(rfc_ctx *c, ls_sbuf *tok, int64_t *t, int16_t *tz)
         if (c->p >= c->end || *c->p != ',')
             return false;
         c->p++;
-        rfc_skip_lwsp(c);
+        ls__rfc_skip_lwsp(c);
         if (next_token(c, tok) <= 0)
             return false;
     }
@@ -146,14 +146,14 @@ static bool parse(rfc_ctx *c, ls_sbuf *tok, int64_t *t, int16_t *tz)
     if (c->p >= c->end || (*c->p != ':' && *c->p != '.'))
         return false;
     c->p++;
-    rfc_skip_lwsp(c);
+    ls__rfc_skip_lwsp(c);
     if (next_token(c, tok) < 0 || tok->len != 2 || !all_digits(tok->p, 2))
         return false;
     min = (tok->p[0] - '0') * 10 + (tok->p[1] - '0');
 
     if (c->p < c->end && (*c->p == ':' || *c->p == '.')) {
         c->p++;
-        rfc_skip_lwsp(c);
+        ls__rfc_skip_lwsp(c);
         if (next_token(c, tok) <= 0 || tok->len != 2 || !all_digits(tok->p, 2))
             return false;
         sec = (tok->p[0] - '0') * 10 + (tok->p[1] - '0');
@@ -192,7 +192,7 @@ static void date_run(void *arg)
     j->ok = parse(&c, &j->tok, &j->t, &j->tz);
 }
 
-int ls_rfc822_date_parse(const char *s, size_t len, int64_t *t, int16_t *tz)
+int ls__rfc822_date_parse(const char *s, size_t len, int64_t *t, int16_t *tz)
 {
     date_job j;
     if (s == NULL)
@@ -200,8 +200,8 @@ int ls_rfc822_date_parse(const char *s, size_t len, int64_t *t, int16_t *tz)
     memset(&j, 0, sizeof(j));
     j.s = s;
     j.len = len;
-    int r = ls_mime_guard(date_run, &j);
-    sb_free(&j.tok);
+    int r = ls__mime_guard(date_run, &j);
+    ls__sb_free(&j.tok);
     if (r < 0 || !j.ok)
         return 0;
     *t = j.t;

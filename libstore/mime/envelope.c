@@ -24,30 +24,30 @@ static enum env_field field_of(const hdr_line *h)
         return F_NONE;
     switch (h->name[0] | 0x20) {
     case 'b':
-        return hdr_name_is(h, "Bcc") ? F_BCC : F_NONE;
+        return ls__hdr_name_is(h, "Bcc") ? F_BCC : F_NONE;
     case 'c':
-        return hdr_name_is(h, "Cc") ? F_CC : F_NONE;
+        return ls__hdr_name_is(h, "Cc") ? F_CC : F_NONE;
     case 'd':
-        return hdr_name_is(h, "Date") ? F_DATE : F_NONE;
+        return ls__hdr_name_is(h, "Date") ? F_DATE : F_NONE;
     case 'f':
-        return hdr_name_is(h, "From") ? F_FROM : F_NONE;
+        return ls__hdr_name_is(h, "From") ? F_FROM : F_NONE;
     case 'i':
-        return hdr_name_is(h, "In-Reply-To") ? F_IN_REPLY_TO : F_NONE;
+        return ls__hdr_name_is(h, "In-Reply-To") ? F_IN_REPLY_TO : F_NONE;
     case 'm':
-        return hdr_name_is(h, "Message-ID") ? F_MESSAGE_ID : F_NONE;
+        return ls__hdr_name_is(h, "Message-ID") ? F_MESSAGE_ID : F_NONE;
     case 'r':
-        return hdr_name_is(h, "Reply-To") ? F_REPLY_TO : F_NONE;
+        return ls__hdr_name_is(h, "Reply-To") ? F_REPLY_TO : F_NONE;
     case 's':
-        if (hdr_name_is(h, "Subject"))
+        if (ls__hdr_name_is(h, "Subject"))
             return F_SUBJECT;
-        return hdr_name_is(h, "Sender") ? F_SENDER : F_NONE;
+        return ls__hdr_name_is(h, "Sender") ? F_SENDER : F_NONE;
     case 't':
-        return hdr_name_is(h, "To") ? F_TO : F_NONE;
+        return ls__hdr_name_is(h, "To") ? F_TO : F_NONE;
     }
     return F_NONE;
 }
 
-bool envelope_wants(const hdr_line *h)
+bool ls__envelope_wants(const hdr_line *h)
 {
     return field_of(h) != F_NONE;
 }
@@ -66,7 +66,7 @@ static void append_list(mime_envelope *e, int which, mime_addr *list)
     e->tail[which] = list;
 }
 
-void envelope_header(ls_arena *a, mime_envelope *e, const hdr_line *h,
+void ls__envelope_header(ls_arena *a, mime_envelope *e, const hdr_line *h,
                      const char *v, size_t n)
 {
     int which = 0;
@@ -74,16 +74,16 @@ void envelope_header(ls_arena *a, mime_envelope *e, const hdr_line *h,
     case F_NONE:
         return;
     case F_DATE:
-        e->date = hdr_strdup(a, v, n);
+        e->date = ls__hdr_strdup(a, v, n);
         return;
     case F_SUBJECT:
-        e->subject = hdr_strdup(a, v, n);
+        e->subject = ls__hdr_strdup(a, v, n);
         return;
     case F_IN_REPLY_TO:
-        e->in_reply_to = hdr_strdup(a, v, n);
+        e->in_reply_to = ls__hdr_strdup(a, v, n);
         return;
     case F_MESSAGE_ID:
-        e->message_id = hdr_strdup(a, v, n);
+        e->message_id = ls__hdr_strdup(a, v, n);
         return;
     case F_FROM: which = ENV_FROM; break;
     case F_SENDER: which = ENV_SENDER; break;
@@ -92,60 +92,60 @@ void envelope_header(ls_arena *a, mime_envelope *e, const hdr_line *h,
     case F_CC: which = ENV_CC; break;
     case F_BCC: which = ENV_BCC; break;
     }
-    append_list(e, which, addr_parse_list(a, (const unsigned char *)v, n));
+    append_list(e, which, ls__addr_parse_list(a, (const unsigned char *)v, n));
 }
 
 static void write_addresses(ls_sbuf *out, const mime_addr *ad)
 {
     if (ad == NULL) {
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
         return;
     }
-    sb_addc(out, '(');
+    ls__sb_addc(out, '(');
     for (; ad != NULL; ad = ad->next) {
-        sb_addc(out, '(');
+        ls__sb_addc(out, '(');
         if (ad->name == NULL)
-            sb_add(out, "NIL", 3);
+            ls__sb_add(out, "NIL", 3);
         else
-            imap_string_for_humans(out, (const unsigned char *)ad->name, strlen(ad->name));
-        sb_addc(out, ' ');
-        imap_nstring(out, ad->route);
-        sb_addc(out, ' ');
-        imap_nstring(out, ad->mailbox);
-        sb_addc(out, ' ');
-        imap_nstring(out, ad->domain);
-        sb_addc(out, ')');
+            ls__imap_string_for_humans(out, (const unsigned char *)ad->name, strlen(ad->name));
+        ls__sb_addc(out, ' ');
+        ls__imap_nstring(out, ad->route);
+        ls__sb_addc(out, ' ');
+        ls__imap_nstring(out, ad->mailbox);
+        ls__sb_addc(out, ' ');
+        ls__imap_nstring(out, ad->domain);
+        ls__sb_addc(out, ')');
     }
-    sb_addc(out, ')');
+    ls__sb_addc(out, ')');
 }
 
-void envelope_write(ls_sbuf *out, const mime_envelope *e)
+void ls__envelope_write(ls_sbuf *out, const mime_envelope *e)
 {
     if (e == NULL) {
-        sb_adds(out, "NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL");
+        ls__sb_adds(out, "NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL");
         return;
     }
-    imap_nstring_nolf(out, e->date);
-    sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, e->date);
+    ls__sb_addc(out, ' ');
     if (e->subject == NULL)
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
     else
-        imap_string_for_humans(out, (const unsigned char *)e->subject, strlen(e->subject));
-    sb_addc(out, ' ');
+        ls__imap_string_for_humans(out, (const unsigned char *)e->subject, strlen(e->subject));
+    ls__sb_addc(out, ' ');
     mime_addr *from = e->addr[ENV_FROM];
     write_addresses(out, from);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_addresses(out, e->addr[ENV_SENDER] ? e->addr[ENV_SENDER] : from);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_addresses(out, e->addr[ENV_REPLY_TO] ? e->addr[ENV_REPLY_TO] : from);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_addresses(out, e->addr[ENV_TO]);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_addresses(out, e->addr[ENV_CC]);
-    sb_addc(out, ' ');
+    ls__sb_addc(out, ' ');
     write_addresses(out, e->addr[ENV_BCC]);
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, e->in_reply_to);
-    sb_addc(out, ' ');
-    imap_nstring_nolf(out, e->message_id);
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, e->in_reply_to);
+    ls__sb_addc(out, ' ');
+    ls__imap_nstring_nolf(out, e->message_id);
 }

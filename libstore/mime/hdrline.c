@@ -46,7 +46,7 @@ static size_t line_end(const char *msg, size_t len, size_t pos, size_t *next, si
     return e;
 }
 
-void hdr_read(const char *msg, size_t len, size_t pos, hdr_line *h)
+void ls__hdr_read(const char *msg, size_t len, size_t pos, hdr_line *h)
 {
     size_t next, nl;
     size_t end = line_end(msg, len, pos, &next, &nl);
@@ -87,7 +87,7 @@ void hdr_read(const char *msg, size_t len, size_t pos, hdr_line *h)
     h->raw_len = next - pos;
 }
 
-const char *hdr_full_value(const char *msg, const hdr_line *h, ls_sbuf *scratch, size_t *n)
+const char *ls__hdr_full_value(const char *msg, const hdr_line *h, ls_sbuf *scratch, size_t *n)
 {
     if (!h->multiline) {
         *n = h->first_end - h->value_off;
@@ -95,19 +95,19 @@ const char *hdr_full_value(const char *msg, const hdr_line *h, ls_sbuf *scratch,
     }
     size_t stop = h->raw_off + h->raw_len, next, nl;
     sb_clear(scratch);
-    sb_add(scratch, msg + h->value_off, h->first_end - h->value_off);
+    ls__sb_add(scratch, msg + h->value_off, h->first_end - h->value_off);
     (void)line_end(msg, stop, h->raw_off, &next, &nl); /* skip the first line */
     while (next < stop) {
         size_t start = next;
         size_t end = line_end(msg, stop, start, &next, &nl);
-        sb_addc(scratch, '\n');
-        sb_add(scratch, msg + start, end - start);
+        ls__sb_addc(scratch, '\n');
+        ls__sb_add(scratch, msg + start, end - start);
     }
     *n = scratch->len;
     return scratch->p;
 }
 
-bool hdr_name_is(const hdr_line *h, const char *name)
+bool ls__hdr_name_is(const hdr_line *h, const char *name)
 {
     /* Dovecot keeps names as C strings: a NUL ends the name */
     size_t n = strlen(name);
@@ -118,14 +118,14 @@ bool hdr_name_is(const hdr_line *h, const char *name)
     return h->name_len == n || h->name[n] == '\0';
 }
 
-char *hdr_strdup(ls_arena *a, const char *v, size_t n)
+char *ls__hdr_strdup(ls_arena *a, const char *v, size_t n)
 {
     size_t nuls = 0;
     for (const char *p = v; (p = memchr(p, '\0', (size_t)(v + n - p))) != NULL; p++)
         nuls++;
     if (nuls == 0)
-        return ar_strndup(a, v, n);
-    char *out = ar_alloc(a, n + nuls * 2 + 1), *o = out;
+        return ls__ar_strndup(a, v, n);
+    char *out = ls__ar_alloc(a, n + nuls * 2 + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
         if (v[i] == '\0') {
             memcpy(o, UTF8_REPLACEMENT, 3);

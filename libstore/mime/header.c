@@ -1,5 +1,5 @@
 /*
- * ls_mime_header_get(): one header field's value, unfolded, optionally with
+ * ls__mime_header_get(): one header field's value, unfolded, optionally with
  * RFC 2047 encoded-words decoded to UTF-8 (for SEARCH and display).
  *
  * Decoding handles B and Q, and the charsets that cover nearly all mail in
@@ -26,16 +26,16 @@ static void add_utf8(ls_sbuf *out, unsigned cp)
 {
     char b[3];
     if (cp < 0x80) {
-        sb_addc(out, (char)cp);
+        ls__sb_addc(out, (char)cp);
     } else if (cp < 0x800) {
         b[0] = (char)(0xC0 | (cp >> 6));
         b[1] = (char)(0x80 | (cp & 0x3F));
-        sb_add(out, b, 2);
+        ls__sb_add(out, b, 2);
     } else {
         b[0] = (char)(0xE0 | (cp >> 12));
         b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
         b[2] = (char)(0x80 | (cp & 0x3F));
-        sb_add(out, b, 3);
+        ls__sb_add(out, b, 3);
     }
 }
 
@@ -59,13 +59,13 @@ static enum cs charset_kind(const char *cs, size_t n)
 static void add_charset(ls_sbuf *out, enum cs kind, const unsigned char *s, size_t n)
 {
     if (kind == CS_PASS) {
-        sb_add(out, s, n);
+        ls__sb_add(out, s, n);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned c = s[i];
         if (c < 0x80)
-            sb_addc(out, (char)c);
+            ls__sb_addc(out, (char)c);
         else if (kind == CS_CP1252 && c < 0xA0)
             add_utf8(out, cp1252[c - 0x80] ? cp1252[c - 0x80] : 0xFFFD);
         else
@@ -106,13 +106,13 @@ static bool decode_word(char enc, const char *t, size_t n, ls_sbuf *tmp)
     if (enc == 'Q' || enc == 'q') {
         for (size_t i = 0; i < n; i++) {
             if (t[i] == '_') {
-                sb_addc(tmp, ' ');
+                ls__sb_addc(tmp, ' ');
             } else if (t[i] == '=' && i + 2 < n && hexval(t[i + 1]) >= 0 &&
                        hexval(t[i + 2]) >= 0) {
-                sb_addc(tmp, (char)(hexval(t[i + 1]) * 16 + hexval(t[i + 2])));
+                ls__sb_addc(tmp, (char)(hexval(t[i + 1]) * 16 + hexval(t[i + 2])));
                 i += 2;
             } else {
-                sb_addc(tmp, t[i]);
+                ls__sb_addc(tmp, t[i]);
             }
         }
         return true;
@@ -128,7 +128,7 @@ static bool decode_word(char enc, const char *t, size_t n, ls_sbuf *tmp)
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            sb_addc(tmp, (char)((acc >> bits) & 0xFF));
+            ls__sb_addc(tmp, (char)((acc >> bits) & 0xFF));
         }
     }
     return true;
@@ -177,7 +177,7 @@ static void decode_words(const char *s, size_t n, ls_sbuf *out)
         if (end != 0 && decode_word(enc, txt, txtn, &tmp)) {
             /* whitespace between two encoded-words is not shown */
             if (!last_was_word)
-                sb_add(out, s + i - pending_ws, pending_ws);
+                ls__sb_add(out, s + i - pending_ws, pending_ws);
             pending_ws = 0;
             add_charset(out, charset_kind(cs, csn), (const unsigned char *)tmp.p, tmp.len);
             last_was_word = true;
@@ -189,14 +189,14 @@ static void decode_words(const char *s, size_t n, ls_sbuf *out)
             i++;
             continue;
         }
-        sb_add(out, s + i - pending_ws, pending_ws);
+        ls__sb_add(out, s + i - pending_ws, pending_ws);
         pending_ws = 0;
-        sb_addc(out, s[i]);
+        ls__sb_addc(out, s[i]);
         last_was_word = false;
         i++;
     }
-    sb_add(out, s + n - pending_ws, pending_ws);
-    sb_free(&tmp);
+    ls__sb_add(out, s + n - pending_ws, pending_ws);
+    ls__sb_free(&tmp);
 }
 
 /* Value of the field at h, unfolded: line breaks of folding removed. */
@@ -208,7 +208,7 @@ static void unfold(const char *hdr, const hdr_line *h, ls_sbuf *out)
             continue;
         if (hdr[i] == '\n')
             continue;
-        sb_addc(out, hdr[i]);
+        ls__sb_addc(out, hdr[i]);
     }
 }
 
@@ -226,24 +226,24 @@ static void get_run(void *arg)
     size_t nlen = strlen(j->name), pos = 0;
     while (pos < j->len && !hdr_at_eoh(j->hdr, j->len, pos)) {
         hdr_line h;
-        hdr_read(j->hdr, j->len, pos, &h);
+        ls__hdr_read(j->hdr, j->len, pos, &h);
         pos += h.raw_len;
         if (h.name_len != nlen || strncasecmp(h.name, j->name, nlen) != 0)
             continue;
         unfold(j->hdr, &h, &j->raw);
         if (j->decode) {
             decode_words(j->raw.p ? j->raw.p : "", j->raw.len, &j->dec);
-            j->result = sb_cstr(&j->dec);
+            j->result = ls__sb_cstr(&j->dec);
             j->dec.p = NULL;
         } else {
-            j->result = sb_cstr(&j->raw);
+            j->result = ls__sb_cstr(&j->raw);
             j->raw.p = NULL;
         }
         return;
     }
 }
 
-char *ls_mime_header_get(const char *hdr, size_t len, const char *name, int decode)
+char *ls__mime_header_get(const char *hdr, size_t len, const char *name, int decode)
 {
     get_job j;
     if (hdr == NULL || name == NULL)
@@ -253,9 +253,9 @@ char *ls_mime_header_get(const char *hdr, size_t len, const char *name, int deco
     j.len = len;
     j.name = name;
     j.decode = decode;
-    int r = ls_mime_guard(get_run, &j);
-    sb_free(&j.raw);
-    sb_free(&j.dec);
+    int r = ls__mime_guard(get_run, &j);
+    ls__sb_free(&j.raw);
+    ls__sb_free(&j.dec);
     if (r < 0) {
         free(j.result);
         return NULL;

@@ -11,88 +11,88 @@
 
 #include "mime/internal.h"
 
-__thread jmp_buf *ls_mime_oom_trap;
+__thread jmp_buf *ls__mime_oom_trap;
 
-void ls_mime_oom(void)
+void ls__mime_oom(void)
 {
     /* Every entry point arms the trap before allocating; reaching here
      * without one is a programming error, and abort() beats corruption. */
-    if (ls_mime_oom_trap == NULL)
+    if (ls__mime_oom_trap == NULL)
         abort();
-    longjmp(*ls_mime_oom_trap, 1);
+    longjmp(*ls__mime_oom_trap, 1);
 }
 
-int ls_mime_guard(void (*fn)(void *), void *arg)
+int ls__mime_guard(void (*fn)(void *), void *arg)
 {
     jmp_buf jb;
-    jmp_buf *saved = ls_mime_oom_trap;
+    jmp_buf *saved = ls__mime_oom_trap;
     if (setjmp(jb) != 0) {
-        ls_mime_oom_trap = saved;
+        ls__mime_oom_trap = saved;
         return -1;
     }
-    ls_mime_oom_trap = &jb;
+    ls__mime_oom_trap = &jb;
     fn(arg);
-    ls_mime_oom_trap = saved;
+    ls__mime_oom_trap = saved;
     return 0;
 }
 
-void *ls_mime_xmalloc(size_t n)
+void *ls__mime_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (p == NULL)
-        ls_mime_oom();
+        ls__mime_oom();
     return p;
 }
 
-void *ls_mime_xrealloc(void *p, size_t n)
+void *ls__mime_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (q == NULL)
-        ls_mime_oom();
+        ls__mime_oom();
     return q;
 }
 
 /* ---- ls_sbuf ---- */
 
-void sb_reserve(ls_sbuf *b, size_t extra)
+void ls__sb_reserve(ls_sbuf *b, size_t extra)
 {
-    if (b->cap - b->len > extra)   /* keep one byte for sb_cstr's NUL */
+    if (b->cap - b->len > extra)   /* keep one byte for ls__sb_cstr's NUL */
         return;
     size_t need = b->len + extra + 1;
     if (need < b->len)
-        ls_mime_oom();
+        ls__mime_oom();
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
-            ls_mime_oom();
+            ls__mime_oom();
         cap *= 2;
     }
-    b->p = ls_mime_xrealloc(b->p, cap);
+    b->p = ls__mime_xrealloc(b->p, cap);
     b->cap = cap;
 }
 
-void sb_add(ls_sbuf *b, const void *data, size_t n)
+void ls__sb_add(ls_sbuf *b, const void *data, size_t n)
 {
     if (n == 0)
         return;
-    sb_reserve(b, n);
+    ls__sb_reserve(b, n);
     memcpy(b->p + b->len, data, n);
     b->len += n;
 }
 
-void sb_addc(ls_sbuf *b, char c)
+void ls__sb_addc(ls_sbuf *b, char c)
 {
     if (b->cap - b->len <= 1)
-        sb_reserve(b, 1);
+        ls__sb_reserve(b, 1);
     b->p[b->len++] = c;
 }
 
-void sb_adds(ls_sbuf *b, const char *s)
+void ls__sb_adds(ls_sbuf *b, const char *s)
 {
-    sb_add(b, s, strlen(s));
+    ls__sb_add(b, s, strlen(s));
 }
 
-void sb_printf(ls_sbuf *b, const char *fmt, ...)
+void ls__sb_printf(ls_sbuf *b, const char *fmt, ...)
 {
     char tmp[64];
     va_list ap;
@@ -102,24 +102,24 @@ void sb_printf(ls_sbuf *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof(tmp)) {
-        sb_add(b, tmp, (size_t)n);
+        ls__sb_add(b, tmp, (size_t)n);
         return;
     }
-    sb_reserve(b, (size_t)n + 1);
+    ls__sb_reserve(b, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
 }
 
-char *sb_cstr(ls_sbuf *b)
+char *ls__sb_cstr(ls_sbuf *b)
 {
-    sb_reserve(b, 1);
+    ls__sb_reserve(b, 1);
     b->p[b->len] = '\0';
     return b->p;
 }
 
-void sb_free(ls_sbuf *b)
+void ls__sb_free(ls_sbuf *b)
 {
     free(b->p);
     b->p = NULL;
@@ -135,7 +135,7 @@ struct ls_arena_chunk {
 
 #define ARENA_CHUNK (64 * 1024)
 
-void *ar_alloc(ls_arena *a, size_t n)
+void *ls__ar_alloc(ls_arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
@@ -145,8 +145,8 @@ void *ar_alloc(ls_arena *a, size_t n)
          * chunk's free space is not thrown away. */
         size_t sz = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
         if (sz > SIZE_MAX - sizeof(ls_arena_chunk))
-            ls_mime_oom();
-        ls_arena_chunk *c = ls_mime_xmalloc(sizeof(*c) + sz);
+            ls__mime_oom();
+        ls_arena_chunk *c = ls__mime_xmalloc(sizeof(*c) + sz);
         c->next = a->head;
         a->head = c;
         if (sz != ARENA_CHUNK) {
@@ -162,23 +162,23 @@ void *ar_alloc(ls_arena *a, size_t n)
     return p;
 }
 
-char *ar_strndup(ls_arena *a, const char *s, size_t n)
+char *ls__ar_strndup(ls_arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX)
-        ls_mime_oom();
-    char *p = ar_alloc(a, n + 1);
+        ls__mime_oom();
+    char *p = ls__ar_alloc(a, n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }
 
-char *ar_strdup_sb(ls_arena *a, const ls_sbuf *b)
+char *ls__ar_strdup_sb(ls_arena *a, const ls_sbuf *b)
 {
     const char *nul = b->len ? memchr(b->p, '\0', b->len) : NULL;
-    return ar_strndup(a, b->len ? b->p : "", nul ? (size_t)(nul - b->p) : b->len);
+    return ls__ar_strndup(a, b->len ? b->p : "", nul ? (size_t)(nul - b->p) : b->len);
 }
 
-void ar_free(ls_arena *a)
+void ls__ar_free(ls_arena *a)
 {
     ls_arena_chunk *c = a->head;
     while (c != NULL) {

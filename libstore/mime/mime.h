@@ -1,7 +1,7 @@
 /*
  * The MIME parser and the IMAP strings derived from it.
  *
- * ls_mime_analyze() parses a whole RFC 5322 message held in memory (CRLF line
+ * ls__mime_analyze() parses a whole RFC 5322 message held in memory (CRLF line
  * ends expected, but bare LF and any other byte, NUL included, must be
  * survived) in one pass, and returns everything the cache record needs:
  * ENVELOPE, BODYSTRUCTURE and BODY exactly as Dovecot 2.3 returns them for
@@ -41,7 +41,7 @@ enum { LS_MIME_LEAF = 0, LS_MIME_MULTIPART = 1, LS_MIME_MESSAGE = 2 };
 
 /* The chosen header fields kept in the cache record, in this order. */
 #define LS_MIME_NFIELDS 11
-extern const char *const ls_mime_field_names[LS_MIME_NFIELDS];
+extern const char *const ls__mime_field_names[LS_MIME_NFIELDS];
 /* = { "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID",
  *     "In-Reply-To", "References", "Reply-To", "Sender" } */
 
@@ -62,34 +62,34 @@ typedef struct ls_mime_info {
     int16_t sent_tz;       /* zone of Date:, minutes east of UTC */
 } ls_mime_info;
 
-/* Parse msg[0..len). On success fills *out (free with ls_mime_info_free).
+/* Parse msg[0..len). On success fills *out (free with ls__mime_info_free).
  * Errors: LS_ENOMEM only. */
-int ls_mime_analyze(const char *msg, size_t len, ls_mime_info *out);
-void ls_mime_info_free(ls_mime_info *info);
+int ls__mime_analyze(const char *msg, size_t len, ls_mime_info *out);
+void ls__mime_info_free(ls_mime_info *info);
 
 /* Find the bytes of an IMAP FETCH section in the message: section is
  * "" (whole), "HEADER", "TEXT", "1", "1.2", "1.2.HEADER", "1.2.TEXT",
  * "1.2.MIME" (case-insensitive keywords). Sets *off and *len.
  * Errors: LS_EINVAL for a malformed spec, LS_ENOTFOUND for a part that does
  * not exist. (HEADER.FIELDS is the caller's job: it filters the HEADER bytes.) */
-int ls_mime_section_locate(const ls_mime_part *parts, size_t nparts, const char *section,
+int ls__mime_section_locate(const ls_mime_part *parts, size_t nparts, const char *section,
                            uint64_t *off, uint64_t *len);
 
 /* Serialize the parts table for the cache record, and back. The encoding is
  * versioned and compact (varints); decode validates every offset against
  * msg_size and fails with LS_ECORRUPT on any inconsistency, never reads out
  * of bounds. Buffers malloc'd. */
-int ls_mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf, size_t *len);
-int ls_mime_parts_decode(const uint8_t *buf, size_t len, uint64_t msg_size,
+int ls__mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf, size_t *len);
+int ls__mime_parts_decode(const uint8_t *buf, size_t len, uint64_t msg_size,
                          ls_mime_part **parts, size_t *nparts);
 
 /* Parse an RFC 5322 date (as Dovecot's message_date_parse: tolerant of
  * missing weekday/seconds, obsolete zones). 1 on success, 0 if unparseable. */
-int ls_rfc822_date_parse(const char *s, size_t len, int64_t *t, int16_t *tz);
+int ls__rfc822_date_parse(const char *s, size_t len, int64_t *t, int16_t *tz);
 
 /* Return a malloc'd copy of the value of the first header field named `name`
  * (case-insensitive) in header bytes hdr[0..len), unfolded (CRLF+WSP -> WSP)
  * and with MIME encoded-words decoded to UTF-8 (for SEARCH). NULL if absent. */
-char *ls_mime_header_get(const char *hdr, size_t len, const char *name, int decode);
+char *ls__mime_header_get(const char *hdr, size_t len, const char *name, int decode);
 
 #endif

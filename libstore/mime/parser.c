@@ -82,7 +82,7 @@ static void count_to(pctx *c, size_t pos, uint64_t *lf, uint64_t *miss)
 
 static node_ext *new_part(pctx *c, node_ext *parent, size_t pos)
 {
-    node_ext *n = ar_alloc(c->a, sizeof(*n));
+    node_ext *n = ls__ar_alloc(c->a, sizeof(*n));
     n->node.parent = parent ? &parent->node : NULL;
     n->node.depth = parent ? parent->node.depth + 1 : 0;
     n->node.hdr_off = pos;
@@ -196,7 +196,7 @@ static int parse_header(pctx *c, size_t *pos_io)
     char name[1001 + 1];
 
     if (want_env)
-        p->env = ar_alloc(c->a, sizeof(mime_envelope));
+        p->env = ls__ar_alloc(c->a, sizeof(mime_envelope));
 
     for (;;) {
         if (pos >= c->len) {
@@ -206,7 +206,7 @@ static int parse_header(pctx *c, size_t *pos_io)
         if (hdr_at_eoh(m, c->len, pos)) {
             if (boundary_str != NULL && (p->flags & MP_IS_MIME)) {
                 if (c->nested + 1 < MP_MAX_NESTED) {
-                    boundary *b = ar_alloc(c->a, sizeof(*b));
+                    boundary *b = ls__ar_alloc(c->a, sizeof(*b));
                     b->part = p;
                     b->b = boundary_str;
                     b->len = boundary_len;
@@ -232,7 +232,7 @@ static int parse_header(pctx *c, size_t *pos_io)
             }
         }
         hdr_line h;
-        hdr_read(m, c->len, pos, &h);
+        ls__hdr_read(m, c->len, pos, &h);
         pos += h.raw_len;
         prev_nl = h.last_nl;
         if (h.name_len == 0)
@@ -252,13 +252,13 @@ static int parse_header(pctx *c, size_t *pos_io)
             continue;
         }
         size_t vlen;
-        const char *v = hdr_full_value(m, &h, &c->scratch, &vlen);
+        const char *v = ls__hdr_full_value(m, &h, &c->scratch, &vlen);
         if (is_content) {
             if (strcasecmp(name + 8, "Type") == 0) {
                 p->flags |= MP_IS_MIME;
                 if (!seen_ct) {
                     seen_ct = true;
-                    int ret = partdata_content_type(c->a, &p->data, v, vlen);
+                    int ret = ls__partdata_content_type(c->a, &p->data, v, vlen);
                     set_type_flags(p, &p->data);
                     if (ret >= 0 && (p->flags & MP_MULTIPART)) {
                         for (unsigned i = 0; i < p->data.ntype_params; i++) {
@@ -273,13 +273,13 @@ static int parse_header(pctx *c, size_t *pos_io)
                     }
                 }
             } else {
-                partdata_header(c->a, &p->data, name + 8, v, vlen);
+                ls__partdata_header(c->a, &p->data, name + 8, v, vlen);
             }
         } else if (strcasecmp(name, "Mime-Version") == 0) {
             p->flags |= MP_IS_MIME;
         }
         if (want_env)
-            envelope_header(c->a, p->env, &h, v, vlen);
+            ls__envelope_header(c->a, p->env, &h, v, vlen);
     }
 
     count_to(c, hdr_end, &P->lf_at_body, &P->miss_at_body);
@@ -367,7 +367,7 @@ static int parse_body_to_boundary(pctx *c, size_t *pos_io)
     return ST_HEADER;
 }
 
-void mime_parse_tree(const char *msg, size_t len, ls_arena *a, mime_tree *t)
+void ls__mime_parse_tree(const char *msg, size_t len, ls_arena *a, mime_tree *t)
 {
     pctx c;
     memset(&c, 0, sizeof(c));
@@ -392,5 +392,5 @@ void mime_parse_tree(const char *msg, size_t len, ls_arena *a, mime_tree *t)
     /* EOF: everything still open ends here */
     while (c.part != NULL)
         c.part = finish_part(&c, c.part, len);
-    sb_free(&c.scratch);
+    ls__sb_free(&c.scratch);
 }

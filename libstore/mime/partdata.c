@@ -11,17 +11,17 @@
 
 #include "mime/internal.h"
 
-int partdata_content_type(ls_arena *a, mime_data *d, const char *v, size_t n)
+int ls__partdata_content_type(ls_arena *a, mime_data *d, const char *v, size_t n)
 {
     rfc_ctx c;
     ls_sbuf s = {0};
     rfc_init(&c, v, n);
-    rfc_skip_lwsp(&c);
-    int ret = rfc_parse_content_type(&c, &s);
-    const char *full = ar_strdup_sb(a, &s);
+    ls__rfc_skip_lwsp(&c);
+    int ret = ls__rfc_parse_content_type(&c, &s);
+    const char *full = ls__ar_strdup_sb(a, &s);
     const char *slash = strchr(full, '/');
     if (slash != NULL) {
-        d->type = ar_strndup(a, full, (size_t)(slash - full));
+        d->type = ls__ar_strndup(a, full, (size_t)(slash - full));
         d->subtype = slash + 1;
         d->type_has_slash = true;
     } else {
@@ -30,10 +30,10 @@ int partdata_content_type(ls_arena *a, mime_data *d, const char *v, size_t n)
         d->type = full;
         d->subtype = "";
     }
-    sb_free(&s);
+    ls__sb_free(&s);
     if (ret < 0)
         return ret; /* no parameters after a broken type */
-    rfc2231_parse(&c, a, &d->type_params, &d->ntype_params);
+    ls__rfc2231_parse(&c, a, &d->type_params, &d->ntype_params);
     return ret;
 }
 
@@ -42,11 +42,11 @@ static void parse_encoding(ls_arena *a, mime_data *d, const char *v, size_t n)
     rfc_ctx c;
     ls_sbuf s = {0};
     rfc_init(&c, v, n);
-    rfc_skip_lwsp(&c);
+    ls__rfc_skip_lwsp(&c);
     /* one token and nothing else, or the field is ignored */
-    if (rfc_parse_mime_token(&c, &s) >= 0 && rfc_skip_lwsp(&c) == 0 && s.len > 0)
-        d->encoding = ar_strdup_sb(a, &s);
-    sb_free(&s);
+    if (ls__rfc_parse_mime_token(&c, &s) >= 0 && ls__rfc_skip_lwsp(&c) == 0 && s.len > 0)
+        d->encoding = ls__ar_strdup_sb(a, &s);
+    ls__sb_free(&s);
 }
 
 static void parse_disposition(ls_arena *a, mime_data *d, const char *v, size_t n)
@@ -54,14 +54,14 @@ static void parse_disposition(ls_arena *a, mime_data *d, const char *v, size_t n
     rfc_ctx c;
     ls_sbuf s = {0};
     rfc_init(&c, v, n);
-    rfc_skip_lwsp(&c);
-    if (rfc_parse_mime_token(&c, &s) < 0) {
-        sb_free(&s);
+    ls__rfc_skip_lwsp(&c);
+    if (ls__rfc_parse_mime_token(&c, &s) < 0) {
+        ls__sb_free(&s);
         return;
     }
-    d->disposition = ar_strdup_sb(a, &s);
-    sb_free(&s);
-    rfc2231_parse(&c, a, &d->disp_params, &d->ndisp_params);
+    d->disposition = ls__ar_strdup_sb(a, &s);
+    ls__sb_free(&s);
+    ls__rfc2231_parse(&c, a, &d->disp_params, &d->ndisp_params);
 }
 
 static void parse_language(ls_arena *a, mime_data *d, const char *v, size_t n)
@@ -72,24 +72,24 @@ static void parse_language(ls_arena *a, mime_data *d, const char *v, size_t n)
     const char **list = NULL;
     unsigned cnt = 0, cap = 0;
     rfc_init(&c, v, n);
-    rfc_skip_lwsp(&c);
-    while (rfc_parse_atom(&c, &s) >= 0) {
+    ls__rfc_skip_lwsp(&c);
+    while (ls__rfc_parse_atom(&c, &s) >= 0) {
         if (cnt + 1 >= cap) {
             unsigned ncap = cap ? cap * 2 : 8;
-            const char **nl = ar_alloc(a, ncap * sizeof(*nl));
+            const char **nl = ls__ar_alloc(a, ncap * sizeof(*nl));
             if (cnt)
                 memcpy(nl, list, cnt * sizeof(*nl));
             list = nl;
             cap = ncap;
         }
-        list[cnt++] = ar_strdup_sb(a, &s);
+        list[cnt++] = ls__ar_strdup_sb(a, &s);
         sb_clear(&s);
         if (c.p >= c.end || *c.p != ',')
             break;
         c.p++;
-        rfc_skip_lwsp(&c);
+        ls__rfc_skip_lwsp(&c);
     }
-    sb_free(&s);
+    ls__sb_free(&s);
     if (cnt > 0) {
         list[cnt] = NULL;
         d->language = list;
@@ -97,24 +97,24 @@ static void parse_language(ls_arena *a, mime_data *d, const char *v, size_t n)
     }
 }
 
-void partdata_header(ls_arena *a, mime_data *d, const char *name, const char *v, size_t n)
+void ls__partdata_header(ls_arena *a, mime_data *d, const char *name, const char *v, size_t n)
 {
     /* name is what follows "Content-" */
     switch (name[0]) {
     case 'i':
     case 'I':
         if (strcasecmp(name, "ID") == 0 && d->id == NULL)
-            d->id = hdr_strdup(a, v, n);
+            d->id = ls__hdr_strdup(a, v, n);
         break;
     case 'm':
     case 'M':
         if (strcasecmp(name, "MD5") == 0 && d->md5 == NULL)
-            d->md5 = hdr_strdup(a, v, n);
+            d->md5 = ls__hdr_strdup(a, v, n);
         break;
     case 't':
     case 'T':
         if (strcasecmp(name, "Type") == 0 && d->type == NULL)
-            (void)partdata_content_type(a, d, v, n);
+            (void)ls__partdata_content_type(a, d, v, n);
         else if (strcasecmp(name, "Transfer-Encoding") == 0 && d->encoding == NULL)
             parse_encoding(a, d, v, n);
         break;
@@ -123,12 +123,12 @@ void partdata_header(ls_arena *a, mime_data *d, const char *name, const char *v,
         if (strcasecmp(name, "Language") == 0 && d->language == NULL)
             parse_language(a, d, v, n);
         else if (strcasecmp(name, "Location") == 0 && d->location == NULL)
-            d->location = hdr_strdup(a, v, n);
+            d->location = ls__hdr_strdup(a, v, n);
         break;
     case 'd':
     case 'D':
         if (strcasecmp(name, "Description") == 0 && d->description == NULL)
-            d->description = hdr_strdup(a, v, n);
+            d->description = ls__hdr_strdup(a, v, n);
         else if (strcasecmp(name, "Disposition") == 0 && d->disp_params == NULL)
             parse_disposition(a, d, v, n);
         break;

@@ -77,7 +77,7 @@ static void put_s(wbuf *w, int64_t v)
     put_u(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-int ls_mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf, size_t *len)
+int ls__mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf, size_t *len)
 {
     wbuf w = {0};
     uint64_t prev = 0;
@@ -86,7 +86,7 @@ int ls_mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf
     *buf = NULL;
     *len = 0;
     if (parts == NULL || nparts == 0 || nparts > PARTS_TABLE_MAX)
-        return ls_err(LS_EINVAL, "bad parts table (%zu parts)", nparts);
+        return ls__err(LS_EINVAL, "bad parts table (%zu parts)", nparts);
     put(&w, &ver, 1);
     put_u(&w, nparts);
     for (size_t i = 0; i < nparts; i++) {
@@ -94,7 +94,7 @@ int ls_mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf
         size_t sl = strnlen(p->section, SECTION_MAX);
         if (sl == SECTION_MAX || p->kind > LS_MIME_MESSAGE) {
             free(w.p);
-            return ls_err(LS_EINVAL, "bad part %zu in parts table", i);
+            return ls__err(LS_EINVAL, "bad part %zu in parts table", i);
         }
         put(&w, &p->kind, 1);
         put_u(&w, sl);
@@ -113,7 +113,7 @@ int ls_mime_parts_encode(const ls_mime_part *parts, size_t nparts, uint8_t **buf
     }
     if (w.oom) {
         free(w.p);
-        return ls_err(LS_ENOMEM, "out of memory encoding parts");
+        return ls__err(LS_ENOMEM, "out of memory encoding parts");
     }
     *buf = w.p;
     *len = w.len;
@@ -186,23 +186,23 @@ static bool section_ok(const char *s, size_t n)
     }
 }
 
-int ls_mime_parts_decode(const uint8_t *buf, size_t len, uint64_t msg_size,
+int ls__mime_parts_decode(const uint8_t *buf, size_t len, uint64_t msg_size,
                          ls_mime_part **parts, size_t *nparts)
 {
     rbuf r = {buf, buf + len, false};
     *parts = NULL;
     *nparts = 0;
     if (buf == NULL || len < 2)
-        return ls_err(LS_ECORRUPT, "parts table too short (%zu bytes)", len);
+        return ls__err(LS_ECORRUPT, "parts table too short (%zu bytes)", len);
     if (*r.p++ != PARTS_VERSION)
-        return ls_err(LS_ECORRUPT, "unknown parts table version %u", buf[0]);
+        return ls__err(LS_ECORRUPT, "unknown parts table version %u", buf[0]);
     uint64_t n = get_u(&r);
     /* each part takes at least 6 bytes: bound n before allocating */
     if (r.bad || n == 0 || n > PARTS_TABLE_MAX || n > (uint64_t)(r.end - r.p) / 6)
-        return ls_err(LS_ECORRUPT, "bad part count in parts table");
+        return ls__err(LS_ECORRUPT, "bad part count in parts table");
     ls_mime_part *v = calloc((size_t)n, sizeof(*v));
     if (v == NULL)
-        return ls_err(LS_ENOMEM, "out of memory decoding parts");
+        return ls__err(LS_ENOMEM, "out of memory decoding parts");
     uint64_t prev = 0;
     for (uint64_t i = 0; i < n && !r.bad; i++) {
         ls_mime_part *p = &v[i];
@@ -255,7 +255,7 @@ int ls_mime_parts_decode(const uint8_t *buf, size_t len, uint64_t msg_size,
     }
     if (r.bad || r.p != r.end) {
         free(v);
-        return ls_err(LS_ECORRUPT, "corrupt parts table");
+        return ls__err(LS_ECORRUPT, "corrupt parts table");
     }
     *parts = v;
     *nparts = (size_t)n;

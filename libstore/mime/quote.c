@@ -17,14 +17,14 @@
 
 static void add_literal(ls_sbuf *out, const char *s, size_t n)
 {
-    sb_printf(out, "{%zu}\r\n", n);
-    sb_add(out, s, n);
+    ls__sb_printf(out, "{%zu}\r\n", n);
+    ls__sb_add(out, s, n);
 }
 
-void imap_nstring(ls_sbuf *out, const char *s)
+void ls__imap_nstring(ls_sbuf *out, const char *s)
 {
     if (s == NULL) {
-        sb_add(out, "NIL", 3);
+        ls__sb_add(out, "NIL", 3);
         return;
     }
     size_t n = strlen(s);
@@ -42,24 +42,24 @@ void imap_nstring(ls_sbuf *out, const char *s)
             return;
         }
     }
-    sb_reserve(out, n + escapes + 2);
-    sb_addc(out, '"');
+    ls__sb_reserve(out, n + escapes + 2);
+    ls__sb_addc(out, '"');
     if (escapes == 0) {
-        sb_add(out, s, n);
+        ls__sb_add(out, s, n);
     } else {
         for (size_t i = 0; i < n; i++) {
             if (s[i] == '"' || s[i] == '\\')
-                sb_addc(out, '\\');
-            sb_addc(out, s[i]);
+                ls__sb_addc(out, '\\');
+            ls__sb_addc(out, s[i]);
         }
     }
-    sb_addc(out, '"');
+    ls__sb_addc(out, '"');
 }
 
-void imap_nstring_nolf(ls_sbuf *out, const char *s)
+void ls__imap_nstring_nolf(ls_sbuf *out, const char *s)
 {
     if (s == NULL || strpbrk(s, "\r\n") == NULL) {
-        imap_nstring(out, s);
+        ls__imap_nstring(out, s);
         return;
     }
     /* Drop line breaks; where the next line does not start with
@@ -68,18 +68,18 @@ void imap_nstring_nolf(ls_sbuf *out, const char *s)
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '\r' && s[i] != '\n') {
-            sb_addc(&t, s[i]);
+            ls__sb_addc(&t, s[i]);
         } else {
             char nx = s[i + 1]; /* s is NUL-terminated */
             if (nx != ' ' && nx != '\t' && nx != '\r' && nx != '\n' && nx != '\0')
-                sb_addc(&t, ' ');
+                ls__sb_addc(&t, ' ');
         }
     }
-    imap_nstring(out, sb_cstr(&t));
-    sb_free(&t);
+    ls__imap_nstring(out, ls__sb_cstr(&t));
+    ls__sb_free(&t);
 }
 
-void imap_string_for_humans(ls_sbuf *out, const unsigned char *s, size_t n)
+void ls__imap_string_for_humans(ls_sbuf *out, const unsigned char *s, size_t n)
 {
     size_t i, removed = 0;
     bool ws_prefix = true, last_ws = true, modify = false;
@@ -122,27 +122,27 @@ void imap_string_for_humans(ls_sbuf *out, const unsigned char *s, size_t n)
         removed++;
     }
     if (!modify) {
-        sb_reserve(out, n + 2);
-        sb_addc(out, '"');
-        sb_add(out, s, n);
-        sb_addc(out, '"');
+        ls__sb_reserve(out, n + 2);
+        ls__sb_addc(out, '"');
+        ls__sb_add(out, s, n);
+        ls__sb_addc(out, '"');
         return;
     }
     if (n == removed) {
-        sb_add(out, "\"\"", 2);
+        ls__sb_add(out, "\"\"", 2);
         return;
     }
     /* Always a literal once anything changed: simpler for clients than
      * escaping, and what Dovecot sends. */
-    sb_printf(out, "{%zu}\r\n", n - removed);
-    sb_reserve(out, n);
+    ls__sb_printf(out, "{%zu}\r\n", n - removed);
+    ls__sb_reserve(out, n);
     size_t start = out->len;
     last_ws = true;
     ws_prefix = true;
     for (i = 0; i < n; i++) {
         switch (s[i]) {
         case 0:
-            sb_addc(out, (char)0x80);
+            ls__sb_addc(out, (char)0x80);
             last_ws = false;
             break;
         case '\r':
@@ -150,12 +150,12 @@ void imap_string_for_humans(ls_sbuf *out, const unsigned char *s, size_t n)
         case '\t':
         case ' ':
             if (!last_ws)
-                sb_addc(out, ' ');
+                ls__sb_addc(out, ' ');
             last_ws = true;
             break;
         default:
             last_ws = false;
-            sb_addc(out, (char)s[i]);
+            ls__sb_addc(out, (char)s[i]);
             break;
         }
         if (!last_ws)

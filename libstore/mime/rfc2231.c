@@ -41,7 +41,7 @@ static void plist_add(plist *l, const char *name, const char *value)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 8;
-        l->v = ls_mime_xrealloc(l->v, l->cap * sizeof(*l->v));
+        l->v = ls__mime_xrealloc(l->v, l->cap * sizeof(*l->v));
     }
     l->v[l->n].name = name;
     l->v[l->n].value = value;
@@ -52,13 +52,13 @@ static void add_percent_escaped(ls_sbuf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         if (*s == '%')
-            sb_adds(b, "%25");
+            ls__sb_adds(b, "%25");
         else
-            sb_addc(b, *s);
+            ls__sb_addc(b, *s);
     }
 }
 
-void rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count)
+void ls__rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count)
 {
     ls_sbuf key = {0}, value = {0}, tmp = {0};
     plist out = {0};
@@ -71,7 +71,7 @@ void rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count
     int ret;
 
     c->nul_repl = true;
-    while ((ret = rfc_parse_content_param(c, &key, &value)) != 0) {
+    while ((ret = ls__rfc_parse_content_param(c, &key, &value)) != 0) {
         if (ret < 0) {
             /* skip one byte and try again: tolerant of junk */
             if (c->p >= c->end)
@@ -79,8 +79,8 @@ void rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count
             c->p++;
             continue;
         }
-        const char *k = ar_strdup_sb(a, &key);
-        const char *v = ar_strdup_sb(a, &value);
+        const char *k = ls__ar_strdup_sb(a, &key);
+        const char *v = ls__ar_strdup_sb(a, &value);
         const char *star = strchr(k, '*');
         bool plain = true;
         if (star != NULL) {
@@ -102,10 +102,10 @@ void rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count
                 plain = false;
                 if (nconts == capconts) {
                     capconts = capconts ? capconts * 2 : 8;
-                    conts = ls_mime_xrealloc(conts, capconts * sizeof(*conts));
+                    conts = ls__mime_xrealloc(conts, capconts * sizeof(*conts));
                 }
                 cont_param *cp = &conts[nconts];
-                cp->key = ar_strndup(a, k, (size_t)(star - k));
+                cp->key = ls__ar_strndup(a, k, (size_t)(star - k));
                 cp->value = v;
                 cp->idx = idx;
                 cp->extended = extended;
@@ -138,42 +138,42 @@ void rfc2231_parse(rfc_ctx *c, ls_arena *a, mime_param **params, unsigned *count
             if (!ok) {
                 for (j = i; j < next; j++) {
                     sb_clear(&tmp);
-                    sb_printf(&tmp, conts[j].extended ? "%s*%u*" : "%s*%u",
+                    ls__sb_printf(&tmp, conts[j].extended ? "%s*%u*" : "%s*%u",
                               conts[j].key, conts[j].idx);
-                    plist_add(&out, ar_strdup_sb(a, &tmp), conts[j].value);
+                    plist_add(&out, ls__ar_strdup_sb(a, &tmp), conts[j].value);
                 }
                 continue;
             }
             sb_clear(&tmp);
             if (!conts[i].extended && have_ext)
-                sb_adds(&tmp, "''");
+                ls__sb_adds(&tmp, "''");
             for (j = i; j < next; j++) {
                 if (!conts[j].extended && have_ext)
                     add_percent_escaped(&tmp, conts[j].value);
                 else
-                    sb_adds(&tmp, conts[j].value);
+                    ls__sb_adds(&tmp, conts[j].value);
             }
             const char *name = conts[i].key;
             if (have_ext) {
                 size_t kl = strlen(name);
-                char *n2 = ar_alloc(a, kl + 2);
+                char *n2 = ls__ar_alloc(a, kl + 2);
                 memcpy(n2, name, kl);
                 n2[kl] = '*';
                 name = n2;
             }
-            plist_add(&out, name, ar_strdup_sb(a, &tmp));
+            plist_add(&out, name, ls__ar_strdup_sb(a, &tmp));
         }
     }
 
     *count = out.n;
     *params = NULL;
     if (out.n > 0) {
-        *params = ar_alloc(a, out.n * sizeof(mime_param));
+        *params = ls__ar_alloc(a, out.n * sizeof(mime_param));
         memcpy(*params, out.v, out.n * sizeof(mime_param));
     }
     free(out.v);
     free(conts);
-    sb_free(&key);
-    sb_free(&value);
-    sb_free(&tmp);
+    ls__sb_free(&key);
+    ls__sb_free(&value);
+    ls__sb_free(&tmp);
 }

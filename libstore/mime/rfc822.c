@@ -13,7 +13,7 @@
 
 /* 1 = atext, 2 = alnum and 8-bit, 4 = atext but a MIME tspecial.
  * A MIME token is atext minus '/', '=', '?' (bits 1|2). */
-const unsigned char rfc_atext[256] = {
+const unsigned char ls__rfc_atext[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     /*   !  "  #  $  %  &  '  (  )  *  +  ,  -  .  / */
@@ -52,7 +52,7 @@ static size_t before_lf(const unsigned char *start, const unsigned char *lf)
     return n;
 }
 
-int rfc_skip_comment(rfc_ctx *c)
+int ls__rfc_skip_comment(rfc_ctx *c)
 {
     /* c->p is at '(' */
     ls_sbuf *lc = c->last_comment;
@@ -64,8 +64,8 @@ int rfc_skip_comment(rfc_ctx *c)
         switch (*c->p) {
         case '\0':
             if (lc != NULL && c->nul_repl) {
-                sb_add(lc, start, (size_t)(c->p - start));
-                sb_adds(lc, UTF8_REPLACEMENT);
+                ls__sb_add(lc, start, (size_t)(c->p - start));
+                ls__sb_adds(lc, UTF8_REPLACEMENT);
                 start = c->p + 1;
             }
             break;
@@ -75,7 +75,7 @@ int rfc_skip_comment(rfc_ctx *c)
         case ')':
             if (--level == 0) {
                 if (lc != NULL)
-                    sb_add(lc, start, (size_t)(c->p - start));
+                    ls__sb_add(lc, start, (size_t)(c->p - start));
                 c->p++;
                 return more(c);
             }
@@ -84,7 +84,7 @@ int rfc_skip_comment(rfc_ctx *c)
             /* folding: drop the line break from the comment text */
             if (lc == NULL)
                 break;
-            sb_add(lc, start, before_lf(start, c->p));
+            ls__sb_add(lc, start, before_lf(start, c->p));
             start = c->p + 1;
             break;
         case '\\':
@@ -98,7 +98,7 @@ int rfc_skip_comment(rfc_ctx *c)
                 break;
             }
             if (lc != NULL)
-                sb_add(lc, start, (size_t)(c->p - start - 1));
+                ls__sb_add(lc, start, (size_t)(c->p - start - 1));
             start = c->p;
             break;
         }
@@ -106,7 +106,7 @@ int rfc_skip_comment(rfc_ctx *c)
     return -1; /* unterminated */
 }
 
-int rfc_skip_lwsp(rfc_ctx *c)
+int ls__rfc_skip_lwsp(rfc_ctx *c)
 {
     while (c->p < c->end) {
         unsigned char ch = *c->p;
@@ -116,26 +116,26 @@ int rfc_skip_lwsp(rfc_ctx *c)
         }
         if (ch != '(')
             break;
-        if (rfc_skip_comment(c) < 0)
+        if (ls__rfc_skip_comment(c) < 0)
             return -1;
     }
     return more(c);
 }
 
-int rfc_parse_atom(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_atom(rfc_ctx *c, ls_sbuf *out)
 {
     if (c->p >= c->end || !RFC_IS_ATEXT(*c->p))
         return -1;
     const unsigned char *start = c->p++;
     while (c->p < c->end && RFC_IS_ATEXT(*c->p))
         c->p++;
-    sb_add(out, start, (size_t)(c->p - start));
+    ls__sb_add(out, start, (size_t)(c->p - start));
     if (c->p >= c->end)
         return 0;
-    return rfc_skip_lwsp(c);
+    return ls__rfc_skip_lwsp(c);
 }
 
-int rfc_parse_dot_atom(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_dot_atom(rfc_ctx *c, ls_sbuf *out)
 {
     /* RFC 822 allowed LWSP around the dots, so we do too */
     if (c->p >= c->end || !RFC_IS_ATEXT(*c->p))
@@ -148,34 +148,34 @@ int rfc_parse_dot_atom(rfc_ctx *c, ls_sbuf *out)
             break;
         if (start == c->p)
             return -1;
-        sb_add(out, start, (size_t)(c->p - start));
-        int ret = rfc_skip_lwsp(c);
+        ls__sb_add(out, start, (size_t)(c->p - start));
+        int ret = ls__rfc_skip_lwsp(c);
         if (ret <= 0)
             return ret;
         if (*c->p != '.')
             return 1;
         c->p++;
-        sb_addc(out, '.');
-        if (rfc_skip_lwsp(c) <= 0)
+        ls__sb_addc(out, '.');
+        if (ls__rfc_skip_lwsp(c) <= 0)
             return -1;
         start = c->p;
     }
-    sb_add(out, start, (size_t)(c->p - start));
+    ls__sb_add(out, start, (size_t)(c->p - start));
     return 0;
 }
 
-int rfc_parse_mime_token(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_mime_token(rfc_ctx *c, ls_sbuf *out)
 {
     const unsigned char *start = c->p;
     while (c->p < c->end && (RFC_IS_TOKEN(*c->p) || *c->p == '.'))
         c->p++;
-    sb_add(out, start, (size_t)(c->p - start));
+    ls__sb_add(out, start, (size_t)(c->p - start));
     if (c->p >= c->end)
         return 0;
-    return rfc_skip_lwsp(c);
+    return ls__rfc_skip_lwsp(c);
 }
 
-int rfc_parse_quoted_string(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_quoted_string(rfc_ctx *c, ls_sbuf *out)
 {
     /* c->p is at '"' */
     c->p++;
@@ -184,17 +184,17 @@ int rfc_parse_quoted_string(rfc_ctx *c, ls_sbuf *out)
         switch (*c->p) {
         case '\0':
             if (c->nul_repl) {
-                sb_add(out, start, (size_t)(c->p - start));
-                sb_adds(out, UTF8_REPLACEMENT);
+                ls__sb_add(out, start, (size_t)(c->p - start));
+                ls__sb_adds(out, UTF8_REPLACEMENT);
                 start = c->p + 1;
             }
             break;
         case '"':
-            sb_add(out, start, (size_t)(c->p - start));
+            ls__sb_add(out, start, (size_t)(c->p - start));
             c->p++;
-            return rfc_skip_lwsp(c);
+            return ls__rfc_skip_lwsp(c);
         case '\n':
-            sb_add(out, start, before_lf(start, c->p));
+            ls__sb_add(out, start, before_lf(start, c->p));
             start = c->p + 1;
             break;
         case '\\':
@@ -205,7 +205,7 @@ int rfc_parse_quoted_string(rfc_ctx *c, ls_sbuf *out)
                 c->p--;
                 break;
             }
-            sb_add(out, start, (size_t)(c->p - start - 1));
+            ls__sb_add(out, start, (size_t)(c->p - start - 1));
             start = c->p;
             break;
         }
@@ -219,28 +219,28 @@ static int parse_atom_or_dot(rfc_ctx *c, ls_sbuf *out)
     const unsigned char *start = c->p;
     while (c->p < c->end && (RFC_IS_ATEXT(*c->p) || *c->p == '.'))
         c->p++;
-    sb_add(out, start, (size_t)(c->p - start));
+    ls__sb_add(out, start, (size_t)(c->p - start));
     if (c->p >= c->end)
         return 0;
-    return rfc_skip_lwsp(c);
+    return ls__rfc_skip_lwsp(c);
 }
 
-int rfc_parse_phrase(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_phrase(rfc_ctx *c, ls_sbuf *out)
 {
     if (c->p >= c->end)
         return 0;
     if (*c->p == '.')
         return -1;
     for (;;) {
-        int ret = *c->p == '"' ? rfc_parse_quoted_string(c, out)
+        int ret = *c->p == '"' ? ls__rfc_parse_quoted_string(c, out)
                                : parse_atom_or_dot(c, out);
         if (ret <= 0)
             return ret;
         if (!RFC_IS_ATEXT(*c->p) && *c->p != '"' && *c->p != '.')
             break;
-        sb_addc(out, ' ');
+        ls__sb_addc(out, ' ');
     }
-    return rfc_skip_lwsp(c);
+    return ls__rfc_skip_lwsp(c);
 }
 
 static int parse_domain_literal(rfc_ctx *c, ls_sbuf *out)
@@ -251,19 +251,19 @@ static int parse_domain_literal(rfc_ctx *c, ls_sbuf *out)
         switch (*c->p) {
         case '\0':
             if (c->nul_repl) {
-                sb_add(out, start, (size_t)(c->p - start));
-                sb_adds(out, UTF8_REPLACEMENT);
+                ls__sb_add(out, start, (size_t)(c->p - start));
+                ls__sb_adds(out, UTF8_REPLACEMENT);
                 start = c->p + 1;
             }
             break;
         case '[':
             return -1;
         case ']':
-            sb_add(out, start, (size_t)(c->p - start + 1));
+            ls__sb_add(out, start, (size_t)(c->p - start + 1));
             c->p++;
-            return rfc_skip_lwsp(c);
+            return ls__rfc_skip_lwsp(c);
         case '\n':
-            sb_add(out, start, before_lf(start, c->p));
+            ls__sb_add(out, start, before_lf(start, c->p));
             start = c->p + 1;
             break;
         case '\\':
@@ -271,7 +271,7 @@ static int parse_domain_literal(rfc_ctx *c, ls_sbuf *out)
             if (c->p >= c->end)
                 return -1;
             if (*c->p == '\r' || *c->p == '\n' || *c->p == '\0') {
-                sb_add(out, start, (size_t)(c->p - start));
+                ls__sb_add(out, start, (size_t)(c->p - start));
                 start = c->p;
                 c->p--;
             }
@@ -281,39 +281,39 @@ static int parse_domain_literal(rfc_ctx *c, ls_sbuf *out)
     return -1;
 }
 
-int rfc_parse_domain(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_domain(rfc_ctx *c, ls_sbuf *out)
 {
     /* c->p is at '@' */
     c->p++;
-    if (rfc_skip_lwsp(c) <= 0)
+    if (ls__rfc_skip_lwsp(c) <= 0)
         return -1;
     if (*c->p == '[')
         return parse_domain_literal(c, out);
-    return rfc_parse_dot_atom(c, out);
+    return ls__rfc_parse_dot_atom(c, out);
 }
 
-int rfc_parse_content_type(rfc_ctx *c, ls_sbuf *out)
+int ls__rfc_parse_content_type(rfc_ctx *c, ls_sbuf *out)
 {
     size_t pos0 = out->len;
-    if (rfc_skip_lwsp(c) <= 0)
+    if (ls__rfc_skip_lwsp(c) <= 0)
         return -1;
     /* "type": a token directly followed by more input; note that when
      * the input ends right after the type, the type is kept (Dovecot
      * then reports "text" with an empty subtype) */
-    if (rfc_parse_mime_token(c, out) <= 0 || out->len == pos0)
+    if (ls__rfc_parse_mime_token(c, out) <= 0 || out->len == pos0)
         return -1;
     if (*c->p != '/') {
         out->len = pos0;
         return -1;
     }
     c->p++;
-    if (rfc_skip_lwsp(c) <= 0) {
+    if (ls__rfc_skip_lwsp(c) <= 0) {
         out->len = pos0;
         return -1;
     }
-    sb_addc(out, '/');
+    ls__sb_addc(out, '/');
     size_t pos1 = out->len;
-    int ret = rfc_parse_mime_token(c, out);
+    int ret = ls__rfc_parse_mime_token(c, out);
     if (ret < 0 || out->len == pos1 || (c->p != c->end && *c->p != ';')) {
         out->len = pos0;
         return -1;
@@ -321,7 +321,7 @@ int rfc_parse_content_type(rfc_ctx *c, ls_sbuf *out)
     return ret;
 }
 
-int rfc_parse_content_param(rfc_ctx *c, ls_sbuf *key, ls_sbuf *value)
+int ls__rfc_parse_content_param(rfc_ctx *c, ls_sbuf *key, ls_sbuf *value)
 {
     sb_clear(key);
     sb_clear(value);
@@ -330,28 +330,28 @@ int rfc_parse_content_param(rfc_ctx *c, ls_sbuf *key, ls_sbuf *value)
     if (*c->p != ';')
         return -1;
     c->p++;
-    if (rfc_skip_lwsp(c) <= 0)
+    if (ls__rfc_skip_lwsp(c) <= 0)
         return -1;
-    if (rfc_parse_mime_token(c, key) <= 0)
+    if (ls__rfc_parse_mime_token(c, key) <= 0)
         return -1;
     if (*c->p != '=')
         return -1;
     c->p++;
-    int ret = rfc_skip_lwsp(c);
+    int ret = ls__rfc_skip_lwsp(c);
     if (ret <= 0) {
         /* no value at all */
     } else if (*c->p == '"') {
-        ret = rfc_parse_quoted_string(c, value);
+        ret = ls__rfc_parse_quoted_string(c, value);
     } else if (*c->p == '=') {
         /* broken senders write name==?utf-8?b?...?= unquoted: take
          * everything up to the next ';' or whitespace */
         while (c->p < c->end && *c->p != ';' && *c->p != ' ' && *c->p != '\t' &&
                *c->p != '\r' && *c->p != '\n') {
-            sb_addc(value, (char)*c->p);
+            ls__sb_addc(value, (char)*c->p);
             c->p++;
         }
     } else {
-        ret = rfc_parse_mime_token(c, value);
+        ret = ls__rfc_parse_mime_token(c, value);
     }
     return ret < 0 ? -1 : 1;
 }

@@ -23,7 +23,7 @@ static void add(table *t, const mime_node *n, const char *section)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
-        t->v = ls_mime_xrealloc(t->v, cap * sizeof(*t->v));
+        t->v = ls__mime_xrealloc(t->v, cap * sizeof(*t->v));
         t->cap = cap;
     }
     ls_mime_part *p = &t->v[t->n++];
@@ -77,7 +77,7 @@ static void emit(table *t, const mime_node *n, char *sec, size_t seclen)
     }
 }
 
-int sections_build(const mime_tree *tr, ls_mime_part **parts, size_t *nparts)
+int ls__sections_build(const mime_tree *tr, ls_mime_part **parts, size_t *nparts)
 {
     table t = {0};
     char sec[sizeof(((ls_mime_part *)0)->section)] = "";
@@ -103,11 +103,11 @@ static const ls_mime_part *find(const ls_mime_part *parts, size_t n, const char 
     return NULL;
 }
 
-int ls_mime_section_locate(const ls_mime_part *parts, size_t nparts, const char *section,
+int ls__mime_section_locate(const ls_mime_part *parts, size_t nparts, const char *section,
                            uint64_t *off, uint64_t *len)
 {
     if (parts == NULL || nparts == 0 || section == NULL)
-        return ls_err(LS_EINVAL, "no parts table or section");
+        return ls__err(LS_EINVAL, "no parts table or section");
     /* split "1.2.3.KEYWORD" into the numeric path and the keyword */
     const char *s = section, *kw = NULL;
     size_t numlen = 0;
@@ -119,13 +119,13 @@ int ls_mime_section_locate(const ls_mime_part *parts, size_t nparts, const char 
             if (*s == '\0')
                 break;
             if (*s != '.')
-                return ls_err(LS_EINVAL, "malformed section '%s'", section);
+                return ls__err(LS_EINVAL, "malformed section '%s'", section);
             s++;
             continue;
         }
         if (*s == '\0') {
             if (s != section) /* trailing dot */
-                return ls_err(LS_EINVAL, "malformed section '%s'", section);
+                return ls__err(LS_EINVAL, "malformed section '%s'", section);
             break;
         }
         kw = s;
@@ -133,7 +133,7 @@ int ls_mime_section_locate(const ls_mime_part *parts, size_t nparts, const char 
     }
     const ls_mime_part *p = find(parts, nparts, section, numlen);
     if (p == NULL)
-        return ls_err(LS_ENOTFOUND, "no part %.*s in this message", (int)numlen, section);
+        return ls__err(LS_ENOTFOUND, "no part %.*s in this message", (int)numlen, section);
     if (kw == NULL) {
         /* "" = whole message; "N" = the part's body */
         if (numlen == 0) {
@@ -147,21 +147,21 @@ int ls_mime_section_locate(const ls_mime_part *parts, size_t nparts, const char 
     }
     if (strcasecmp(kw, "MIME") == 0) {
         if (numlen == 0)
-            return ls_err(LS_EINVAL, "MIME needs a part number: '%s'", section);
+            return ls__err(LS_EINVAL, "MIME needs a part number: '%s'", section);
         *off = p->hdr_off;
         *len = p->hdr_len;
         return LS_OK;
     }
     bool header = strcasecmp(kw, "HEADER") == 0;
     if (!header && strcasecmp(kw, "TEXT") != 0)
-        return ls_err(LS_EINVAL, "unknown section keyword in '%s'", section);
+        return ls__err(LS_EINVAL, "unknown section keyword in '%s'", section);
     if (numlen == 0) {
         *off = header ? p->hdr_off : p->body_off;
         *len = header ? p->hdr_len : p->body_len;
         return LS_OK;
     }
     if (p->kind != LS_MIME_MESSAGE)
-        return ls_err(LS_ENOTFOUND, "part %.*s is not a message/rfc822", (int)numlen, section);
+        return ls__err(LS_ENOTFOUND, "part %.*s is not a message/rfc822", (int)numlen, section);
     *off = header ? p->msg_hdr_off : p->msg_body_off;
     *len = header ? p->msg_hdr_len : p->msg_body_len;
     return LS_OK;

@@ -15,7 +15,7 @@
 
 static const char rights_chars[] = "lrswipkxtean";
 
-unsigned ls_rights_parse(const char *r)
+unsigned ls__rights_parse(const char *r)
 {
     unsigned bits = 0;
     for (; *r; r++) {
@@ -42,12 +42,12 @@ static int id_matches(const ls_session *s, const char *id, size_t len)
             return 0;
         memcpy(g, id + 6, len - 6);
         g[len - 6] = 0;
-        return ls_group_member(s->st, g, s->identity);
+        return ls__group_member(s->st, g, s->identity);
     }
     return strlen(s->identity) == len && !memcmp(id, s->identity, len);
 }
 
-unsigned ls_rights(const ls_session *s, const char *name, const char *acl)
+unsigned ls__rights(const ls_session *s, const char *name, const char *acl)
 {
     if (s->admin)
         return LS_RIGHT_ALL;
@@ -66,27 +66,27 @@ unsigned ls_rights(const ls_session *s, const char *name, const char *acl)
         rights[rlen] = 0;
         if (*p == '-') {
             if (id_matches(s, p + 1, (size_t)(tab - p - 1)))
-                neg |= ls_rights_parse(rights);
+                neg |= ls__rights_parse(rights);
         } else if (id_matches(s, p, (size_t)(tab - p))) {
-            pos |= ls_rights_parse(rights);
+            pos |= ls__rights_parse(rights);
         }
         p = rend ? rend + 1 : r + rlen;
     }
     unsigned rights = pos & ~neg;
     char *owner = NULL;
-    if (s->identity && ls_name_owner(name, s->st->cfg->sep, &owner) && !strcmp(owner, s->identity))
+    if (s->identity && ls__name_owner(name, s->st->cfg->sep, &owner) && !strcmp(owner, s->identity))
         rights |= LS_RIGHT_L | LS_RIGHT_K | LS_RIGHT_X | LS_RIGHT_A | LS_RIGHT_N;
     free(owner);
     return rights;
 }
 
-int ls_require(const ls_session *s, const ls_mbox *m, unsigned need, const char *what)
+int ls__require(const ls_session *s, const ls_mbox *m, unsigned need, const char *what)
 {
-    unsigned have = ls_rights(s, m->name, m->entry.acl);
+    unsigned have = ls__rights(s, m->name, m->entry.acl);
     if ((have & need) == need)
         return LS_OK;
     /* RFC 4314 §6: without `l` the mailbox does not exist for this identity */
     if (!(have & LS_RIGHT_L))
-        return ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", m->name);
-    return ls_err(LS_EPERM, "%s: permission denied on '%s'", what, m->name);
+        return ls__err(LS_ENOTFOUND, "mailbox '%s' does not exist", m->name);
+    return ls__err(LS_EPERM, "%s: permission denied on '%s'", what, m->name);
 }

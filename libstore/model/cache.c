@@ -14,7 +14,7 @@ static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1]
 
 static int compressible(int id) { return id == LS_CF_PARTS || id == LS_CF_FIELDS; }
 
-int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1],
+int ls__cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1],
                     uint8_t **out, size_t *outlen)
 {
     uint8_t *z[LS_CF_MAX + 1] = { 0 };
@@ -30,7 +30,7 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
             uLongf bound = compressBound((uLong)lens[id]);
             z[id] = malloc(bound);
             if (!z[id]) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 goto done;
             }
             if (compress2(z[id], &bound, (const Bytef *)vals[id], (uLong)lens[id], 6) == Z_OK && bound < lens[id]) {
@@ -44,7 +44,7 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
     }
     uint8_t *b = malloc(total), *p = b;
     if (!b) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
         goto done;
     }
     *p++ = LS_CACHE_VERSION;
@@ -55,7 +55,7 @@ int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_
         if (id == LS_CF_PARTS) {
             /* the hot fields end here */
             put32(hot_hdr, (uint32_t)(p - b));
-            put32(hot_hdr + 4, ls_crc32c(b + 10, (size_t)(p - b - 10)));
+            put32(hot_hdr + 4, ls__crc32c(b + 10, (size_t)(p - b - 10)));
         }
         if (!vals[id])
             continue;
@@ -79,18 +79,18 @@ done:
     return rc;
 }
 
-int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache_view *v)
+int ls__cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache_view *v)
 {
     const uint8_t *p = buf, *end;
     memset(v, 0, sizeof *v);
     if (len < 14 || p[0] != LS_CACHE_VERSION)
-        return ls_err(LS_ECORRUPT, "cache record: bad size or version");
+        return ls__err(LS_ECORRUPT, "cache record: bad size or version");
     end = p + len - 4;
     if (get32(end) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
-        return ls_err(LS_ECORRUPT, "cache record: CRC mismatch");
+        return ls__err(LS_ECORRUPT, "cache record: CRC mismatch");
     uint32_t hot_end = get32(p + 2);
     if (hot_end < 10 || hot_end > len - 4)
-        return ls_err(LS_ECORRUPT, "cache record: bad hot-field bound");
+        return ls__err(LS_ECORRUPT, "cache record: bad hot-field bound");
     int n = p[1];
     p += 10;
     for (int i = 0; i < n; i++) {
@@ -112,8 +112,8 @@ int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache
             char *d = malloc(rawlen ? rawlen : 1);
             uLongf dlen = rawlen;
             if (!d) {
-                ls_cache_view_free(v);
-                return ls_err(LS_ENOMEM, "out of memory");
+                ls__cache_view_free(v);
+                return ls__err(LS_ENOMEM, "out of memory");
             }
             if (uncompress((Bytef *)d, &dlen, p, slen) != Z_OK || dlen != rawlen) {
                 free(d);
@@ -129,11 +129,11 @@ int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache
         goto bad;
     return LS_OK;
 bad:
-    ls_cache_view_free(v);
-    return ls_err(LS_ECORRUPT, "cache record: malformed field");
+    ls__cache_view_free(v);
+    return ls__err(LS_ECORRUPT, "cache record: malformed field");
 }
 
-void ls_cache_view_free(ls_cache_view *v)
+void ls__cache_view_free(ls_cache_view *v)
 {
     for (int id = 0; id <= LS_CF_MAX; id++) {
         free(v->owned[id]);
@@ -143,25 +143,25 @@ void ls_cache_view_free(ls_cache_view *v)
     }
 }
 
-int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
+int ls__cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
 {
     const uint8_t *b = buf;
     memset(v, 0, sizeof *v);
     if (len < 14 || b[0] != LS_CACHE_VERSION)
-        return ls_err(LS_ECORRUPT, "cache record: bad size or version");
+        return ls__err(LS_ECORRUPT, "cache record: bad size or version");
     uint32_t hot_end = get32(b + 2);
-    if (hot_end < 10 || hot_end > len - 4 || get32(b + 6) != ls_crc32c(b + 10, hot_end - 10))
-        return ls_err(LS_ECORRUPT, "cache record: hot fields damaged");
+    if (hot_end < 10 || hot_end > len - 4 || get32(b + 6) != ls__crc32c(b + 10, hot_end - 10))
+        return ls__err(LS_ECORRUPT, "cache record: hot fields damaged");
     const uint8_t *p = b + 10, *end = b + hot_end;
     while (p < end) {
         if (end - p < 10)
-            return ls_err(LS_ECORRUPT, "cache record: malformed hot field");
+            return ls__err(LS_ECORRUPT, "cache record: malformed hot field");
         int id = p[0], enc = p[1];
         uint32_t rawlen = get32(p + 2), slen = get32(p + 6);
         p += 10;
         if (id < LS_CF_ENVELOPE || id > LS_CF_BODY || enc != 0 || rawlen != slen || (size_t)(end - p) < slen || v->f[id]) {
             memset(v, 0, sizeof *v);
-            return ls_err(LS_ECORRUPT, "cache record: malformed hot field");
+            return ls__err(LS_ECORRUPT, "cache record: malformed hot field");
         }
         v->f[id] = (const char *)p;
         v->len[id] = slen;
@@ -172,7 +172,7 @@ int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v)
 
 #include "core/env.h"
 
-int ls_cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
+int ls__cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
                           size_t *hotlen, uint8_t **cold, size_t *coldlen)
 {
     const char *hv[LS_CF_MAX + 1] = { 0 }, *cv[LS_CF_MAX + 1] = { 0 };
@@ -186,43 +186,43 @@ int ls_cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t le
             cl[id] = lens[id];
         }
     }
-    int rc = ls_cache_encode(hv, hl, hot, hotlen);
-    if (!rc && (rc = ls_cache_encode(cv, cl, cold, coldlen))) {
+    int rc = ls__cache_encode(hv, hl, hot, hotlen);
+    if (!rc && (rc = ls__cache_encode(cv, cl, cold, coldlen))) {
         free(*hot);
         *hot = NULL;
     }
     return rc;
 }
 
-int ls_cache_put(ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
+int ls__cache_put(ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
                  size_t coldlen)
 {
-    int rc = ls_db_put(t, LS_DB_CACHE, key, 20, hot, hotlen, 0);
-    return rc ? rc : ls_db_put(t, LS_DB_CACHEX, key, 20, cold, coldlen, 0);
+    int rc = ls__db_put(t, LS_DB_CACHE, key, 20, hot, hotlen, 0);
+    return rc ? rc : ls__db_put(t, LS_DB_CACHEX, key, 20, cold, coldlen, 0);
 }
 
-int ls_cache_del(ls_txn *t, const uint8_t key[20])
+int ls__cache_del(ls_txn *t, const uint8_t key[20])
 {
-    int rc = ls_db_del(t, LS_DB_CACHE, key, 20, NULL, 0);
-    return rc ? rc : ls_db_del(t, LS_DB_CACHEX, key, 20, NULL, 0);
+    int rc = ls__db_del(t, LS_DB_CACHE, key, 20, NULL, 0);
+    return rc ? rc : ls__db_del(t, LS_DB_CACHEX, key, 20, NULL, 0);
 }
 
-int ls_cache_get(ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v)
+int ls__cache_get(ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v)
 {
     memset(v, 0, sizeof *v);
     MDB_val hv, cv;
-    int rc = ls_db_get(t, LS_DB_CACHE, key, 20, &hv);
+    int rc = ls__db_get(t, LS_DB_CACHE, key, 20, &hv);
     if (!rc)
-        rc = ls_db_get(t, LS_DB_CACHEX, key, 20, &cv);
+        rc = ls__db_get(t, LS_DB_CACHEX, key, 20, &cv);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "cache record missing");
+        return ls__err(LS_ENOTFOUND, "cache record missing");
     if (rc)
         return rc;
     ls_cache_view cold;
-    if ((rc = ls_cache_decode(hv.mv_data, hv.mv_size, inflate_mask, v)))
+    if ((rc = ls__cache_decode(hv.mv_data, hv.mv_size, inflate_mask, v)))
         return rc;
-    if ((rc = ls_cache_decode(cv.mv_data, cv.mv_size, inflate_mask, &cold))) {
-        ls_cache_view_free(v);
+    if ((rc = ls__cache_decode(cv.mv_data, cv.mv_size, inflate_mask, &cold))) {
+        ls__cache_view_free(v);
         return rc;
     }
     for (int id = 1; id <= LS_CF_MAX; id++) {
@@ -233,6 +233,6 @@ int ls_cache_get(ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cac
         v->owned[id] = cold.owned[id];
         cold.owned[id] = NULL;
     }
-    ls_cache_view_free(&cold);
+    ls__cache_view_free(&cold);
     return LS_OK;
 }

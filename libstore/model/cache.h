@@ -26,13 +26,13 @@ enum ls_cache_field {
     LS_CF_ENVELOPE = 1,
     LS_CF_BODYSTRUCTURE = 2,
     LS_CF_BODY = 3,
-    LS_CF_PARTS = 4,      /* ls_mime_parts_encode() bytes */
+    LS_CF_PARTS = 4,      /* ls__mime_parts_encode() bytes */
     LS_CF_FIELDS = 5,     /* raw header lines of the chosen fields */
     LS_CF_MAX = 5
 };
 
 /* A decoded view. Raw fields point into the buffer given to decode;
- * compressed ones into `owned` allocations freed by ls_cache_view_free. */
+ * compressed ones into `owned` allocations freed by ls__cache_view_free. */
 typedef struct ls_cache_view {
     const char *f[LS_CF_MAX + 1];
     size_t len[LS_CF_MAX + 1];
@@ -40,29 +40,29 @@ typedef struct ls_cache_view {
 } ls_cache_view;
 
 /* Build a record from field values (NULL/0 for absent). *out malloc'd. */
-int ls_cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1],
+int ls__cache_encode(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1],
                     uint8_t **out, size_t *outlen);
 /* Validate and decode. `inflate_mask` (bits 1<<id) says which compressed
  * fields to decompress; others are left absent. Errors: LS_ECORRUPT. */
-int ls_cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache_view *v);
-void ls_cache_view_free(ls_cache_view *v);
+int ls__cache_decode(const void *buf, size_t len, unsigned inflate_mask, ls_cache_view *v);
+void ls__cache_view_free(ls_cache_view *v);
 /* Decode only the hot fields, verifying only hot_crc (the FETCH fast path;
  * nothing is allocated). Errors: LS_ECORRUPT. */
-int ls_cache_decode_hot(const void *buf, size_t len, ls_cache_view *v);
+int ls__cache_decode_hot(const void *buf, size_t len, ls_cache_view *v);
 
 /* A message's cache lives in two tables with the same key: the hot fields
  * (what FETCH reads every time, walked in order by ls_message_foreach) in
  * "cache", the cold ones (part offsets, header fields) in "cachex", so the
  * hot walk touches a third of the bytes. Both values use the layout above. */
 struct ls_txn;
-int ls_cache_put(struct ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
+int ls__cache_put(struct ls_txn *t, const uint8_t key[20], const uint8_t *hot, size_t hotlen, const uint8_t *cold,
                  size_t coldlen);
-int ls_cache_del(struct ls_txn *t, const uint8_t key[20]);
+int ls__cache_del(struct ls_txn *t, const uint8_t key[20]);
 /* Both records decoded into one view. LS_ENOTFOUND when a record is
  * missing, LS_ECORRUPT when one is damaged. */
-int ls_cache_get(struct ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v);
+int ls__cache_get(struct ls_txn *t, const uint8_t key[20], unsigned inflate_mask, ls_cache_view *v);
 /* Encode the hot and the cold record of a message from its fields. */
-int ls_cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
+int ls__cache_encode_split(const char *const vals[LS_CF_MAX + 1], const size_t lens[LS_CF_MAX + 1], uint8_t **hot,
                           size_t *hotlen, uint8_t **cold, size_t *coldlen);
 
 #endif

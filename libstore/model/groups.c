@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ls_store_set_group_resolver(ls_store *st, ls_group_cb cb, void *arg)
+void ls_acl_set_group_resolver(ls_store *st, ls_acl_group_cb cb, void *arg)
 {
     pthread_mutex_lock(&st->groups_mu);
     st->group_cb = cb;
@@ -25,7 +25,7 @@ static void load_groupsfile(ls_store *st)
         return;
     char *buf;
     size_t len;
-    if (ls_read_file(st->cfg->groupsfile, &buf, &len) != LS_OK) {
+    if (ls__read_file(st->cfg->groupsfile, &buf, &len) != LS_OK) {
         /* the store did not open without it (config.c, check_groupsfile):
          * it went away since, and no file means no groups */
         ls_error_clear();
@@ -60,12 +60,12 @@ static int file_member(const char *text, size_t len, const char *group, const ch
     return 0;
 }
 
-int ls_group_member(ls_store *st, const char *group, const char *user)
+int ls__group_member(ls_store *st, const char *group, const char *user)
 {
     pthread_mutex_lock(&st->groups_mu);
     int r = 0;
     if (st->group_cb) {
-        ls_group_cb cb = st->group_cb;
+        ls_acl_group_cb cb = st->group_cb;
         void *arg = st->group_arg;
         pthread_mutex_unlock(&st->groups_mu);
         return cb(group, user, arg) > 0;

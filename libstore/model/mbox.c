@@ -7,23 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ls_mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition)
+void ls__mbref_set(ls_mbref *ref, const uint8_t uuid[LS_UUID_LEN], const char *partition)
 {
     memcpy(ref->uuid, uuid, LS_UUID_LEN);
-    ls_uuid_format(uuid, ref->uuidstr);
+    ls__uuid_format(uuid, ref->uuidstr);
     ref->partition = partition;
 }
 
-int ls_mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s)
+int ls__mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s)
 {
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &v);
+    int rc = ls__db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &v);
     if (rc == LS_ENOTFOUND) {
         char u[37];
-        ls_uuid_format(uuid, u);
-        return ls_err(LS_ECORRUPT, "mailbox %s has no state record (run reconstruct)", u);
+        ls__uuid_format(uuid, u);
+        return ls__err(LS_ECORRUPT, "mailbox %s has no state record (run reconstruct)", u);
     }
-    return rc ? rc : ls_mbstate_decode(v.mv_data, v.mv_size, s);
+    return rc ? rc : ls__mbstate_decode(v.mv_data, v.mv_size, s);
 }
 
 /* How far above the MODSEQs given out store.header's mark is set when it
@@ -32,22 +32,22 @@ int ls_mbstate_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbstate *s)
  * HIGHESTMODSEQ only by what it changed. */
 #define MODSEQ_MARK_STEP 1024
 
-int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s)
+int ls__mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate *s)
 {
     uint8_t buf[LS_MBSTATE_SIZE];
     uint64_t top = s->highestmodseq > s->privmodseq ? s->highestmodseq : s->privmodseq;
     if (top <= s->modseqmark || !t->env->before_commit || t->no_mark) {
-        ls_mbstate_encode(s, buf);
-        return ls_db_put(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, buf, sizeof buf, 0);
+        ls__mbstate_encode(s, buf);
+        return ls__db_put(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, buf, sizeof buf, 0);
     }
     /* A MODSEQ past the mark: the new mark goes into the state now, and
-     * store.header gets it right before the commit (ls_mbox_raise_marks).
+     * store.header gets it right before the commit (ls__mbox_raise_marks).
      * The caller's copy may predate a raise made earlier in this
      * transaction (a batch puts the state once per message). */
     ls_mbstate w = *s, cur;
     MDB_val v;
-    if (ls_db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &v) == LS_OK &&
-        ls_mbstate_decode(v.mv_data, v.mv_size, &cur) == LS_OK && cur.modseqmark > w.modseqmark)
+    if (ls__db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &v) == LS_OK &&
+        ls__mbstate_decode(v.mv_data, v.mv_size, &cur) == LS_OK && cur.modseqmark > w.modseqmark)
         w.modseqmark = cur.modseqmark;
     ls_error_clear();
     if (top > w.modseqmark) {
@@ -60,15 +60,15 @@ int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate 
                 size_t nc = t->capmarks ? t->capmarks * 2 : 4;
                 uint8_t(*nm)[16] = realloc(t->marks, nc * sizeof *nm);
                 if (!nm)
-                    return ls_err(LS_ENOMEM, "out of memory");
+                    return ls__err(LS_ENOMEM, "out of memory");
                 t->marks = nm;
                 t->capmarks = nc;
             }
             memcpy(t->marks[t->nmarks++], uuid, LS_UUID_LEN);
         }
     }
-    ls_mbstate_encode(&w, buf);
-    return ls_db_put(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, buf, sizeof buf, 0);
+    ls__mbstate_encode(&w, buf);
+    return ls__db_put(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, buf, sizeof buf, 0);
 }
 
 /* Before the commit (ls_env.before_commit): write store.header with the
@@ -76,74 +76,74 @@ int ls_mbstate_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_mbstate 
  * that no MODSEQ is ever committed above the mark on disk. A header that
  * cannot be written (a full partition, a directory not made yet) leaves
  * the state's mark at 0: the next transaction tries again. */
-void ls_mbox_raise_marks(ls_txn *t)
+void ls__mbox_raise_marks(ls_txn *t)
 {
     for (size_t i = 0; i < t->nmarks; i++) {
         ls_mbox m;
-        if (ls_mbox_load_uuid(t, t->marks[i], &m) != LS_OK) {
+        if (ls__mbox_load_uuid(t, t->marks[i], &m) != LS_OK) {
             ls_error_clear();
             continue;
         }
-        if (ls_header_write_in(t->env->owner, t, &m) != LS_OK) {
+        if (ls__header_write_in(t->env->owner, t, &m) != LS_OK) {
             m.state.modseqmark = 0;
             uint8_t buf[LS_MBSTATE_SIZE];
-            ls_mbstate_encode(&m.state, buf);
-            ls_db_put(t, LS_DB_MBSTATE, t->marks[i], LS_UUID_LEN, buf, sizeof buf, 0);
+            ls__mbstate_encode(&m.state, buf);
+            ls__db_put(t, LS_DB_MBSTATE, t->marks[i], LS_UUID_LEN, buf, sizeof buf, 0);
         }
-        ls_mbox_clear(&m);
+        ls__mbox_clear(&m);
         ls_error_clear();
     }
 }
 
-void ls_mbox_clear(ls_mbox *m)
+void ls__mbox_clear(ls_mbox *m)
 {
     free(m->name);
     m->name = NULL;
-    ls_mbentry_clear(&m->entry);
+    ls__mbentry_clear(&m->entry);
 }
 
-int ls_mbox_load(ls_txn *t, const char *name, ls_mbox *out)
+int ls__mbox_load(ls_txn *t, const char *name, ls_mbox *out)
 {
     memset(out, 0, sizeof *out);
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_MAILBOXES, name, strlen(name), &v);
+    int rc = ls__db_get(t, LS_DB_MAILBOXES, name, strlen(name), &v);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "mailbox '%s' does not exist", name);
+        return ls__err(LS_ENOTFOUND, "mailbox '%s' does not exist", name);
     if (rc)
         return rc;
-    if ((rc = ls_mbentry_decode(v.mv_data, v.mv_size, &out->entry)))
-        return ls_err(rc, "mailbox '%s': %s", name, ls_error_last());
+    if ((rc = ls__mbentry_decode(v.mv_data, v.mv_size, &out->entry)))
+        return ls__err(rc, "mailbox '%s': %s", name, ls_error_last());
     out->name = strdup(name);
     if (!out->name) {
-        ls_mbox_clear(out);
-        return ls_err(LS_ENOMEM, "out of memory");
+        ls__mbox_clear(out);
+        return ls__err(LS_ENOMEM, "out of memory");
     }
-    ls_mbref_set(&out->ref, out->entry.uuid, out->entry.partition);
-    if ((rc = ls_mbstate_get(t, out->entry.uuid, &out->state))) {
-        rc = ls_err(rc, "mailbox '%s': %s", name, ls_error_last());
-        ls_mbox_clear(out);
+    ls__mbref_set(&out->ref, out->entry.uuid, out->entry.partition);
+    if ((rc = ls__mbstate_get(t, out->entry.uuid, &out->state))) {
+        rc = ls__err(rc, "mailbox '%s': %s", name, ls_error_last());
+        ls__mbox_clear(out);
         return rc;
     }
     return LS_OK;
 }
 
-int ls_mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out)
+int ls__mbox_load_uuid(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_mbox *out)
 {
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_BYUUID, uuid, LS_UUID_LEN, &v);
+    int rc = ls__db_get(t, LS_DB_BYUUID, uuid, LS_UUID_LEN, &v);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "the mailbox no longer exists");
+        return ls__err(LS_ENOTFOUND, "the mailbox no longer exists");
     if (rc)
         return rc;
     char name[LS_NAME_BUF];
     if (v.mv_size >= sizeof name)
-        return ls_err(LS_ECORRUPT, "mailbox name too long in the uuid table");
+        return ls__err(LS_ECORRUPT, "mailbox name too long in the uuid table");
     memcpy(name, v.mv_data, v.mv_size);
     name[v.mv_size] = 0;
-    rc = ls_mbox_load(t, name, out);
+    rc = ls__mbox_load(t, name, out);
     if (!rc && memcmp(out->entry.uuid, uuid, LS_UUID_LEN) != 0) {
-        ls_mbox_clear(out);
-        return ls_err(LS_ECORRUPT, "mailbox '%s': uuid table out of step (run reconstruct -m)", name);
+        ls__mbox_clear(out);
+        return ls__err(LS_ECORRUPT, "mailbox '%s': uuid table out of step (run reconstruct -m)", name);
     }
     return rc;
 }
@@ -214,10 +214,10 @@ static int header_compose(ls_txn *t, const ls_mbox *m, char **out, size_t *outle
     size_t len = 0, cap = 1024;
     char *buf = malloc(cap), line[LS_NAME_BUF + 128];
     if (!buf)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     buf[0] = 0;
     /* the HIGHESTMODSEQ mark is a ceiling: at or above every MODSEQ given
-     * out (ls_mbstate_put raises it before a transaction passes it) */
+     * out (ls__mbstate_put raises it before a transaction passes it) */
     uint64_t mark = m->state.highestmodseq;
     if (m->state.privmodseq > mark)
         mark = m->state.privmodseq;
@@ -237,7 +237,7 @@ static int header_compose(ls_txn *t, const ls_mbox *m, char **out, size_t *outle
     if (buf) {
         MDB_val v;
         uint8_t *q;
-        if (ls_db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &v) == LS_OK && v.mv_size >= 56) {
+        if (ls__db_get(t, LS_DB_QUOTA, m->name, strlen(m->name), &v) == LS_OK && v.mv_size >= 56) {
             q = v.mv_data;
             int64_t lim[3];
             for (int i = 0; i < 3; i++) {
@@ -251,7 +251,7 @@ static int header_compose(ls_txn *t, const ls_mbox *m, char **out, size_t *outle
             buf = append_str(buf, &len, &cap, line);
         }
         MDB_cursor *c;
-        if (buf && ls_db_cursor(t, LS_DB_ANNOT, &c) == LS_OK) {
+        if (buf && ls__db_cursor(t, LS_DB_ANNOT, &c) == LS_OK) {
             MDB_val k = { LS_UUID_LEN, (void *)m->entry.uuid };
             for (int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); buf && mrc == 0;
                  mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -275,16 +275,16 @@ static int header_compose(ls_txn *t, const ls_mbox *m, char **out, size_t *outle
                 if (buf)
                     buf = append_str(buf, &len, &cap, "\n");
             }
-            ls_db_cursor_close(c);
+            ls__db_cursor_close(c);
         }
     }
     /* the seal: a header cut short or edited is told from an intact one */
     if (buf) {
-        snprintf(line, sizeof line, "end: %08x\n", ls_crc32c(buf, len));
+        snprintf(line, sizeof line, "end: %08x\n", ls__crc32c(buf, len));
         buf = append_str(buf, &len, &cap, line);
     }
     if (!buf)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     *out = buf;
     *outlen = len;
     return LS_OK;
@@ -305,7 +305,7 @@ static uint64_t header_number(const char *text, size_t len, const char *key)
     return 0;
 }
 
-int ls_header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m)
+int ls__header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m)
 {
     char *buf = NULL, *old;
     size_t len = 0, oldlen;
@@ -330,13 +330,13 @@ int ls_header_write_in(ls_store *st, ls_txn *t, const ls_mbox *m)
     return rc;
 }
 
-int ls_header_write(ls_store *st, const ls_mbox *m)
+int ls__header_write(ls_store *st, const ls_mbox *m)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
-    rc = ls_header_write_in(st, &t, m);
-    ls_txn_end(&t);
+    rc = ls__header_write_in(st, &t, m);
+    ls__txn_end(&t);
     return rc;
 }

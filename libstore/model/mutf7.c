@@ -53,7 +53,7 @@ static int finish(obuf *b, char **out)
         if (b->p) b->p[0] = 0;
         else b->failed = 1;
     }
-    if (b->failed) { free(b->p); return ls_err(LS_ENOMEM, "out of memory"); }
+    if (b->failed) { free(b->p); return ls__err(LS_ENOMEM, "out of memory"); }
     *out = b->p;
     return LS_OK;
 }
@@ -90,16 +90,16 @@ static void enc_unit(obuf *b, b64enc *e, uint32_t unit)
     e->bits &= (1u << e->nbits) - 1;
 }
 
-int ls_mutf7_encode(const char *utf8, char **out)
+int ls_name_to_mutf7(const char *utf8, char **out)
 {
     obuf b = { 0 };
     const unsigned char *s = (const unsigned char *)utf8;
     *out = NULL;
-    if (!s) return ls_err(LS_EBADNAME, "mailbox name is NULL");
+    if (!s) return ls__err(LS_EBADNAME, "mailbox name is NULL");
     for (size_t i = 0; s[i];) {
         uint32_t cp;
-        size_t n = ls_utf8_decode(s + i, &cp);
-        if (!n) { free(b.p); return ls_err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
+        size_t n = ls__utf8_decode(s + i, &cp);
+        if (!n) { free(b.p); return ls__err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
         if (direct(cp)) {
             put(&b, (char)cp);
             if (cp == '&') put(&b, '-');
@@ -110,8 +110,8 @@ int ls_mutf7_encode(const char *utf8, char **out)
         b64enc e = { 0, 0 };
         put(&b, '&');
         while (s[i]) {
-            n = ls_utf8_decode(s + i, &cp);
-            if (!n) { free(b.p); return ls_err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
+            n = ls__utf8_decode(s + i, &cp);
+            if (!n) { free(b.p); return ls__err(LS_EBADNAME, "mailbox name: invalid UTF-8 at byte %zu", i + 1); }
             if (direct(cp)) break;
             if (cp >= 0x10000) {
                 cp -= 0x10000;
@@ -138,7 +138,7 @@ static int decode_run(const char *in, size_t *pi, obuf *b)
     for (; s[i] && s[i] != '-'; i++) {
         int v = b64val(s[i]);
         if (v < 0)
-            return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': invalid character in base64 at byte %zu",
+            return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': invalid character in base64 at byte %zu",
                           in, i + 1);
         bits = (bits << 6) | (uint32_t)v;
         nbits += 6;
@@ -156,47 +156,47 @@ static int decode_run(const char *in, size_t *pi, obuf *b)
         } else if (u >= 0xdc00 && u <= 0xdfff) {
             goto bad_surrogate;
         } else if (direct(u)) {
-            return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': printable ASCII '%c' must not be "
+            return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': printable ASCII '%c' must not be "
                           "base64-encoded (byte %zu)", in, (char)u, start + 1);
         } else if (u == 0) {
-            return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': encodes a NUL character", in);
+            return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': encodes a NUL character", in);
         } else {
             put_utf8(b, u);
         }
     }
     if (!s[i])
-        return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': base64 run at byte %zu lacks its closing '-'",
+        return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': base64 run at byte %zu lacks its closing '-'",
                       in, start + 1);
     if (hi_sur) goto bad_surrogate;
     /* Canonical: fewer than 6 spare bits, all zero. ("&-" is handled by the caller.) */
     if (nunits == 0 || nbits >= 6 || bits != 0)
-        return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': base64 run at byte %zu is not canonical "
+        return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': base64 run at byte %zu is not canonical "
                       "(partial character or non-zero padding bits)", in, start + 1);
     *pi = i + 1;
     return LS_OK;
 bad_surrogate:
-    return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': unpaired UTF-16 surrogate in the run at byte %zu",
+    return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': unpaired UTF-16 surrogate in the run at byte %zu",
                   in, start + 1);
 }
 
-int ls_mutf7_decode(const char *mutf7, char **out)
+int ls_name_from_mutf7(const char *mutf7, char **out)
 {
     obuf b = { 0 };
     const unsigned char *s = (const unsigned char *)mutf7;
     *out = NULL;
-    if (!s) return ls_err(LS_EBADNAME, "mailbox name is NULL");
+    if (!s) return ls__err(LS_EBADNAME, "mailbox name is NULL");
     int prev_run = 0;  /* the previous token was a base64 run */
     for (size_t i = 0; s[i];) {
         if (s[i] < 0x20 || s[i] > 0x7e) {
             free(b.p);
-            return ls_err(LS_EBADNAME, "modified UTF-7: byte 0x%02x at byte %zu is not printable ASCII "
+            return ls__err(LS_EBADNAME, "modified UTF-7: byte 0x%02x at byte %zu is not printable ASCII "
                           "(8-bit and control characters must be encoded)", s[i], i + 1);
         }
         if (s[i] != '&') { put(&b, (char)s[i++]); prev_run = 0; continue; }
         if (s[i + 1] == '-') { put(&b, '&'); i += 2; prev_run = 0; continue; }
         if (prev_run) {
             free(b.p);
-            return ls_err(LS_EBADNAME, "modified UTF-7 '%.60s': adjacent base64 runs at byte %zu are "
+            return ls__err(LS_EBADNAME, "modified UTF-7 '%.60s': adjacent base64 runs at byte %zu are "
                           "not canonical (merge them)", mutf7, i + 1);
         }
         i++;

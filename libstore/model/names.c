@@ -25,8 +25,8 @@ static const char *excerpt(const char *s, char *buf, size_t bufsize)
     size_t o = 0, i = 0;
     while (p[i] && i < EXCERPT_MAX && o + 16 < bufsize) {
         uint32_t cp;
-        size_t n = ls_utf8_decode(p + i, &cp);
-        if (n == 0 || ls_name_char_refused(cp)) {
+        size_t n = ls__utf8_decode(p + i, &cp);
+        if (n == 0 || ls__name_char_refused(cp)) {
             for (size_t k = 0; k < (n ? n : 1); k++)
                 o += (size_t)snprintf(buf + o, bufsize - o, "\\x%02x", p[i + k]);
             i += n ? n : 1;
@@ -42,7 +42,7 @@ static const char *excerpt(const char *s, char *buf, size_t bufsize)
 }
 #define EXBUF (EXCERPT_MAX * 4 + 24)
 
-size_t ls_utf8_decode(const unsigned char *s, uint32_t *cp)
+size_t ls__utf8_decode(const unsigned char *s, uint32_t *cp)
 {
     unsigned c = s[0];
     if (c < 0x80) { *cp = c; return 1; }
@@ -66,7 +66,7 @@ size_t ls_utf8_decode(const unsigned char *s, uint32_t *cp)
     return 0;
 }
 
-const char *ls_name_char_refused(uint32_t cp)
+const char *ls__name_char_refused(uint32_t cp)
 {
     /* C0, DEL and C1 (U+0085 NEXT LINE among them): they break log lines
      * and terminals, and no client shows them. */
@@ -95,22 +95,22 @@ static int check_chars(const char *what, const char *s, char sep)
     for (size_t i = 0; p[i];) {
         unsigned char c = p[i];
         uint32_t cp;
-        size_t n = ls_utf8_decode(p + i, &cp);
+        size_t n = ls__utf8_decode(p + i, &cp);
         if (n == 0)
-            return ls_err(LS_EBADNAME, "%s '%s': invalid UTF-8 at byte %zu", what,
+            return ls__err(LS_EBADNAME, "%s '%s': invalid UTF-8 at byte %zu", what,
                           excerpt(s, ex, sizeof ex), i + 1);
-        const char *why = ls_name_char_refused(cp);
+        const char *why = ls__name_char_refused(cp);
         if (why && cp < 0x80)
-            return ls_err(LS_EBADNAME, "%s '%s': %s 0x%02x at byte %zu", what,
+            return ls__err(LS_EBADNAME, "%s '%s': %s 0x%02x at byte %zu", what,
                           excerpt(s, ex, sizeof ex), why, c, i + 1);
         if (why)
-            return ls_err(LS_EBADNAME, "%s '%s': %s U+%04X at byte %zu", what,
+            return ls__err(LS_EBADNAME, "%s '%s': %s U+%04X at byte %zu", what,
                           excerpt(s, ex, sizeof ex), why, (unsigned)cp, i + 1);
         if (c == '%' || c == '*')
-            return ls_err(LS_EBADNAME, "%s '%s': wildcard '%c' not allowed", what,
+            return ls__err(LS_EBADNAME, "%s '%s': wildcard '%c' not allowed", what,
                           excerpt(s, ex, sizeof ex), c);
         if (c == '/' && sep != '/')
-            return ls_err(LS_EBADNAME, "%s '%s': '/' at byte %zu is not allowed (it is a path "
+            return ls__err(LS_EBADNAME, "%s '%s': '/' at byte %zu is not allowed (it is a path "
                           "separator; the hierarchy separator is '%c')", what, excerpt(s, ex, sizeof ex),
                           i + 1, sep);
         i += n;
@@ -118,30 +118,30 @@ static int check_chars(const char *what, const char *s, char sep)
     return LS_OK;
 }
 
-int ls_user_validate(const char *user, char sep)
+int ls__user_validate(const char *user, char sep)
 {
     char ex[EXBUF];
-    if (!user || !*user) return ls_err(LS_EBADNAME, "user name is empty");
+    if (!user || !*user) return ls__err(LS_EBADNAME, "user name is empty");
     size_t len = strlen(user);
     if (len > USER_MAX)
-        return ls_err(LS_EBADNAME, "user name '%s' is %zu bytes, over the limit of %d",
+        return ls__err(LS_EBADNAME, "user name '%s' is %zu bytes, over the limit of %d",
                       excerpt(user, ex, sizeof ex), len, USER_MAX);
     int rc = check_chars("user name", user, sep);
     if (rc) return rc;
     if (!strcmp(user, ".") || !strcmp(user, ".."))
-        return ls_err(LS_EBADNAME, "user name '%s' is not allowed (it names a directory)", user);
+        return ls__err(LS_EBADNAME, "user name '%s' is not allowed (it names a directory)", user);
     if (strchr(user, ' '))
-        return ls_err(LS_EBADNAME, "user name '%s': contains a space", excerpt(user, ex, sizeof ex));
+        return ls__err(LS_EBADNAME, "user name '%s': contains a space", excerpt(user, ex, sizeof ex));
     if (strchr(user, sep))
-        return ls_err(LS_EBADNAME, "user name '%s': contains the hierarchy separator '%c'",
+        return ls__err(LS_EBADNAME, "user name '%s': contains the hierarchy separator '%c'",
                       excerpt(user, ex, sizeof ex), sep);
     if (strcasecmp(user, "anyone") == 0)
-        return ls_err(LS_EBADNAME, "user name '%s' is reserved (it means every identity in ACLs)", user);
+        return ls__err(LS_EBADNAME, "user name '%s' is reserved (it means every identity in ACLs)", user);
     if (user[0] == '-')
-        return ls_err(LS_EBADNAME, "user name '%s': cannot start with '-' (negative ACL identifier)",
+        return ls__err(LS_EBADNAME, "user name '%s': cannot start with '-' (negative ACL identifier)",
                       excerpt(user, ex, sizeof ex));
     if (strncmp(user, "group:", 6) == 0)
-        return ls_err(LS_EBADNAME, "user name '%s': cannot start with 'group:' (group identifier)",
+        return ls__err(LS_EBADNAME, "user name '%s': cannot start with 'group:' (group identifier)",
                       excerpt(user, ex, sizeof ex));
     return LS_OK;
 }
@@ -152,14 +152,14 @@ static int check_components(const char *name, char sep)
     char ex[EXBUF];
     size_t len = strlen(name);
     if (name[0] == sep)
-        return ls_err(LS_EBADNAME, "mailbox name '%s': starts with the separator '%c'",
+        return ls__err(LS_EBADNAME, "mailbox name '%s': starts with the separator '%c'",
                       excerpt(name, ex, sizeof ex), sep);
     if (name[len - 1] == sep)
-        return ls_err(LS_EBADNAME, "mailbox name '%s': ends with the separator '%c'",
+        return ls__err(LS_EBADNAME, "mailbox name '%s': ends with the separator '%c'",
                       excerpt(name, ex, sizeof ex), sep);
     for (size_t i = 1; i < len; i++)
         if (name[i] == sep && name[i - 1] == sep)
-            return ls_err(LS_EBADNAME, "mailbox name '%s': empty component at byte %zu ('%c%c')",
+            return ls__err(LS_EBADNAME, "mailbox name '%s': empty component at byte %zu ('%c%c')",
                           excerpt(name, ex, sizeof ex), i + 1, sep, sep);
     /* "." and ".." parts (possible with sep '/') would climb directories
      * in any layout or tool that maps a name to a path. */
@@ -167,28 +167,28 @@ static int check_components(const char *name, char sep)
         end = strchr(part, sep);
         size_t plen = end ? (size_t)(end - part) : strlen(part);
         if ((plen == 1 || plen == 2) && !strncmp(part, "..", plen))
-            return ls_err(LS_EBADNAME, "mailbox name '%s': part '%.*s' at byte %zu is not allowed (it "
+            return ls__err(LS_EBADNAME, "mailbox name '%s': part '%.*s' at byte %zu is not allowed (it "
                           "names a directory)", excerpt(name, ex, sizeof ex), (int)plen, part,
                           (size_t)(part - name) + 1);
         if (!end)
             break;
     }
     if (strcmp(name, "user") == 0)
-        return ls_err(LS_EBADNAME, "mailbox name 'user' alone is not a mailbox (use user%cNAME)", sep);
+        return ls__err(LS_EBADNAME, "mailbox name 'user' alone is not a mailbox (use user%cNAME)", sep);
     if (strncmp(name, "user", 4) == 0 && name[4] == sep) {
         const char *u = name + 5, *end = strchr(u, sep);
         size_t ulen = end ? (size_t)(end - u) : strlen(u);
         char user[USER_MAX + 2];
         if (ulen > USER_MAX)
-            return ls_err(LS_EBADNAME, "mailbox name '%s': user name is %zu bytes, over the limit of %d",
+            return ls__err(LS_EBADNAME, "mailbox name '%s': user name is %zu bytes, over the limit of %d",
                           excerpt(name, ex, sizeof ex), ulen, USER_MAX);
         memcpy(user, u, ulen);
         user[ulen] = 0;
-        int rc = ls_user_validate(user, sep);
+        int rc = ls__user_validate(user, sep);
         if (rc) {
             char why[512];
             snprintf(why, sizeof why, "%s", ls_error_last());
-            return ls_err(LS_EBADNAME, "mailbox name '%s': %s", excerpt(name, ex, sizeof ex), why);
+            return ls__err(LS_EBADNAME, "mailbox name '%s': %s", excerpt(name, ex, sizeof ex), why);
         }
     }
     return LS_OK;
@@ -197,17 +197,17 @@ static int check_components(const char *name, char sep)
 int ls_name_validate(const char *name, char sep)
 {
     char ex[EXBUF];
-    if (!name || !*name) return ls_err(LS_EBADNAME, "mailbox name is empty");
+    if (!name || !*name) return ls__err(LS_EBADNAME, "mailbox name is empty");
     size_t len = strlen(name);
     if (len > LS_NAME_MAX)
-        return ls_err(LS_EBADNAME, "mailbox name '%s' is %zu bytes, over the limit of %d",
+        return ls__err(LS_EBADNAME, "mailbox name '%s' is %zu bytes, over the limit of %d",
                       excerpt(name, ex, sizeof ex), len, LS_NAME_MAX);
     int rc = check_chars("mailbox name", name, sep);
     if (rc) return rc;
     return check_components(name, sep);
 }
 
-int ls_name_owner(const char *name, char sep, char **user)
+int ls__name_owner(const char *name, char sep, char **user)
 {
     *user = NULL;
     if (!name || strncmp(name, "user", 4) != 0 || name[4] != sep) return 0;
@@ -215,7 +215,7 @@ int ls_name_owner(const char *name, char sep, char **user)
     size_t n = end ? (size_t)(end - u) : strlen(u);
     if (n == 0) return 0;
     *user = strndup(u, n);
-    if (!*user) return ls_err(LS_ENOMEM, "out of memory");
+    if (!*user) return ls__err(LS_ENOMEM, "out of memory");
     return 1;
 }
 
@@ -240,28 +240,28 @@ int ls_name_to_user(const char *internal, const char *user, char sep, char **out
     } else {
         *out = strdup(internal);
     }
-    return *out ? LS_OK : ls_err(LS_ENOMEM, "out of memory");
+    return *out ? LS_OK : ls__err(LS_ENOMEM, "out of memory");
 }
 
 int ls_name_from_user(const char *external, const char *user, char sep, char **out)
 {
     *out = NULL;
-    if (!external) return ls_err(LS_EBADNAME, "mailbox name is empty");
+    if (!external) return ls__err(LS_EBADNAME, "mailbox name is empty");
     /* RFC 3501: "INBOX" is case-insensitive, and so is it as the first
      * component of a child name. */
     int is_inbox = strncasecmp(external, "INBOX", 5) == 0 && (external[5] == 0 || external[5] == sep);
     char *res;
     if (is_inbox) {
         if (!user || !*user)
-            return ls_err(LS_EBADNAME, "mailbox name '%.40s': INBOX needs a user (act as one with --as)",
+            return ls__err(LS_EBADNAME, "mailbox name '%.40s': INBOX needs a user (act as one with --as)",
                           external);
-        int rc = ls_user_validate(user, sep);
+        int rc = ls__user_validate(user, sep);
         if (rc) return rc;
         const char *rest = external + 5;
-        if (asprintf(&res, "user%c%s%s", sep, user, rest) < 0) return ls_err(LS_ENOMEM, "out of memory");
+        if (asprintf(&res, "user%c%s%s", sep, user, rest) < 0) return ls__err(LS_ENOMEM, "out of memory");
     } else {
         res = strdup(external);
-        if (!res) return ls_err(LS_ENOMEM, "out of memory");
+        if (!res) return ls__err(LS_ENOMEM, "out of memory");
     }
     int rc = ls_name_validate(res, sep);
     if (rc) { free(res); return rc; }
@@ -302,7 +302,7 @@ static int nfa_match(const char *pat, size_t plen, const char *name, char sep, u
     return cur[plen];
 }
 
-int ls_pattern_match(const char *pattern, const char *name, char sep)
+int ls__pattern_match(const char *pattern, const char *name, char sep)
 {
     if (!pattern || !name) return 0;
     size_t plen = strlen(pattern);
@@ -317,7 +317,7 @@ int ls_pattern_match(const char *pattern, const char *name, char sep)
     return m;
 }
 
-int ls_name_is_ancestor(const char *prefix, const char *name, char sep)
+int ls__name_is_ancestor(const char *prefix, const char *name, char sep)
 {
     if (!prefix || !name || !*prefix) return 0;
     size_t n = strlen(prefix);

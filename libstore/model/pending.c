@@ -9,7 +9,7 @@ typedef struct hold { uint8_t uuid[LS_UUID_LEN]; uint32_t from; } hold;
 static __thread hold *holds;
 static __thread size_t nholds;
 
-void ls_pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t from_uid)
+void ls__pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t from_uid)
 {
     (void)st;
     hold *nh = realloc(holds, (nholds + 1) * sizeof *nh);
@@ -20,7 +20,7 @@ void ls_pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t fro
     holds[nholds++].from = from_uid;
 }
 
-void ls_pending_hold_clear(ls_store *st)
+void ls__pending_hold_clear(ls_store *st)
 {
     (void)st;
     free(holds);
@@ -39,29 +39,29 @@ static int held_back(const uint8_t *uuid, uint32_t uid)
 /* Value: type u8 | 3 reserved | uid u32 BE | txnid u64 BE | uuid 16 | partition bytes */
 #define PV_FIXED 32
 
-int ls_pending_add(ls_txn *t, int type, const ls_mbref *ref, uint32_t uid)
+int ls__pending_add(ls_txn *t, int type, const ls_mbref *ref, uint32_t uid)
 {
     uint8_t key[8], val[PV_FIXED + 64];
     MDB_cursor *c;
     MDB_val k, v;
     uint64_t seq = 1;
-    int rc = ls_db_cursor(t, LS_DB_PENDING, &c);
+    int rc = ls__db_cursor(t, LS_DB_PENDING, &c);
     if (rc)
         return rc;
     if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-        seq = ls_rd_be64(k.mv_data) + 1;
-    ls_db_cursor_close(c);
-    ls_be64(key, seq);
+        seq = ls__rd_be64(k.mv_data) + 1;
+    ls__db_cursor_close(c);
+    ls__be64(key, seq);
     size_t plen = strlen(ref->partition);
     if (plen > 63)
-        return ls_err(LS_EINVAL, "partition name too long");
+        return ls__err(LS_EINVAL, "partition name too long");
     memset(val, 0, PV_FIXED);
     val[0] = (uint8_t)type;
-    ls_be32(val + 4, uid);
-    ls_be64(val + 8, (uint64_t)mdb_txn_id(t->txn));
+    ls__be32(val + 4, uid);
+    ls__be64(val + 8, (uint64_t)mdb_txn_id(t->txn));
     memcpy(val + 16, ref->uuid, LS_UUID_LEN);
     memcpy(val + PV_FIXED, ref->partition, plen);
-    return ls_db_put(t, LS_DB_PENDING, key, 8, val, PV_FIXED + plen, 0);
+    return ls__db_put(t, LS_DB_PENDING, key, 8, val, PV_FIXED + plen, 0);
 }
 
 /* The oldest transaction a live reader of any process still sees, or
@@ -104,17 +104,17 @@ static int delete_entries(ls_txn *t, void *arg)
 {
     struct del_args *a = arg;
     for (size_t i = 0; i < a->n; i++) {
-        int rc = ls_db_del(t, LS_DB_PENDING, a->p[i].key, 8, NULL, 0);
+        int rc = ls__db_del(t, LS_DB_PENDING, a->p[i].key, 8, NULL, 0);
         if (rc)
             return rc;
     }
     return LS_OK;
 }
 
-int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64_t *done)
+int ls__pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64_t *done)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     uint64_t limit = force ? UINT64_MAX : oldest_reader(st->env);
@@ -122,12 +122,12 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
     size_t n = 0, cap = 0;
     MDB_cursor *c;
     MDB_val k, v;
-    rc = ls_db_cursor(&t, LS_DB_PENDING, &c);
+    rc = ls__db_cursor(&t, LS_DB_PENDING, &c);
     for (int op = MDB_FIRST; !rc && mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
         const uint8_t *p = v.mv_data;
         if (k.mv_size != 8 || v.mv_size < PV_FIXED || v.mv_size > PV_FIXED + 63)
             continue;
-        uint64_t txnid = ls_rd_be64(p + 8);
+        uint64_t txnid = ls__rd_be64(p + 8);
         /* A reader whose snapshot predates the transaction that queued the
          * removal (its txnid is below that one) may still read the files.
          * Our own scan's snapshot is newer, so it never holds anything up. */
@@ -135,13 +135,13 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
             continue;
         if ((only && p[0] != only) || (max_txnid && txnid > max_txnid))
             continue;
-        if (p[0] == LS_PENDING_EXPUNGED && held_back(p + 16, ls_rd_be32(p + 4)))
+        if (p[0] == LS_PENDING_EXPUNGED && held_back(p + 16, ls__rd_be32(p + 4)))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             pend *nl = realloc(list, cap * sizeof *nl);
             if (!nl) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             list = nl;
@@ -149,14 +149,14 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
         pend *e = &list[n++];
         memcpy(e->key, k.mv_data, 8);
         e->type = p[0];
-        e->uid = ls_rd_be32(p + 4);
+        e->uid = ls__rd_be32(p + 4);
         e->txnid = txnid;
         memcpy(e->partition, p + PV_FIXED, v.mv_size - PV_FIXED);
         e->partition[v.mv_size - PV_FIXED] = 0;
-        ls_mbref_set(&e->ref, p + 16, e->partition);
+        ls__mbref_set(&e->ref, p + 16, e->partition);
     }
-    ls_db_cursor_close(c);
-    ls_txn_end(&t);
+    ls__db_cursor_close(c);
+    ls__txn_end(&t);
     /* Removals are idempotent: a crash here repeats them next time. One on
      * an unavailable partition (not mounted) stays queued for when it is
      * back, and does not hold up the others; it is the result. */
@@ -182,25 +182,25 @@ int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64
     n = kept;
     if (!rc && n) {
         struct del_args a = { list, n };
-        rc = ls_env_write(st->env, LS_SYNC_RESERVE, delete_entries, &a);
+        rc = ls__env_write(st->env, LS_SYNC_RESERVE, delete_entries, &a);
     }
     if (done)
         *done = rc ? 0 : n;
     free(list);
     if (!rc && unavailable)
-        rc = ls_err(unavailable, "%s; its file removals stay queued", why);
+        rc = ls__err(unavailable, "%s; its file removals stay queued", why);
     return rc;
 }
 
-int ls_pending_count(ls_store *st, uint64_t *n)
+int ls__pending_count(ls_store *st, uint64_t *n)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     MDB_stat s;
     rc = mdb_stat(t.txn, st->env->dbi[LS_DB_PENDING], &s);
     *n = rc ? 0 : s.ms_entries;
-    ls_txn_end(&t);
-    return rc ? ls_err_mdb(rc, "stat") : LS_OK;
+    ls__txn_end(&t);
+    return rc ? ls__err_mdb(rc, "stat") : LS_OK;
 }

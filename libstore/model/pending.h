@@ -14,21 +14,21 @@ enum ls_pending_type {
     LS_PENDING_DESTROY = 2,    /* remove the whole mailbox directory of uuid */
 };
 
-int ls_pending_add(ls_txn *t, int type, const ls_mbref *ref, uint32_t uid);
+int ls__pending_add(ls_txn *t, int type, const ls_mbref *ref, uint32_t uid);
 
 /* Carry out pending removals whose transaction no live reader predates
  * (all of them with `force`). Only entries of type `only` (0: any), and
  * only those queued by transactions up to max_txnid (0: any) — what the
  * caller refreshed the store.header files for. *done counts removed entries. */
-int ls_pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64_t *done);
+int ls__pending_run(ls_store *st, int force, int only, uint64_t max_txnid, uint64_t *done);
 
 /* While a mailbox's store.header cannot be rewritten (a full partition),
  * hold back its expunged-file removals of UIDs >= from_uid, which the old
- * header does not cover. Per thread; cleared by ls_pending_hold_clear. */
-void ls_pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t from_uid);
-void ls_pending_hold_clear(ls_store *st);
+ * header does not cover. Per thread; cleared by ls__pending_hold_clear. */
+void ls__pending_hold(ls_store *st, const uint8_t uuid[LS_UUID_LEN], uint32_t from_uid);
+void ls__pending_hold_clear(ls_store *st);
 
 /* Number of pending entries (for check and tests). */
-int ls_pending_count(ls_store *st, uint64_t *n);
+int ls__pending_count(ls_store *st, uint64_t *n);
 
 #endif

@@ -19,21 +19,21 @@ typedef struct ls_qrec {
     uint64_t usage[LS_QUOTA_NRESOURCES];
 } ls_qrec;
 
-void ls_qrec_encode(const ls_qrec *q, uint8_t out[LS_QREC_SIZE]);
-int ls_qrec_decode(const void *buf, size_t len, ls_qrec *q);
+void ls__qrec_encode(const ls_qrec *q, uint8_t out[LS_QREC_SIZE]);
+int ls__qrec_decode(const void *buf, size_t len, ls_qrec *q);
 
 /* The root governing `name` (itself or its nearest ancestor that is a root):
  * its name into root (LS_NAME_BUF bytes) and record. LS_ENOTFOUND if none. */
-int ls_quota_find(ls_txn *t, const char *name, char sep, char *root, ls_qrec *q);
-int ls_quota_put(ls_txn *t, const char *root, const ls_qrec *q);
+int ls__quota_find(ls_txn *t, const char *name, char sep, char *root, ls_qrec *q);
+int ls__quota_put(ls_txn *t, const char *root, const ls_qrec *q);
 
 /* Add (or subtract) usage to the root governing `name`. With `enforce`,
  * an increase that takes a resource over its limit fails (LS_EOVERQUOTA,
  * nothing changed). No root: nothing to do. */
-int ls_quota_charge(ls_txn *t, const char *name, char sep, int64_t bytes, int64_t messages, int64_t mailboxes,
+int ls__quota_charge(ls_txn *t, const char *name, char sep, int64_t bytes, int64_t messages, int64_t mailboxes,
                     int enforce);
 
 /* The usage of one mailbox as a root counts it: bytes, messages, 1. */
-void ls_quota_usage_of(const ls_mbstate *s, int64_t delta[3]);
+void ls__quota_usage_of(const ls_mbstate *s, int64_t delta[3]);
 
 #endif

@@ -22,7 +22,7 @@ static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0L, p, 
  *   8 internaldate i64 | 16 internal_tz i16 | 18 sent_tz i16 | 20 header_size u32
  *  24 sentdate i64 | 32 size u64 | 40 modseq u64 | 48 body_lines u32 | 52 reserved u32
  *  56 keywords 2 x u64 | 72 guid 32 bytes | 104 expunged_at u32 | 108 crc32 u32 */
-void ls_irec_encode(const ls_irec *r, uint8_t out[LS_RECORD_SIZE])
+void ls__irec_encode(const ls_irec *r, uint8_t out[LS_RECORD_SIZE])
 {
     memset(out, 0, LS_RECORD_SIZE);
     put32(out + 0, r->uid);
@@ -43,15 +43,15 @@ void ls_irec_encode(const ls_irec *r, uint8_t out[LS_RECORD_SIZE])
     put32(out + 108, crc(out, 108));
 }
 
-int ls_irec_decode(const void *buf, size_t len, ls_irec *r)
+int ls__irec_decode(const void *buf, size_t len, ls_irec *r)
 {
     const uint8_t *p = buf;
     if (len != LS_RECORD_SIZE)
-        return ls_err(LS_ECORRUPT, "index record has %zu bytes, expected %d", len, LS_RECORD_SIZE);
+        return ls__err(LS_ECORRUPT, "index record has %zu bytes, expected %d", len, LS_RECORD_SIZE);
     if (p[4] != LS_RECORD_VERSION)
-        return ls_err(LS_ECORRUPT, "index record version %u not supported", p[4]);
+        return ls__err(LS_ECORRUPT, "index record version %u not supported", p[4]);
     if (get32(p + 108) != crc(p, 108))
-        return ls_err(LS_ECORRUPT, "index record of uid %u: CRC mismatch", get32(p));
+        return ls__err(LS_ECORRUPT, "index record of uid %u: CRC mismatch", get32(p));
     r->uid = get32(p);
     r->sysflags = p[5];
     r->internaldate = (int64_t)get64(p + 8);
@@ -74,7 +74,7 @@ int ls_irec_decode(const void *buf, size_t len, ls_irec *r)
  *  16 highestmodseq u64 | 24 unseen u32 | 28 deleted u32 | 32 flagged u32 | 36 answered u32
  *  40 recentuid u32 | 44 tombstones u32 | 48 size u64 | 56 deletedmodseq u64
  *  64 hwm_uidnext u32 | 68 recent u32 | 72 privmodseq u64 | 80 modseqmark u64 | 88..91 reserved | 92 crc32 u32 */
-void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE])
+void ls__mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE])
 {
     memset(out, 0, LS_MBSTATE_SIZE);
     out[0] = LS_MBSTATE_VERSION;
@@ -97,15 +97,15 @@ void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE])
     put32(out + 92, crc(out, 92));
 }
 
-int ls_mbstate_decode(const void *buf, size_t len, ls_mbstate *s)
+int ls__mbstate_decode(const void *buf, size_t len, ls_mbstate *s)
 {
     const uint8_t *p = buf;
     if (len != LS_MBSTATE_SIZE)
-        return ls_err(LS_ECORRUPT, "mailbox state has %zu bytes, expected %d", len, LS_MBSTATE_SIZE);
+        return ls__err(LS_ECORRUPT, "mailbox state has %zu bytes, expected %d", len, LS_MBSTATE_SIZE);
     if (p[0] != LS_MBSTATE_VERSION)
-        return ls_err(LS_ECORRUPT, "mailbox state version %u not supported", p[0]);
+        return ls__err(LS_ECORRUPT, "mailbox state version %u not supported", p[0]);
     if (get32(p + 92) != crc(p, 92))
-        return ls_err(LS_ECORRUPT, "mailbox state: CRC mismatch");
+        return ls__err(LS_ECORRUPT, "mailbox state: CRC mismatch");
     s->uidvalidity = get32(p + 4);
     s->uidnext = get32(p + 8);
     s->exists = get32(p + 12);
@@ -129,14 +129,14 @@ int ls_mbstate_decode(const void *buf, size_t len, ls_mbstate *s)
  *   0 version u8 | 1 partition length u8 | 2 reserved u16 | 4 uuid 16 bytes
  *  20 uidvalidity u32 | 24 flags u32 | 28 acl length u32 | 32 partition bytes
  *  then acl bytes | then crc32 u32 over everything before it */
-int ls_mbentry_encode(const ls_mbentry *m, uint8_t **out, size_t *len)
+int ls__mbentry_encode(const ls_mbentry *m, uint8_t **out, size_t *len)
 {
     size_t plen = strnlen(m->partition, sizeof m->partition);
     size_t alen = m->acl ? strlen(m->acl) : 0;
     size_t n = 32 + plen + alen + 4;
     uint8_t *b = calloc(1, n);
     if (!b)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     b[0] = LS_MBENTRY_VERSION;
     b[1] = (uint8_t)plen;
     memcpy(b + 4, m->uuid, LS_UUID_LEN);
@@ -152,18 +152,18 @@ int ls_mbentry_encode(const ls_mbentry *m, uint8_t **out, size_t *len)
     return LS_OK;
 }
 
-int ls_mbentry_decode(const void *buf, size_t len, ls_mbentry *m)
+int ls__mbentry_decode(const void *buf, size_t len, ls_mbentry *m)
 {
     const uint8_t *p = buf;
     memset(m, 0, sizeof *m);
     if (len < 36 || p[0] != LS_MBENTRY_VERSION)
-        return ls_err(LS_ECORRUPT, "mailbox entry: bad size or version");
+        return ls__err(LS_ECORRUPT, "mailbox entry: bad size or version");
     size_t plen = p[1];
     uint32_t alen = get32(p + 28);
     if (plen >= sizeof m->partition || (uint64_t)32 + plen + alen + 4 != len)
-        return ls_err(LS_ECORRUPT, "mailbox entry: inconsistent lengths");
+        return ls__err(LS_ECORRUPT, "mailbox entry: inconsistent lengths");
     if (get32(p + len - 4) != crc(p, len - 4))
-        return ls_err(LS_ECORRUPT, "mailbox entry: CRC mismatch");
+        return ls__err(LS_ECORRUPT, "mailbox entry: CRC mismatch");
     memcpy(m->uuid, p + 4, LS_UUID_LEN);
     m->uidvalidity = get32(p + 20);
     m->flags = get32(p + 24);
@@ -171,29 +171,29 @@ int ls_mbentry_decode(const void *buf, size_t len, ls_mbentry *m)
     m->partition[plen] = 0;
     m->acl = malloc(alen + 1);
     if (!m->acl)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     memcpy(m->acl, p + 32 + plen, alen);
     m->acl[alen] = 0;
     return LS_OK;
 }
 
-void ls_mbentry_clear(ls_mbentry *m)
+void ls__mbentry_clear(ls_mbentry *m)
 {
     free(m->acl);
     m->acl = NULL;
 }
 
-void ls_uuid_format(const uint8_t uuid[LS_UUID_LEN], char out[37])
+void ls__uuid_format(const uint8_t uuid[LS_UUID_LEN], char out[37])
 {
     uuid_unparse_lower(uuid, out);
 }
 
-int ls_uuid_parse(const char *s, uint8_t uuid[LS_UUID_LEN])
+int ls__uuid_parse(const char *s, uint8_t uuid[LS_UUID_LEN])
 {
-    return uuid_parse(s, uuid) == 0 ? LS_OK : ls_err(LS_EINVAL, "not a UUID: '%s'", s);
+    return uuid_parse(s, uuid) == 0 ? LS_OK : ls__err(LS_EINVAL, "not a UUID: '%s'", s);
 }
 
-void ls_guid_format(const uint8_t guid[LS_GUID_LEN], char out[65])
+void ls__guid_format(const uint8_t guid[LS_GUID_LEN], char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < LS_GUID_LEN; i++) {
@@ -203,8 +203,8 @@ void ls_guid_format(const uint8_t guid[LS_GUID_LEN], char out[65])
     out[64] = 0;
 }
 
-void ls_reckey(uint8_t key[LS_RECKEY_LEN], const uint8_t uuid[LS_UUID_LEN], uint32_t uid)
+void ls__reckey(uint8_t key[LS_RECKEY_LEN], const uint8_t uuid[LS_UUID_LEN], uint32_t uid)
 {
     memcpy(key, uuid, LS_UUID_LEN);
-    ls_be32(key + LS_UUID_LEN, uid);
+    ls__be32(key + LS_UUID_LEN, uid);
 }

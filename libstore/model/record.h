@@ -40,8 +40,8 @@ typedef struct ls_irec {
     uint32_t expunged_at;       /* tombstones: when expunged (unix seconds), for cleanup */
 } ls_irec;
 
-void ls_irec_encode(const ls_irec *r, uint8_t out[LS_RECORD_SIZE]);
-int ls_irec_decode(const void *buf, size_t len, ls_irec *r);
+void ls__irec_encode(const ls_irec *r, uint8_t out[LS_RECORD_SIZE]);
+int ls__irec_decode(const void *buf, size_t len, ls_irec *r);
 
 /* ---- mailbox state (table "mbstate", key uuid16) ---- */
 #define LS_MBSTATE_VERSION 1
@@ -64,8 +64,8 @@ typedef struct ls_mbstate {
     uint64_t modseqmark;        /* the HIGHESTMODSEQ mark store.header holds durably (0: none yet) */
 } ls_mbstate;
 
-void ls_mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE]);
-int ls_mbstate_decode(const void *buf, size_t len, ls_mbstate *s);
+void ls__mbstate_encode(const ls_mbstate *s, uint8_t out[LS_MBSTATE_SIZE]);
+int ls__mbstate_decode(const void *buf, size_t len, ls_mbstate *s);
 
 /* ---- mailbox-list entry (table "mailboxes", key internal name) ---- */
 #define LS_MBENTRY_VERSION 1
@@ -79,19 +79,19 @@ typedef struct ls_mbentry {
 } ls_mbentry;
 
 /* Encodes into a malloc'd buffer. */
-int ls_mbentry_encode(const ls_mbentry *m, uint8_t **out, size_t *len);
-/* Decodes; m->acl is malloc'd (ls_mbentry_clear). */
-int ls_mbentry_decode(const void *buf, size_t len, ls_mbentry *m);
-void ls_mbentry_clear(ls_mbentry *m);
+int ls__mbentry_encode(const ls_mbentry *m, uint8_t **out, size_t *len);
+/* Decodes; m->acl is malloc'd (ls__mbentry_clear). */
+int ls__mbentry_decode(const void *buf, size_t len, ls_mbentry *m);
+void ls__mbentry_clear(ls_mbentry *m);
 
 /* uuid16 <-> "xxxxxxxx-xxxx-..." (37 bytes with NUL) */
-void ls_uuid_format(const uint8_t uuid[LS_UUID_LEN], char out[37]);
-int ls_uuid_parse(const char *s, uint8_t uuid[LS_UUID_LEN]);
+void ls__uuid_format(const uint8_t uuid[LS_UUID_LEN], char out[37]);
+int ls__uuid_parse(const char *s, uint8_t uuid[LS_UUID_LEN]);
 /* guid -> 64 lower-case hex digits + NUL */
-void ls_guid_format(const uint8_t guid[LS_GUID_LEN], char out[65]);
+void ls__guid_format(const uint8_t guid[LS_GUID_LEN], char out[65]);
 
 /* Record keys: uuid16 + uid BE32. */
 #define LS_RECKEY_LEN 20
-void ls_reckey(uint8_t key[LS_RECKEY_LEN], const uint8_t uuid[LS_UUID_LEN], uint32_t uid);
+void ls__reckey(uint8_t key[LS_RECKEY_LEN], const uint8_t uuid[LS_UUID_LEN], uint32_t uid);
 
 #endif

@@ -4,53 +4,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ls_rec_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r)
+int ls__rec_get(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, ls_irec *r)
 {
     uint8_t k[LS_RECKEY_LEN];
-    ls_reckey(k, uuid, uid);
+    ls__reckey(k, uuid, uid);
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_RECORDS, k, sizeof k, &v);
+    int rc = ls__db_get(t, LS_DB_RECORDS, k, sizeof k, &v);
     if (rc == LS_ENOTFOUND)
-        return ls_err(LS_ENOTFOUND, "no message with UID %u", uid);
-    return rc ? rc : ls_irec_decode(v.mv_data, v.mv_size, r);
+        return ls__err(LS_ENOTFOUND, "no message with UID %u", uid);
+    return rc ? rc : ls__irec_decode(v.mv_data, v.mv_size, r);
 }
 
-int ls_rec_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_irec *r)
+int ls__rec_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_irec *r)
 {
     uint8_t k[LS_RECKEY_LEN], v[LS_RECORD_SIZE];
-    ls_reckey(k, uuid, r->uid);
-    ls_irec_encode(r, v);
-    return ls_db_put(t, LS_DB_RECORDS, k, sizeof k, v, sizeof v, 0);
+    ls__reckey(k, uuid, r->uid);
+    ls__irec_encode(r, v);
+    return ls__db_put(t, LS_DB_RECORDS, k, sizeof k, v, sizeof v, 0);
 }
 
-int ls_rec_foreach(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, ls_rec_cb cb, void *arg)
+int ls__rec_foreach(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, ls_rec_cb cb, void *arg)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_RECORDS, &c);
+    int rc = ls__db_cursor(t, LS_DB_RECORDS, &c);
     if (rc)
         return rc;
     uint8_t k0[LS_RECKEY_LEN];
-    ls_reckey(k0, uuid, from);
+    ls__reckey(k0, uuid, from);
     MDB_val k = { sizeof k0, k0 }, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (mrc == 0) {
         if (k.mv_size != LS_RECKEY_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN) != 0)
             break;
-        uint32_t uid = ls_rd_be32((const uint8_t *)k.mv_data + LS_UUID_LEN);
+        uint32_t uid = ls__rd_be32((const uint8_t *)k.mv_data + LS_UUID_LEN);
         ls_irec r;
-        int ok = ls_irec_decode(v.mv_data, v.mv_size, &r) == LS_OK && r.uid == uid;
+        int ok = ls__irec_decode(v.mv_data, v.mv_size, &r) == LS_OK && r.uid == uid;
         rc = cb(uid, ok ? &r : NULL, &v, arg);
         if (rc)
             break;
         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
     if (mrc && mrc != MDB_NOTFOUND)
-        rc = ls_txn_fail(t, mrc, "reading records");
-    ls_db_cursor_close(c);
+        rc = ls__txn_fail(t, mrc, "reading records");
+    ls__db_cursor_close(c);
     return rc;
 }
 
-void ls_state_add(ls_mbstate *s, const ls_irec *r, int sign)
+void ls__state_add(ls_mbstate *s, const ls_irec *r, int sign)
 {
     if (r->sysflags & LS_REC_EXPUNGED)
         return;
@@ -69,12 +69,12 @@ void ls_state_add(ls_mbstate *s, const ls_irec *r, int sign)
         s->recent += d;
 }
 
-int ls_keywords_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], char ***names, size_t *n)
+int ls__keywords_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_KEYWORDS, uuid, LS_UUID_LEN, &v);
+    int rc = ls__db_get(t, LS_DB_KEYWORDS, uuid, LS_UUID_LEN, &v);
     if (rc == LS_ENOTFOUND)
         return LS_OK;
     if (rc)
@@ -83,16 +83,16 @@ int ls_keywords_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], char ***names, 
     size_t cnt = 0;
     for (const char *q = p; q < end; q++)
         cnt += *q == 0;
-    if (cnt > LS_MAX_KEYWORDS || (v.mv_size && end[-1] != 0))
-        return ls_err(LS_ECORRUPT, "keyword table malformed");
+    if (cnt > LS_MAILBOX_MAX_KEYWORDS || (v.mv_size && end[-1] != 0))
+        return ls__err(LS_ECORRUPT, "keyword table malformed");
     char **a = calloc(cnt ? cnt : 1, sizeof *a);
     if (!a)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
         a[i] = strdup(p);
         if (!a[i]) {
-            ls_keywords_free(a, i);
-            return ls_err(LS_ENOMEM, "out of memory");
+            ls__keywords_free(a, i);
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         p += strlen(p) + 1;
     }
@@ -101,14 +101,14 @@ int ls_keywords_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], char ***names, 
     return LS_OK;
 }
 
-void ls_keywords_free(char **names, size_t n)
+void ls__keywords_free(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
 }
 
-int ls_keywords_bits(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *const *kw, size_t n,
+int ls__keywords_bits(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *const *kw, size_t n,
                      int add, uint64_t bits[2])
 {
     bits[0] = bits[1] = 0;
@@ -116,7 +116,7 @@ int ls_keywords_bits(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *con
         return LS_OK;
     char **names;
     size_t cnt;
-    int rc = ls_keywords_load(t, uuid, &names, &cnt);
+    int rc = ls__keywords_load(t, uuid, &names, &cnt);
     if (rc)
         return rc;
     int added = 0;
@@ -130,15 +130,15 @@ int ls_keywords_bits(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *con
         if (j == cnt) {
             if (!add)
                 continue;
-            if (cnt >= LS_MAX_KEYWORDS) {
-                rc = ls_err(LS_ELIMIT, "mailbox already has %d keywords; cannot add '%s'", LS_MAX_KEYWORDS, kw[i]);
+            if (cnt >= LS_MAILBOX_MAX_KEYWORDS) {
+                rc = ls__err(LS_ELIMIT, "mailbox already has %d keywords; cannot add '%s'", LS_MAILBOX_MAX_KEYWORDS, kw[i]);
                 break;
             }
             char **nn = realloc(names, (cnt + 1) * sizeof *nn);
             if (!nn || !(nn[cnt] = strdup(kw[i]))) {
                 if (nn)
                     names = nn;
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             names = nn;
@@ -153,41 +153,41 @@ int ls_keywords_bits(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *con
             total += strlen(names[j]) + 1;
         char *buf = malloc(total), *p = buf;
         if (!buf) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
         } else {
             for (size_t j = 0; j < cnt; j++) {
                 size_t l = strlen(names[j]) + 1;
                 memcpy(p, names[j], l);
                 p += l;
             }
-            rc = ls_db_put(t, LS_DB_KEYWORDS, uuid, LS_UUID_LEN, buf, total, 0);
+            rc = ls__db_put(t, LS_DB_KEYWORDS, uuid, LS_UUID_LEN, buf, total, 0);
             free(buf);
         }
     }
-    ls_keywords_free(names, cnt);
+    ls__keywords_free(names, cnt);
     return rc;
 }
 
-int ls_rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids, ls_rec_update_cb cb, void *arg)
+int ls__rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids, ls_rec_update_cb cb, void *arg)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_RECORDS, &c);
+    int rc = ls__db_cursor(t, LS_DB_RECORDS, &c);
     if (rc)
         return rc;
     uint32_t from = uids && uids->n ? uids->r[0].lo : 1;
     uint32_t last = uids && uids->n ? uids->r[uids->n - 1].hi : UINT32_MAX;
     uint8_t k0[LS_RECKEY_LEN];
-    ls_reckey(k0, uuid, from ? from : 1);
+    ls__reckey(k0, uuid, from ? from : 1);
     MDB_val k = { sizeof k0, k0 }, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (mrc == 0 && !rc) {
         if (k.mv_size != LS_RECKEY_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN) != 0)
             break;
-        uint32_t uid = ls_rd_be32((const uint8_t *)k.mv_data + LS_UUID_LEN);
+        uint32_t uid = ls__rd_be32((const uint8_t *)k.mv_data + LS_UUID_LEN);
         if (uid > last)
             break;
         ls_irec r;
-        if ((!uids || ls_set_contains(uids, uid)) && ls_irec_decode(v.mv_data, v.mv_size, &r) == LS_OK &&
+        if ((!uids || ls_set_contains(uids, uid)) && ls__irec_decode(v.mv_data, v.mv_size, &r) == LS_OK &&
             !(r.sysflags & LS_REC_EXPUNGED)) {
             int ch = cb(&r, arg);
             if (ch < 0) {
@@ -196,11 +196,11 @@ int ls_rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids
             }
             if (ch > 0) {
                 uint8_t buf[LS_RECORD_SIZE];
-                ls_irec_encode(&r, buf);
+                ls__irec_encode(&r, buf);
                 MDB_val nv = { sizeof buf, buf };
                 /* same size, same key: an in-place overwrite */
                 if ((mrc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT))) {
-                    rc = ls_txn_fail(t, mrc, "updating a record");
+                    rc = ls__txn_fail(t, mrc, "updating a record");
                     break;
                 }
             }
@@ -208,7 +208,7 @@ int ls_rec_update(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const ls_set *uids
         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
     if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = ls_txn_fail(t, mrc, "reading records");
-    ls_db_cursor_close(c);
+        rc = ls__txn_fail(t, mrc, "reading records");
+    ls__db_cursor_close(c);
     return rc;
 }

@@ -25,27 +25,27 @@ typedef struct ls_seen {
 
 /* The user whose private seen state applies to session s in mailbox `name`,
  * or NULL when the record's \Seen flag (the owner's) applies. */
-const char *ls_seen_user(const ls_session *s, const char *name);
+const char *ls__seen_user(const ls_session *s, const char *name);
 
-int ls_seen_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, ls_seen *out);
-int ls_seen_save(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn);
-void ls_seen_free(ls_seen *sn);
-int ls_seen_has(const ls_seen *sn, uint32_t uid);
+int ls__seen_load(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, ls_seen *out);
+int ls__seen_save(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn);
+void ls__seen_free(ls_seen *sn);
+int ls__seen_has(const ls_seen *sn, uint32_t uid);
 /* Add or remove one UID; returns 1 if the set changed, <0 on ENOMEM. */
-int ls_seen_put(ls_seen *sn, uint32_t uid, int on);
+int ls__seen_put(ls_seen *sn, uint32_t uid, int on);
 
 /* The MODSEQ of message uid as `user` sees it: the record's, or that of the
  * user's later private seen change. */
-uint64_t ls_seen_modseq(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn,
+uint64_t ls__seen_modseq(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, const ls_seen *sn,
                         uint32_t uid, uint64_t record_modseq);
-int ls_seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, uint32_t uid, uint64_t modseq);
+int ls__seen_modseq_put(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const char *user, uint32_t uid, uint64_t modseq);
 
 /* Expunged UIDs leave every user's set of this mailbox (and their counts). */
-int ls_seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n);
+int ls__seen_forget_uids(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], const uint32_t *uids, size_t n);
 /* A message renumbered by reconstruct keeps every user's \Seen. */
-int ls_seen_renumber(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, uint32_t to);
+int ls__seen_renumber(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t from, uint32_t to);
 /* Remove every row of `user` / rename them (whole-table scans: rare). */
-int ls_seen_forget_user(ls_txn *t, const char *user);
-int ls_seen_rename_user(ls_txn *t, const char *from, const char *to);
+int ls__seen_forget_user(ls_txn *t, const char *user);
+int ls__seen_rename_user(ls_txn *t, const char *from, const char *to);
 
 #endif

@@ -11,12 +11,12 @@
 
 #include "store_impl.h"
 
-int ls_sis_add(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
+int ls__sis_add(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
                const uint8_t uuid[LS_UUID_LEN], uint32_t uid);
-int ls_sis_del(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
+int ls__sis_del(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
                const uint8_t uuid[LS_UUID_LEN], uint32_t uid);
 /* Any holder; LS_ENOTFOUND if none. */
-int ls_sis_find(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
+int ls__sis_find(ls_txn *t, const char *partition, const uint8_t guid[LS_GUID_LEN], int64_t date,
                 uint8_t uuid[LS_UUID_LEN], uint32_t *uid);
 
 #endif

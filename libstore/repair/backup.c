@@ -25,7 +25,7 @@ static int backup_lower_marks(const char *dir)
     MDB_dbi dbi;
     int mrc = mdb_env_create(&env);
     if (mrc)
-        return ls_err_mdb(mrc, "opening the backup");
+        return ls__err_mdb(mrc, "opening the backup");
     mdb_env_set_maxdbs(env, 32);
     if (!(mrc = mdb_env_open(env, dir, MDB_NOLOCK, 0640)) && !(mrc = mdb_txn_begin(env, NULL, 0, &txn)) &&
         !(mrc = mdb_dbi_open(txn, "mbstate", 0, &dbi))) {
@@ -34,13 +34,13 @@ static int backup_lower_marks(const char *dir)
             MDB_val k, v;
             for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !mrc && r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
                 ls_mbstate s;
-                if (ls_mbstate_decode(v.mv_data, v.mv_size, &s) != LS_OK) {
+                if (ls__mbstate_decode(v.mv_data, v.mv_size, &s) != LS_OK) {
                     ls_error_clear();
                     continue;
                 }
                 s.modseqmark = s.highestmodseq > s.privmodseq ? s.highestmodseq : s.privmodseq;
                 uint8_t buf[LS_MBSTATE_SIZE];
-                ls_mbstate_encode(&s, buf);
+                ls__mbstate_encode(&s, buf);
                 MDB_val nv = { sizeof buf, buf };
                 mrc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
             }
@@ -50,20 +50,20 @@ static int backup_lower_marks(const char *dir)
     if (txn)
         mrc = mrc ? (mdb_txn_abort(txn), mrc) : mdb_txn_commit(txn);
     mdb_env_close(env);
-    return mrc ? ls_err_mdb(mrc, "marking the backup") : LS_OK;
+    return mrc ? ls__err_mdb(mrc, "marking the backup") : LS_OK;
 }
 
 int ls_store_backup(ls_store *st, const char *dir)
 {
-    int rc = ls_mkdirs(dir);
+    int rc = ls__mkdirs(dir);
     if (rc)
         return rc;
-    char *data = ls_strprintf("%s/data.mdb", dir);
+    char *data = ls__strprintf("%s/data.mdb", dir);
     if (!data)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     struct stat sb;
     if (stat(data, &sb) == 0) {
-        rc = ls_err(LS_EEXIST, "%s already holds a backup", dir);
+        rc = ls__err(LS_EEXIST, "%s already holds a backup", dir);
         free(data);
         return rc;
     }
@@ -71,7 +71,7 @@ int ls_store_backup(ls_store *st, const char *dir)
      * without blocking writers. Compaction drops free pages. */
     int mrc = mdb_env_copy2(st->env->env, dir, MDB_CP_COMPACT);
     if (mrc) {
-        rc = mrc == ENOSPC ? ls_err_errno(mrc, "backup", dir) : ls_err_mdb(mrc, "backup");
+        rc = mrc == ENOSPC ? ls__err_errno(mrc, "backup", dir) : ls__err_mdb(mrc, "backup");
         unlink(data);
         free(data);
         return rc;
@@ -79,14 +79,14 @@ int ls_store_backup(ls_store *st, const char *dir)
     free(data);
     if ((rc = backup_lower_marks(dir)))
         return rc;
-    char *info = ls_strprintf("libstore-backup 1\nconfig: %s\ncreated: %lld\n", st->cfg->path, (long long)time(NULL));
-    char *ipath = ls_strprintf("%s/backup.info", dir);
-    rc = info && ipath ? ls_write_file_atomic(ipath, info, strlen(info)) : ls_err(LS_ENOMEM, "out of memory");
+    char *info = ls__strprintf("libstore-backup 1\nconfig: %s\ncreated: %lld\n", st->cfg->path, (long long)time(NULL));
+    char *ipath = ls__strprintf("%s/backup.info", dir);
+    rc = info && ipath ? ls__write_file_atomic(ipath, info, strlen(info)) : ls__err(LS_ENOMEM, "out of memory");
     free(info);
     free(ipath);
     /* the store's identity marker too: the copy is a whole configdirectory,
      * which a store.conf can name as it is (docs/admin.md, restoring) */
     if (!rc)
-        rc = ls_id_write(dir, st->id);
+        rc = ls__id_write(dir, st->id);
     return rc;
 }

@@ -17,11 +17,11 @@ struct ls_backup {
     int has_list;
 };
 
-int ls_backup_open(const char *dir, ls_backup **out)
+int ls__backup_open(const char *dir, ls_backup **out)
 {
     ls_backup *b = calloc(1, sizeof *b);
     if (!b)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     int rc = mdb_env_create(&b->env);
     if (!rc) {
         mdb_env_set_maxdbs(b->env, 32);
@@ -43,15 +43,15 @@ int ls_backup_open(const char *dir, ls_backup **out)
                       !mdb_dbi_open(b->txn, "annotations", 0, &b->annot) &&
                       !mdb_dbi_open(b->txn, "quota", 0, &b->quota) && !mdb_dbi_open(b->txn, "byuuid", 0, &b->byuuid);
     if (rc) {
-        int code = ls_err(LS_ECORRUPT, "backup %s: %s", dir, mdb_strerror(rc));
-        ls_backup_close(b);
+        int code = ls__err(LS_ECORRUPT, "backup %s: %s", dir, mdb_strerror(rc));
+        ls__backup_close(b);
         return code;
     }
     *out = b;
     return LS_OK;
 }
 
-void ls_backup_close(ls_backup *b)
+void ls__backup_close(ls_backup *b)
 {
     if (!b)
         return;
@@ -62,17 +62,17 @@ void ls_backup_close(ls_backup *b)
     free(b);
 }
 
-int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const uint8_t guid[LS_GUID_LEN],
+int ls__backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const uint8_t guid[LS_GUID_LEN],
                      ls_irec *out, char ***kwnames, size_t *nkw)
 {
     *kwnames = NULL;
     *nkw = 0;
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, uuid, uid);
+    ls__reckey(key, uuid, uid);
     MDB_val k = { sizeof key, key }, v;
     if (mdb_get(b->txn, b->records, &k, &v) != 0)
         return LS_ENOTFOUND;
-    if (ls_irec_decode(v.mv_data, v.mv_size, out) != LS_OK || (out->sysflags & LS_REC_EXPUNGED) ||
+    if (ls__irec_decode(v.mv_data, v.mv_size, out) != LS_OK || (out->sysflags & LS_REC_EXPUNGED) ||
         memcmp(out->guid, guid, LS_GUID_LEN))
         return LS_ENOTFOUND;
     /* keyword names of the bits set */
@@ -80,11 +80,11 @@ int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid
     if (mdb_get(b->txn, b->keywords, &kk, &kv) != 0)
         return LS_OK;
     const char *p = kv.mv_data, *end = p + kv.mv_size;
-    char **names = calloc(LS_MAX_KEYWORDS, sizeof *names);
+    char **names = calloc(LS_MAILBOX_MAX_KEYWORDS, sizeof *names);
     if (!names)
-        return ls_err(LS_ENOMEM, "out of memory");
+        return ls__err(LS_ENOMEM, "out of memory");
     size_t n = 0;
-    for (unsigned bit = 0; p < end && bit < LS_MAX_KEYWORDS; bit++) {
+    for (unsigned bit = 0; p < end && bit < LS_MAILBOX_MAX_KEYWORDS; bit++) {
         size_t l = strnlen(p, (size_t)(end - p));
         if (out->keywords[bit / 64] >> (bit % 64) & 1)
             names[n++] = strndup(p, l);
@@ -95,7 +95,7 @@ int ls_backup_record(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], uint32_t uid
     return LS_OK;
 }
 
-int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_rctx *rx,
+int ls__backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_UUID_LEN], ls_rctx *rx,
                                  const char *name)
 {
     MDB_cursor *c;
@@ -107,9 +107,9 @@ int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_
         if (k.mv_size < LS_UUID_LEN || memcmp(k.mv_data, uuid, LS_UUID_LEN))
             break;
         MDB_val cur;
-        if (ls_db_get(t, LS_DB_SEEN, k.mv_data, k.mv_size, &cur) == LS_ENOTFOUND) {
-            rc = ls_db_put(t, LS_DB_SEEN, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
-            ls_say(rx, "%s: seen state of %.*s restored from the backup", name, (int)(k.mv_size - LS_UUID_LEN),
+        if (ls__db_get(t, LS_DB_SEEN, k.mv_data, k.mv_size, &cur) == LS_ENOTFOUND) {
+            rc = ls__db_put(t, LS_DB_SEEN, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
+            ls__say(rx, "%s: seen state of %.*s restored from the backup", name, (int)(k.mv_size - LS_UUID_LEN),
                    (const char *)k.mv_data + LS_UUID_LEN);
         }
     }
@@ -118,7 +118,7 @@ int ls_backup_restore_user_state(ls_backup *b, ls_txn *t, const uint8_t uuid[LS_
     return rc;
 }
 
-int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
+int ls__backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
 {
     MDB_cursor *c;
     if (mdb_cursor_open(b->txn, b->subs, &c))
@@ -127,12 +127,12 @@ int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
     int rc = LS_OK;
     for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         MDB_val cur;
-        if (ls_db_get(t, LS_DB_SUBS, k.mv_data, k.mv_size, &cur) == LS_OK)
+        if (ls__db_get(t, LS_DB_SUBS, k.mv_data, k.mv_size, &cur) == LS_OK)
             continue;
-        rc = ls_db_put(t, LS_DB_SUBS, k.mv_data, k.mv_size, "", 0, 0);
+        rc = ls__db_put(t, LS_DB_SUBS, k.mv_data, k.mv_size, "", 0, 0);
         size_t ul = strnlen(k.mv_data, k.mv_size);
         if (ul < k.mv_size)
-            ls_say(rc_ctx, "subscription of %.*s to %.*s restored from the backup", (int)ul, (const char *)k.mv_data,
+            ls__say(rc_ctx, "subscription of %.*s to %.*s restored from the backup", (int)ul, (const char *)k.mv_data,
                    (int)(k.mv_size - ul - 1), (const char *)k.mv_data + ul + 1);
     }
     mdb_cursor_close(c);
@@ -140,7 +140,7 @@ int ls_backup_restore_subs(ls_backup *b, ls_txn *t, ls_rctx *rc_ctx)
     return rc;
 }
 
-int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo *out)
+int ls__backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
@@ -152,31 +152,31 @@ int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo 
         return LS_ENOTFOUND;
     MDB_val nk = v, ev;
     ls_mbentry e;
-    if (mdb_get(b->txn, b->mailboxes, &nk, &ev) != 0 || ls_mbentry_decode(ev.mv_data, ev.mv_size, &e) != LS_OK ||
+    if (mdb_get(b->txn, b->mailboxes, &nk, &ev) != 0 || ls__mbentry_decode(ev.mv_data, ev.mv_size, &e) != LS_OK ||
         memcmp(e.uuid, uuid, LS_UUID_LEN)) {
         ls_error_clear();
         return LS_ENOTFOUND;
     }
     int rc = LS_OK;
     char us[37];
-    ls_uuid_format(uuid, us);
+    ls__uuid_format(uuid, us);
     out->name = strndup(nk.mv_data, nk.mv_size);
     out->uniqueid = strdup(us);
     out->partition = strdup(e.partition);
     out->acl = strdup(e.acl ? e.acl : "");
     out->uidvalidity = e.uidvalidity;
-    ls_mbentry_clear(&e);
+    ls__mbentry_clear(&e);
     if (!out->name || !out->uniqueid || !out->partition || !out->acl)
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
     ls_mbstate s;
-    if (!rc && mdb_get(b->txn, b->mbstate, &k, &v) == 0 && ls_mbstate_decode(v.mv_data, v.mv_size, &s) == LS_OK) {
+    if (!rc && mdb_get(b->txn, b->mbstate, &k, &v) == 0 && ls__mbstate_decode(v.mv_data, v.mv_size, &s) == LS_OK) {
         out->uidnext = s.uidnext;
         out->highestmodseq = s.highestmodseq > s.privmodseq ? s.highestmodseq : s.privmodseq;
         if (s.modseqmark > out->highestmodseq)
             out->highestmodseq = s.modseqmark;
     }
     ls_qrec q;
-    if (!rc && mdb_get(b->txn, b->quota, &nk, &v) == 0 && ls_qrec_decode(v.mv_data, v.mv_size, &q) == LS_OK) {
+    if (!rc && mdb_get(b->txn, b->quota, &nk, &v) == 0 && ls__qrec_decode(v.mv_data, v.mv_size, &q) == LS_OK) {
         out->has_quota = 1;
         memcpy(out->quota, q.limit, sizeof out->quota);
     }
@@ -193,7 +193,7 @@ int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo 
                 continue;
             ls_hdr_annot *na = realloc(out->annots, (out->nannots + 1) * sizeof *na);
             if (!na) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             out->annots = na;
@@ -206,6 +206,6 @@ int ls_backup_mailbox(ls_backup *b, const uint8_t uuid[LS_UUID_LEN], ls_hdrinfo 
     }
     ls_error_clear();
     if (rc)
-        ls_hdr_free(out);
+        ls__hdr_free(out);
     return rc;
 }

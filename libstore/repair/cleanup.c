@@ -30,7 +30,7 @@ static int refresh_headers(ls_store *st, int *held, uint64_t *seen_txnid)
 {
     *held = 0;
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     /* removals queued later than this snapshot were not covered: skip them */
@@ -38,7 +38,7 @@ static int refresh_headers(ls_store *st, int *held, uint64_t *seen_txnid)
     MDB_cursor *c;
     MDB_val k, v;
     uint8_t last[LS_UUID_LEN] = { 0 };
-    rc = ls_db_cursor(&t, LS_DB_PENDING, &c);
+    rc = ls__db_cursor(&t, LS_DB_PENDING, &c);
     for (int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc && mrc == 0;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const uint8_t *p = v.mv_data;
@@ -46,26 +46,26 @@ static int refresh_headers(ls_store *st, int *held, uint64_t *seen_txnid)
             continue;
         memcpy(last, p + 16, LS_UUID_LEN);
         ls_mbox m;
-        if (ls_mbox_load_uuid(&t, last, &m) == LS_OK) {
-            rc = ls_header_write(st, &m);
+        if (ls__mbox_load_uuid(&t, last, &m) == LS_OK) {
+            rc = ls__header_write(st, &m);
             if (rc == LS_EUNAVAILABLE) {
-                /* not mounted: its removals wait (ls_pending_run keeps them) */
-                ls_mbox_clear(&m);
+                /* not mounted: its removals wait (ls__pending_run keeps them) */
+                ls__mbox_clear(&m);
                 rc = LS_OK;
                 continue;
             }
             if (rc == LS_ENOSPC && st->layout->ops->reserve_release(st->layout, m.entry.partition))
-                rc = ls_header_write(st, &m); /* the partition reserve exists for this */
+                rc = ls__header_write(st, &m); /* the partition reserve exists for this */
             if (rc == LS_ENOSPC) {
-                ls_pending_hold(st, last, header_uidnext(st, &m));
+                ls__pending_hold(st, last, header_uidnext(st, &m));
                 *held = 1;
                 rc = LS_OK;
             }
-            ls_mbox_clear(&m);
+            ls__mbox_clear(&m);
         }
     }
-    ls_db_cursor_close(c);
-    ls_txn_end(&t);
+    ls__db_cursor_close(c);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -82,7 +82,7 @@ static int drop_tombstones_txn(ls_txn *t, void *arg)
     a->removed = 0;
     time_t now = time(NULL);
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_RECORDS, &c);
+    int rc = ls__db_cursor(t, LS_DB_RECORDS, &c);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -91,14 +91,14 @@ static int drop_tombstones_txn(ls_txn *t, void *arg)
     size_t n = 0, cap = 0;
     for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         ls_irec r;
-        if (k.mv_size != LS_RECKEY_LEN || ls_irec_decode(v.mv_data, v.mv_size, &r) != LS_OK ||
+        if (k.mv_size != LS_RECKEY_LEN || ls__irec_decode(v.mv_data, v.mv_size, &r) != LS_OK ||
             !(r.sysflags & LS_REC_EXPUNGED) || now - (time_t)r.expunged_at < a->age)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             victim *nv = realloc(vs, cap * sizeof *nv);
             if (!nv) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             vs = nv;
@@ -106,13 +106,13 @@ static int drop_tombstones_txn(ls_txn *t, void *arg)
         memcpy(vs[n].key, k.mv_data, LS_RECKEY_LEN);
         vs[n++].modseq = r.modseq;
     }
-    ls_db_cursor_close(c);
+    ls__db_cursor_close(c);
     ls_error_clear();
     for (size_t i = 0; !rc && i < n; i++) {
         ls_mbstate s;
-        if ((rc = ls_db_del(t, LS_DB_RECORDS, vs[i].key, LS_RECKEY_LEN, NULL, 0)))
+        if ((rc = ls__db_del(t, LS_DB_RECORDS, vs[i].key, LS_RECKEY_LEN, NULL, 0)))
             break;
-        if (ls_mbstate_get(t, vs[i].key, &s) != LS_OK) {
+        if (ls__mbstate_get(t, vs[i].key, &s) != LS_OK) {
             ls_error_clear();
             continue;
         }
@@ -120,7 +120,7 @@ static int drop_tombstones_txn(ls_txn *t, void *arg)
             s.deletedmodseq = vs[i].modseq;
         if (s.tombstones)
             s.tombstones--;
-        rc = ls_mbstate_put(t, vs[i].key, &s);
+        rc = ls__mbstate_put(t, vs[i].key, &s);
         a->removed++;
     }
     free(vs);
@@ -135,9 +135,9 @@ static uint32_t header_uidnext(ls_store *st, const ls_mbox *m)
     uint32_t next = 0;
     if (st->layout->ops->header_read(st->layout, &m->ref, &text, &len) == LS_OK) {
         ls_hdrinfo h;
-        if (ls_hdr_parse(text, len, &h) == LS_OK) {
+        if (ls__hdr_parse(text, len, &h) == LS_OK) {
             next = h.uidnext;
-            ls_hdr_free(&h);
+            ls__hdr_free(&h);
         }
         free(text);
     }
@@ -152,24 +152,24 @@ int ls_store_cleanup(ls_store *st, int64_t tombstone_age, uint64_t *removed)
     uint64_t covered = 0;
     int rc = refresh_headers(st, &held, &covered);
     if (!rc)
-        rc = ls_pending_run(st, 0, 0, covered ? covered : 1, &n);
-    ls_pending_hold_clear(st);
+        rc = ls__pending_run(st, 0, 0, covered ? covered : 1, &n);
+    ls__pending_hold_clear(st);
     if (!rc && held) {
         /* room was made: the headers fit now, then the rest can go */
         if (!(rc = refresh_headers(st, &held, &covered)))
-            rc = ls_pending_run(st, 0, 0, covered ? covered : 1, &n2);
-        ls_pending_hold_clear(st);
+            rc = ls__pending_run(st, 0, 0, covered ? covered : 1, &n2);
+        ls__pending_hold_clear(st);
         n += n2;
     }
     if (!rc)
         rc = st->layout->ops->cleanup_tmp(st->layout, STAGED_MAX_AGE, &files);
     if (!rc && tombstone_age >= 0) {
         struct tomb_args a = { tombstone_age, 0 };
-        rc = ls_env_write(st->env, LS_SYNC_RESERVE, drop_tombstones_txn, &a);
+        rc = ls__env_write(st->env, LS_SYNC_RESERVE, drop_tombstones_txn, &a);
     }
     if (removed)
         *removed = n + files;
-    ls_env_refill_reserve(st->env);
+    ls__env_refill_reserve(st->env);
     for (size_t i = 0; i < st->cfg->npartitions; i++)
         st->layout->ops->reserve_refill(st->layout, st->cfg->partitions[i].name);
     /* nothing was removed from a partition that is not there (the layout

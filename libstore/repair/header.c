@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Undo the escaping of ls_header_write into a malloc'd string. */
+/* Undo the escaping of ls__header_write into a malloc'd string. */
 static char *unescape(const char *s, size_t n)
 {
     char *o = malloc(n + 1), *w = o;
@@ -45,13 +45,13 @@ static int num32(const char *v, uint32_t *out)
     return 1;
 }
 
-int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
+int ls__hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
 {
     memset(h, 0, sizeof *h);
     for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
         h->quota[i] = LS_QUOTA_UNLIMITED;
     if (len < 18 || memcmp(text, "libstore-header 1\n", 18) != 0)
-        return ls_err(LS_ECORRUPT, "store.header: not a version 1 header");
+        return ls__err(LS_ECORRUPT, "store.header: not a version 1 header");
     const char *p = text + 18, *end = text + len;
     int line = 1;
     while (p < end) {
@@ -67,8 +67,8 @@ int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
         const char *colon = memchr(p, ':', (size_t)(le - p));
         if (!colon || colon + 1 >= le || colon[1] != ' ') {
             if (le > p) {
-                ls_hdr_free(h);
-                return ls_err(LS_ECORRUPT, "store.header line %d: malformed", line);
+                ls__hdr_free(h);
+                return ls__err(LS_ECORRUPT, "store.header line %d: malformed", line);
             }
             p = le + 1;
             continue;
@@ -76,13 +76,13 @@ int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
         size_t klen = (size_t)(colon - p);
         char *val = unescape(colon + 2, (size_t)(le - colon - 2));
         if (!val) {
-            ls_hdr_free(h);
-            return ls_err(LS_ENOMEM, "out of memory");
+            ls__hdr_free(h);
+            return ls__err(LS_ENOMEM, "out of memory");
         }
         int ok = 1, keep = 0;
         if (klen == 3 && !memcmp(p, "end", 3)) {
             char want[16];
-            snprintf(want, sizeof want, "%08x", ls_crc32c(text, (size_t)(p - text)));
+            snprintf(want, sizeof want, "%08x", ls__crc32c(text, (size_t)(p - text)));
             if (!strcmp(val, want) && le + 1 >= end)
                 h->sealed = 1;
             else
@@ -134,19 +134,19 @@ int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *h)
         if (!keep)
             free(val);
         if (!ok) {
-            ls_hdr_free(h);
-            return ls_err(LS_ECORRUPT, "store.header line %d: bad value", line);
+            ls__hdr_free(h);
+            return ls__err(LS_ECORRUPT, "store.header line %d: bad value", line);
         }
         p = le + 1;
     }
     if (!h->name || !h->uniqueid) {
-        ls_hdr_free(h);
-        return ls_err(LS_ECORRUPT, "store.header: name or uniqueid missing");
+        ls__hdr_free(h);
+        return ls__err(LS_ECORRUPT, "store.header: name or uniqueid missing");
     }
     return LS_OK;
 }
 
-void ls_hdr_free(ls_hdrinfo *h)
+void ls__hdr_free(ls_hdrinfo *h)
 {
     free(h->name);
     free(h->uniqueid);

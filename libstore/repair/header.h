@@ -1,4 +1,4 @@
-/* Reading store.header back (the writer is ls_header_write, model/mbox.c). */
+/* Reading store.header back (the writer is ls__header_write, model/mbox.c). */
 #ifndef LS_REPAIR_HEADER_H
 #define LS_REPAIR_HEADER_H
 
@@ -23,7 +23,7 @@ typedef struct ls_hdrinfo {
  * header cut short yields the complete lines before the cut, with
  * `damaged` set; one without an "end:" line (written before headers were
  * sealed, or cut at a line end) has neither `sealed` nor `damaged`. */
-int ls_hdr_parse(const char *text, size_t len, ls_hdrinfo *out);
-void ls_hdr_free(ls_hdrinfo *h);
+int ls__hdr_parse(const char *text, size_t len, ls_hdrinfo *out);
+void ls__hdr_free(ls_hdrinfo *h);
 
 #endif

@@ -45,14 +45,14 @@ static char *unescape(const char *s, size_t len)
     return o;
 }
 
-int ls_mboxlist_dump(ls_store *st, ls_report_cb cb, void *arg)
+int ls_repair_mboxlist_dump(ls_store *st, ls_repair_report_cb cb, void *arg)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     MDB_cursor *c;
-    if ((rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &c)) == LS_OK) {
+    if ((rc = ls__db_cursor(&t, LS_DB_MAILBOXES, &c)) == LS_OK) {
         MDB_val k, v;
         for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             char name[LS_NAME_BUF], ename[2 * LS_NAME_BUF];
@@ -61,8 +61,8 @@ int ls_mboxlist_dump(ls_store *st, ls_report_cb cb, void *arg)
             memcpy(name, k.mv_data, k.mv_size);
             name[k.mv_size] = 0;
             ls_mbentry e;
-            if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK) {
-                rc = ls_err(LS_ECORRUPT, "mailbox entry of '%s' is damaged (run reconstruct -m)", name);
+            if (ls__mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK) {
+                rc = ls__err(LS_ECORRUPT, "mailbox entry of '%s' is damaged (run reconstruct -m)", name);
                 break;
             }
             size_t al = strlen(e.acl) * 2 + 1;
@@ -70,23 +70,23 @@ int ls_mboxlist_dump(ls_store *st, ls_report_cb cb, void *arg)
             if (eacl) {
                 escape(e.acl, eacl, al);
                 escape(name, ename, sizeof ename);
-                ls_uuid_format(e.uuid, uuid);
+                ls__uuid_format(e.uuid, uuid);
                 if (asprintf(&line, "%s\t%s\t%s\t%u\t%s", ename, uuid, e.partition, e.uidvalidity, eacl) < 0)
                     line = NULL;
             }
             if (line)
                 cb(line, arg);
             else
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
             free(line);
             free(eacl);
-            ls_mbentry_clear(&e);
+            ls__mbentry_clear(&e);
             if (rc)
                 break;
         }
-        ls_db_cursor_close(c);
+        ls__db_cursor_close(c);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
@@ -97,7 +97,7 @@ static int load_txn(ls_txn *t, void *arg)
     struct load_args *a = arg;
     ls_rctx *c = a->c;
     char sep = c->st->cfg->sep;
-    ls_say_flush(c, 0);
+    ls__say_flush(c, 0);
     c->holding = 1;
     const char *p = a->text, *end = a->text + a->len;
     int rc = LS_OK, line = 0;
@@ -123,7 +123,7 @@ static int load_txn(ls_txn *t, void *arg)
             continue;
         }
         if (nf != 5) {
-            rc = ls_err(LS_EINVAL, "line %d: want NAME, UNIQUEID, PARTITION, UIDVALIDITY and ACL separated by tabs", line);
+            rc = ls__err(LS_EINVAL, "line %d: want NAME, UNIQUEID, PARTITION, UIDVALIDITY and ACL separated by tabs", line);
             break;
         }
         char *name = unescape(f[0], fl[0]), *acl = unescape(f[4], fl[4]);
@@ -135,38 +135,38 @@ static int load_txn(ls_txn *t, void *arg)
         char *endn;
         unsigned long uv = strtoul(num, &endn, 10);
         if (!name || !acl)
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
         else if (ls_name_validate(name, sep))
-            rc = ls_err(LS_EINVAL, "line %d: %s", line, ls_error_last());
-        else if (ls_uuid_parse(uuidstr, uuid))
-            rc = ls_err(LS_EINVAL, "line %d: bad unique id '%s'", line, uuidstr);
-        else if (!ls_config_partition_path(c->st->cfg, part))
-            rc = ls_err(LS_EINVAL, "line %d: partition '%s' is not configured", line, part);
+            rc = ls__err(LS_EINVAL, "line %d: %s", line, ls_error_last());
+        else if (ls__uuid_parse(uuidstr, uuid))
+            rc = ls__err(LS_EINVAL, "line %d: bad unique id '%s'", line, uuidstr);
+        else if (!ls__config_partition_path(c->st->cfg, part))
+            rc = ls__err(LS_EINVAL, "line %d: partition '%s' is not configured", line, part);
         else if (endn == num || *endn || uv == 0 || uv > UINT32_MAX)
-            rc = ls_err(LS_EINVAL, "line %d: bad UIDVALIDITY '%s'", line, num);
+            rc = ls__err(LS_EINVAL, "line %d: bad UIDVALIDITY '%s'", line, num);
         if (!rc) {
             ls_mbox m;
-            int exists = ls_mbox_load(t, name, &m) == LS_OK;
+            int exists = ls__mbox_load(t, name, &m) == LS_OK;
             ls_error_clear();
             int same = exists && !memcmp(m.entry.uuid, uuid, LS_UUID_LEN) && !strcmp(m.entry.partition, part) &&
                        m.entry.uidvalidity == uv && !strcmp(m.entry.acl, acl);
             if (exists)
-                ls_mbox_clear(&m);
+                ls__mbox_clear(&m);
             if (!same) {
                 ls_mbentry e = { .uidvalidity = (uint32_t)uv };
                 memcpy(e.uuid, uuid, LS_UUID_LEN);
                 snprintf(e.partition, sizeof e.partition, "%s", part);
                 e.acl = acl;
                 ls_mbox nm = { .name = name, .entry = e };
-                rc = ls_mbox_put_entry(t, &nm);
+                rc = ls__mbox_put_entry(t, &nm);
                 if (!rc)
-                    rc = ls_db_put(t, LS_DB_BYUUID, uuid, LS_UUID_LEN, name, strlen(name), 0);
+                    rc = ls__db_put(t, LS_DB_BYUUID, uuid, LS_UUID_LEN, name, strlen(name), 0);
                 MDB_val sv;
-                if (!rc && ls_db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &sv) == LS_ENOTFOUND) {
+                if (!rc && ls__db_get(t, LS_DB_MBSTATE, uuid, LS_UUID_LEN, &sv) == LS_ENOTFOUND) {
                     ls_mbstate s = { .uidvalidity = (uint32_t)uv, .uidnext = 1, .highestmodseq = 1 };
-                    rc = ls_mbstate_put(t, uuid, &s);
+                    rc = ls__mbstate_put(t, uuid, &s);
                 }
-                ls_say(c, "%s: %s", name, exists ? "entry updated" : "entry added");
+                ls__say(c, "%s: %s", name, exists ? "entry updated" : "entry added");
             }
         }
         free(name);
@@ -179,15 +179,15 @@ static int load_txn(ls_txn *t, void *arg)
     return rc;
 }
 
-int ls_mboxlist_load(ls_store *st, const char *text, size_t len, ls_report_cb cb, void *arg)
+int ls_repair_mboxlist_load(ls_store *st, const char *text, size_t len, ls_repair_report_cb cb, void *arg)
 {
     ls_rctx c = { .st = st, .cb = cb, .arg = arg };
     struct load_args a = { &c, text, len };
-    int rc = ls_env_write(st->env, LS_SYNC_ALWAYS, load_txn, &a);
+    int rc = ls__env_write(st->env, LS_SYNC_ALWAYS, load_txn, &a);
     if (rc == 1)
         rc = LS_OK;
     c.holding = 0;
-    ls_say_flush(&c, rc == LS_OK);
+    ls__say_flush(&c, rc == LS_OK);
     free(c.held);
     return rc;
 }

@@ -19,7 +19,7 @@ typedef struct qroot { char *name; ls_qrec q; uint64_t sum[LS_QUOTA_NRESOURCES];
 static int header_limits(ls_store *st, ls_txn *t, const char *name, int64_t limit[LS_QUOTA_NRESOURCES])
 {
     ls_mbox m;
-    if (ls_mbox_load(t, name, &m) != LS_OK) {
+    if (ls__mbox_load(t, name, &m) != LS_OK) {
         ls_error_clear();
         return 0;
     }
@@ -28,17 +28,17 @@ static int header_limits(ls_store *st, ls_txn *t, const char *name, int64_t limi
     int found = 0;
     if (st->layout->ops->header_read(st->layout, &m.ref, &text, &len) == LS_OK) {
         ls_hdrinfo h;
-        if (ls_hdr_parse(text, len, &h) == LS_OK) {
+        if (ls__hdr_parse(text, len, &h) == LS_OK) {
             if (h.has_quota) {
                 for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
                     limit[i] = h.quota[i];
                 found = 1;
             }
-            ls_hdr_free(&h);
+            ls__hdr_free(&h);
         }
         free(text);
     }
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     ls_error_clear();
     return found;
 }
@@ -56,7 +56,7 @@ static int add_live(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
 
 struct fix_args { ls_rctx *c; const char *prefix; int exact; };
 
-int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
+int ls__quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
 {
     struct fix_args args = { c, prefix, exact }, *a = &args;
     char sep = c->st->cfg->sep;
@@ -65,14 +65,14 @@ int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
     int rc = LS_OK;
     MDB_cursor *cur;
     MDB_val k, v;
-    if ((rc = ls_db_cursor(t, LS_DB_QUOTA, &cur)))
+    if ((rc = ls__db_cursor(t, LS_DB_QUOTA, &cur)))
         return rc;
     for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             qroot *nr = realloc(roots, cap * sizeof *nr);
             if (!nr) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             roots = nr;
@@ -80,29 +80,29 @@ int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
         qroot *r = &roots[n];
         memset(r, 0, sizeof *r);
         if (!(r->name = strndup(k.mv_data, k.mv_size))) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
-        if (ls_qrec_decode(v.mv_data, v.mv_size, &r->q) != LS_OK) {
+        if (ls__qrec_decode(v.mv_data, v.mv_size, &r->q) != LS_OK) {
             ls_error_clear();
             memset(&r->q, 0, sizeof r->q);
             for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
                 r->q.limit[i] = LS_QUOTA_UNLIMITED;
             /* the limits are mirrored in the mailbox's store.header */
             int from_header = header_limits(c->st, t, r->name, r->q.limit);
-            ls_say(c, "%s: damaged quota record rebuilt (limits %s)", r->name,
+            ls__say(c, "%s: damaged quota record rebuilt (limits %s)", r->name,
                    from_header ? "from store.header" : "lost: none found in store.header");
             r->damaged = 1;
         }
         MDB_val mv;
-        r->gone = ls_db_get(t, LS_DB_MAILBOXES, k.mv_data, k.mv_size, &mv) != LS_OK;
+        r->gone = ls__db_get(t, LS_DB_MAILBOXES, k.mv_data, k.mv_size, &mv) != LS_OK;
         n++;
     }
-    ls_db_cursor_close(cur);
+    ls__db_cursor_close(cur);
     ls_error_clear();
     /* sum every mailbox into the root governing it (roots of gone mailboxes
      * govern nothing: they are removed) */
-    if (!rc && !(rc = ls_db_cursor(t, LS_DB_MAILBOXES, &cur))) {
+    if (!rc && !(rc = ls__db_cursor(t, LS_DB_MAILBOXES, &cur))) {
         for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             char name[LS_NAME_BUF];
             if (k.mv_size >= sizeof name)
@@ -112,24 +112,24 @@ int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
             /* the nearest existing root at or above the name */
             qroot *best = NULL;
             for (size_t i = 0; i < n; i++)
-                if (!roots[i].gone && (!strcmp(roots[i].name, name) || ls_name_is_ancestor(roots[i].name, name, sep)) &&
+                if (!roots[i].gone && (!strcmp(roots[i].name, name) || ls__name_is_ancestor(roots[i].name, name, sep)) &&
                     (!best || strlen(roots[i].name) > strlen(best->name)))
                     best = &roots[i];
             if (!best)
                 continue;
             ls_mbentry e;
-            if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK) {
+            if (ls__mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK) {
                 ls_error_clear();
                 continue;
             }
             struct live_sum s = { 0, 0 };
-            rc = ls_rec_foreach(t, e.uuid, 1, add_live, &s);
-            ls_mbentry_clear(&e);
+            rc = ls__rec_foreach(t, e.uuid, 1, add_live, &s);
+            ls__mbentry_clear(&e);
             best->sum[LS_QUOTA_STORAGE] += s.bytes;
             best->sum[LS_QUOTA_MESSAGE] += s.msgs;
             best->sum[LS_QUOTA_MAILBOX]++;
         }
-        ls_db_cursor_close(cur);
+        ls__db_cursor_close(cur);
     }
     size_t plen = a->prefix ? strlen(a->prefix) : 0;
     for (size_t i = 0; !rc && i < n; i++) {
@@ -137,8 +137,8 @@ int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
         if (plen && (a->exact ? strcmp(r->name, a->prefix) : strncmp(r->name, a->prefix, plen)))
             continue;
         if (r->gone) {
-            ls_say(c, "%s: quota root removed (no such mailbox)", r->name);
-            rc = ls_db_del(t, LS_DB_QUOTA, r->name, strlen(r->name), NULL, 0);
+            ls__say(c, "%s: quota root removed (no such mailbox)", r->name);
+            rc = ls__db_del(t, LS_DB_QUOTA, r->name, strlen(r->name), NULL, 0);
             continue;
         }
         int changed = 0;
@@ -146,17 +146,17 @@ int ls_quota_fix_in(ls_txn *t, ls_rctx *c, const char *prefix, int exact)
             if (r->sum[res] == r->q.usage[res])
                 continue;
             if (res == LS_QUOTA_STORAGE)
-                ls_say(c, "%s: STORAGE usage %llu -> %llu KiB (%llu -> %llu bytes)", r->name,
+                ls__say(c, "%s: STORAGE usage %llu -> %llu KiB (%llu -> %llu bytes)", r->name,
                        (unsigned long long)((r->q.usage[res] + 1023) / 1024), (unsigned long long)((r->sum[res] + 1023) / 1024),
                        (unsigned long long)r->q.usage[res], (unsigned long long)r->sum[res]);
             else
-                ls_say(c, "%s: %s usage %llu -> %llu", r->name, ls_quota_resource_name(res),
+                ls__say(c, "%s: %s usage %llu -> %llu", r->name, ls_quota_resource_name(res),
                        (unsigned long long)r->q.usage[res], (unsigned long long)r->sum[res]);
             r->q.usage[res] = r->sum[res];
             changed = 1;
         }
         if (changed || r->damaged)
-            rc = ls_quota_put(t, r->name, &r->q);
+            rc = ls__quota_put(t, r->name, &r->q);
     }
     for (size_t i = 0; i < n; i++)
         free(roots[i].name);
@@ -168,9 +168,9 @@ static int fix_txn(ls_txn *t, void *arg)
 {
     struct fix_args *a = arg;
     ls_rctx *c = a->c;
-    ls_say_flush(c, 0);
+    ls__say_flush(c, 0);
     c->holding = 1;
-    int rc = ls_quota_fix_in(t, c, a->prefix, a->exact);
+    int rc = ls__quota_fix_in(t, c, a->prefix, a->exact);
     c->holding = 0;
     if (!rc && (c->flags & LS_REPAIR_DRYRUN))
         return 1;
@@ -178,26 +178,26 @@ static int fix_txn(ls_txn *t, void *arg)
 }
 
 /* quota -f of one root, reporting through c (reconstruct uses it). */
-int ls_quota_fix_root(ls_rctx *c, const char *root)
+int ls__quota_fix_root(ls_rctx *c, const char *root)
 {
     struct fix_args a = { c, root, 1 };
-    int rc = ls_env_write(c->st->env, LS_SYNC_ALWAYS, fix_txn, &a);
+    int rc = ls__env_write(c->st->env, LS_SYNC_ALWAYS, fix_txn, &a);
     if (rc == 1)
         rc = LS_OK;
     c->holding = 0;
-    ls_say_flush(c, rc == LS_OK);
+    ls__say_flush(c, rc == LS_OK);
     return rc;
 }
 
-int ls_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_report_cb cb, void *arg)
+int ls_repair_quota_fix(ls_store *st, const char *prefix, unsigned flags, ls_repair_report_cb cb, void *arg)
 {
     ls_rctx c = { .st = st, .flags = flags, .cb = cb, .arg = arg };
     struct fix_args a = { &c, prefix, 0 };
-    int rc = ls_env_write(st->env, LS_SYNC_ALWAYS, fix_txn, &a);
+    int rc = ls__env_write(st->env, LS_SYNC_ALWAYS, fix_txn, &a);
     if (rc == 1)
         rc = LS_OK;
     c.holding = 0;
-    ls_say_flush(&c, rc == LS_OK);
+    ls__say_flush(&c, rc == LS_OK);
     free(c.held);
     return rc;
 }

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ls_say(ls_rctx *c, const char *fmt, ...)
+void ls__say(ls_rctx *c, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
@@ -53,7 +53,7 @@ void ls_say(ls_rctx *c, const char *fmt, ...)
         c->cb(buf, c->arg);
 }
 
-void ls_say_flush(ls_rctx *c, int emit)
+void ls__say_flush(ls_rctx *c, int emit)
 {
     for (size_t i = 0; i < c->nheld; i++) {
         if (emit) {
@@ -66,7 +66,7 @@ void ls_say_flush(ls_rctx *c, int emit)
     c->nheld = 0;
 }
 
-void ls_say_error(ls_rctx *c, const char *fmt, ...)
+void ls__say_error(ls_rctx *c, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
@@ -79,11 +79,11 @@ void ls_say_error(ls_rctx *c, const char *fmt, ...)
         c->cb(buf, c->arg);
 }
 
-int ls_rctx_result(ls_rctx *c, int rc)
+int ls__rctx_result(ls_rctx *c, int rc)
 {
     if (rc || !c->errors)
         return rc;
-    return ls_err(LS_EIO, "%llu problem%s left as %s (see the error line%s): fix %s, then run the repair again",
+    return ls__err(LS_EIO, "%llu problem%s left as %s (see the error line%s): fix %s, then run the repair again",
                   (unsigned long long)c->errors, c->errors == 1 ? "" : "s", c->errors == 1 ? "it was" : "they were",
                   c->errors == 1 ? "" : "s", c->errors == 1 ? "it" : "them");
 }
@@ -143,8 +143,8 @@ static item *plan_add(plan *p, uint32_t uid)
 static void plan_free(plan *p)
 {
     for (size_t i = 0; i < p->n; i++) {
-        ls_prepared_free(&p->v[i].msg);
-        ls_keywords_free(p->v[i].bk_names, p->v[i].bk_n);
+        ls__prepared_free(&p->v[i].msg);
+        ls__keywords_free(p->v[i].bk_names, p->v[i].bk_n);
     }
     free(p->v);
     memset(p, 0, sizeof *p);
@@ -161,7 +161,7 @@ static int fset_add(const ls_file_info *fi, void *arg)
         s->cap = s->cap ? s->cap * 2 : 256;
         fent *nv = realloc(s->v, s->cap * sizeof *nv);
         if (!nv)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         s->v = nv;
     }
     s->v[s->n].fi = *fi;
@@ -197,9 +197,9 @@ static int load_msg(ls_rctx *c, const ls_mbref *ref, item *it, int64_t mtime)
     int rc = c->st->layout->ops->read(c->st->layout, ref, it->uid, &b);
     if (rc)
         return rc;
-    rc = ls_prepare_stored(b.data, b.len, mtime, &it->msg);
+    rc = ls__prepare_stored(b.data, b.len, mtime, &it->msg);
     if (!rc) {
-        /* ls_prepare_stored points into the blob: the commit needs only the
+        /* ls__prepare_stored points into the blob: the commit needs only the
          * cache record and the derived fields, so forget the bytes */
         it->msg.data = NULL;
         it->have_msg = 1;
@@ -211,16 +211,16 @@ static int load_msg(ls_rctx *c, const ls_mbref *ref, item *it, int64_t mtime)
 static int has_pending(ls_txn *t, const ls_mbref *ref, uint32_t uid)
 {
     MDB_cursor *cur;
-    if (ls_db_cursor(t, LS_DB_PENDING, &cur))
+    if (ls__db_cursor(t, LS_DB_PENDING, &cur))
         return 0;
     MDB_val k, v;
     int found = 0;
     for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !found; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *p = v.mv_data;
-        found = v.mv_size >= 32 && p[0] == LS_PENDING_EXPUNGED && ls_rd_be32(p + 4) == uid &&
+        found = v.mv_size >= 32 && p[0] == LS_PENDING_EXPUNGED && ls__rd_be32(p + 4) == uid &&
                 !memcmp(p + 16, ref->uuid, LS_UUID_LEN);
     }
-    ls_db_cursor_close(cur);
+    ls__db_cursor_close(cur);
     return found;
 }
 
@@ -233,7 +233,7 @@ static int snap_rec(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
         s->cap = s->cap ? s->cap * 2 : 256;
         recsnap *nv = realloc(s->v, s->cap * sizeof *nv);
         if (!nv)
-            return ls_err(LS_ENOMEM, "out of memory");
+            return ls__err(LS_ENOMEM, "out of memory");
         s->v = nv;
     }
     s->v[s->n].uid = uid;
@@ -253,7 +253,7 @@ static int sha256_of(ls_rctx *c, const ls_mbref *ref, uint32_t uid, uint8_t out[
     unsigned int n = 0;
     int ok = EVP_Digest(b.data, b.len, out, &n, EVP_sha256(), NULL);
     c->st->layout->ops->blob_free(c->st->layout, &b);
-    return ok ? LS_OK : ls_err(LS_ENOMEM, "SHA-256 failed");
+    return ok ? LS_OK : ls__err(LS_ENOMEM, "SHA-256 failed");
 }
 
 /* A live record whose file is gone: find another holder of the same bytes
@@ -270,9 +270,9 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
     memcpy(k, m->entry.partition, plen);
     k[plen] = 0;
     memcpy(k + plen + 1, r->guid, LS_GUID_LEN);
-    ls_be64(k + plen + 1 + LS_GUID_LEN, (uint64_t)r->internaldate);
+    ls__be64(k + plen + 1 + LS_GUID_LEN, (uint64_t)r->internaldate);
     MDB_cursor *cur;
-    int rc = ls_db_cursor(t, LS_DB_GUIDS, &cur);
+    int rc = ls__db_cursor(t, LS_DB_GUIDS, &cur);
     if (rc)
         return rc;
     MDB_val key = { plen + 1 + LS_GUID_LEN + 8, k }, v;
@@ -281,11 +281,11 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
         if (v.mv_size != LS_RECKEY_LEN)
             continue;
         const uint8_t *hu = v.mv_data;
-        uint32_t huid = ls_rd_be32(hu + LS_UUID_LEN);
+        uint32_t huid = ls__rd_be32(hu + LS_UUID_LEN);
         if (!memcmp(hu, m->entry.uuid, LS_UUID_LEN) && huid == r->uid)
             continue; /* ourselves */
         ls_mbref href;
-        ls_mbref_set(&href, hu, m->entry.partition);
+        ls__mbref_set(&href, hu, m->entry.partition);
         ls_file_info fi;
         uint8_t g[LS_GUID_LEN];
         if (ops->stat(c->st->layout, &href, huid, &fi) != LS_OK || fi.expunged || fi.kind != LS_FILE_REGULAR ||
@@ -301,7 +301,7 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
         if (rc == LS_OK)
             break;
     }
-    ls_db_cursor_close(cur);
+    ls__db_cursor_close(cur);
     return rc;
 }
 
@@ -309,11 +309,11 @@ static int relink_from_holder(ls_rctx *c, ls_txn *t, const ls_mbox *m, const ls_
  * naming it, and what was not done; the run goes on. */
 static void unreadable(ls_rctx *c, const char *name, uint32_t uid, const char *what)
 {
-    ls_say_error(c, "%s: uid %u: message file cannot be read, %s: %s", name, uid, what, ls_error_last());
+    ls__say_error(c, "%s: uid %u: message file cannot be read, %s: %s", name, uid, what, ls_error_last());
     ls_error_clear();
 }
 
-int ls_probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid)
+int ls__probe_file(ls_store *st, const ls_mbref *ref, uint32_t uid)
 {
     ls_blob b;
     int rc = st->layout->ops->read(st->layout, ref, uid, &b);
@@ -333,7 +333,7 @@ static int move_to_uid(ls_rctx *c, const ls_mbref *ref, uint32_t from, uint32_t 
     if (!rc)
         rc = ops->message_path(c->st->layout, ref, to, &dst);
     if (!rc && rename(src, dst) != 0)
-        rc = ls_err_errno(errno, "rename", src);
+        rc = ls__err_errno(errno, "rename", src);
     free(src);
     free(dst);
     return rc;
@@ -364,12 +364,12 @@ static int set_aside_damage(ls_rctx *c, const char *name, const ls_mbref *ref, f
     const char *sfx = f->fi.expunged ? "expunged" : "";
     if (c->st->layout->ops->set_aside(c->st->layout, ref, f->fi.uid, f->fi.expunged,
                                       (c->flags & LS_REPAIR_DRYRUN) != 0, &where) != LS_OK) {
-        ls_say_error(c, "%s: file %u.%s is %s and could not be moved aside: %s", name, f->fi.uid, sfx, what,
+        ls__say_error(c, "%s: file %u.%s is %s and could not be moved aside: %s", name, f->fi.uid, sfx, what,
                      ls_error_last());
         ls_error_clear();
         return -1;
     }
-    ls_say(c, "%s: file %u.%s is %s, moved to %s", name, f->fi.uid, sfx, what, where);
+    ls__say(c, "%s: file %u.%s is %s, moved to %s", name, f->fi.uid, sfx, what, where);
     free(where);
     return 1;
 }
@@ -380,16 +380,16 @@ static int set_aside_damage(ls_rctx *c, const char *name, const ls_mbref *ref, f
 static int same_envelope(ls_txn *t, const uint8_t uuid[LS_UUID_LEN], uint32_t uid, const ls_prepared *msg)
 {
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, uuid, uid);
+    ls__reckey(key, uuid, uid);
     ls_cache_view a, b;
     int same = 0;
-    if (ls_cache_get(t, key, 0, &a) == LS_OK) {
-        if (ls_cache_decode_hot(msg->cache, msg->cachelen, &b) == LS_OK) {
+    if (ls__cache_get(t, key, 0, &a) == LS_OK) {
+        if (ls__cache_decode_hot(msg->cache, msg->cachelen, &b) == LS_OK) {
             same = a.f[LS_CF_ENVELOPE] && b.f[LS_CF_ENVELOPE] && a.len[LS_CF_ENVELOPE] == b.len[LS_CF_ENVELOPE] &&
                    !memcmp(a.f[LS_CF_ENVELOPE], b.f[LS_CF_ENVELOPE], a.len[LS_CF_ENVELOPE]);
-            ls_cache_view_free(&b);
+            ls__cache_view_free(&b);
         }
-        ls_cache_view_free(&a);
+        ls__cache_view_free(&a);
     }
     ls_error_clear();
     return same;
@@ -418,16 +418,16 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
          * mistake, a restore in progress. Only on request. */
         uint32_t live = 0;
         ls_txn t;
-        if ((rc = ls_txn_read(c->st->env, &t)))
+        if ((rc = ls__txn_read(c->st->env, &t)))
             return rc;
-        rc = ls_rec_foreach(&t, m->entry.uuid, 1, count_live, &live);
-        ls_txn_end(&t);
+        rc = ls__rec_foreach(&t, m->entry.uuid, 1, count_live, &live);
+        ls__txn_end(&t);
         if (rc)
             return rc;
         char *path = NULL;
         ops->mailbox_path(c->st->layout, ref, &path);
         if (live && !(c->flags & LS_REPAIR_MISSING_DIR)) {
-            rc = ls_err(LS_ENOTFOUND,
+            rc = ls__err(LS_ENOTFOUND,
                         "%s: mailbox directory %s is missing as a whole, with %u message%s: not repaired (nothing "
                         "was expunged). Restore the directory, or, if it was removed on purpose, run reconstruct "
                         "--expunge-missing-directory %s",
@@ -439,7 +439,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         ls_error_clear();
         if (!(c->flags & LS_REPAIR_DRYRUN) && (rc = ops->mailbox_init(c->st->layout, ref)))
             return rc;
-        ls_say(c, "%s: mailbox directory was missing, recreated", name);
+        ls__say(c, "%s: mailbox directory was missing, recreated", name);
     }
     if (rc)
         return rc;
@@ -451,10 +451,10 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
     size_t hlen;
     if (ops->header_read(c->st->layout, ref, &htext, &hlen) == LS_OK) {
         ls_hdrinfo h;
-        if (ls_hdr_parse(htext, hlen, &h) == LS_OK) {
+        if (ls__hdr_parse(htext, hlen, &h) == LS_OK) {
             p->hwm_uidnext = h.uidnext;
             p->hwm_modseq = h.highestmodseq;
-            ls_hdr_free(&h);
+            ls__hdr_free(&h);
         }
         free(htext);
     }
@@ -462,16 +462,16 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
 
     struct snapctx snap = { 0 };
     ls_txn t;
-    if ((rc = ls_txn_read(c->st->env, &t))) {
+    if ((rc = ls__txn_read(c->st->env, &t))) {
         free(files.v);
         return rc;
     }
     char **kwnames = NULL;
     size_t nkw = 0;
     if (!fresh)
-        rc = ls_rec_foreach(&t, m->entry.uuid, 1, snap_rec, &snap);
+        rc = ls__rec_foreach(&t, m->entry.uuid, 1, snap_rec, &snap);
     if (!rc && c->backup)
-        rc = ls_keywords_load(&t, m->entry.uuid, &kwnames, &nkw);
+        rc = ls__keywords_load(&t, m->entry.uuid, &kwnames, &nkw);
     uint32_t maxuid = 0;
     for (size_t i = 0; !rc && i < snap.n; i++) {
         recsnap *s = &snap.v[i];
@@ -497,7 +497,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             /* a damaged record: rebuild it from its file if there is one */
             fent *f = live ? live : exp;
             if (!(it = plan_add(p, s->uid)))
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
             else if (!f) {
                 it->act = A_DROP, it->damaged = 1;
                 snprintf(it->why, sizeof it->why, "damaged index record removed (no file)");
@@ -529,7 +529,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                     continue;
                 }
                 if (!(it = plan_add(p, s->uid))) {
-                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    rc = ls__err(LS_ENOMEM, "out of memory");
                     break;
                 }
                 it->act = A_TOMBFILE;
@@ -538,7 +538,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                     ops->mark_expunged(c->st->layout, ref, s->uid);
             } else if (exp && !has_pending(&t, ref, s->uid)) {
                 if (!(it = plan_add(p, s->uid))) {
-                    rc = ls_err(LS_ENOMEM, "out of memory");
+                    rc = ls__err(LS_ENOMEM, "out of memory");
                     break;
                 }
                 it->act = A_QUEUE;
@@ -551,12 +551,12 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
              * name (single-instance storage): link them back, lose nothing */
             char from[160];
             if (relink_from_holder(c, &t, m, r, from, sizeof from) == LS_OK) {
-                ls_say(c, "%s: uid %u: file missing, relinked from %s", name, s->uid, from);
+                ls__say(c, "%s: uid %u: file missing, relinked from %s", name, s->uid, from);
                 continue;
             }
             ls_error_clear();
             if (!(it = plan_add(p, s->uid))) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             it->act = A_DROP;
@@ -568,7 +568,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             /* an expunge that did not commit left the file renamed */
             if (!(c->flags & LS_REPAIR_DRYRUN))
                 ops->unmark_expunged(c->st->layout, ref, s->uid);
-            ls_say(c, "%s: uid %u: file renamed back from an interrupted expunge", name, s->uid);
+            ls__say(c, "%s: uid %u: file renamed back from an interrupted expunge", name, s->uid);
         }
         fent *f = live ? live : exp;
         int rederive = 0;
@@ -586,12 +586,12 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             }
             if (memcmp(g, r->guid, LS_GUID_LEN)) {
                 char a[65], b[65];
-                ls_guid_format(r->guid, a);
-                ls_guid_format(g, b);
+                ls__guid_format(r->guid, a);
+                ls__guid_format(g, b);
                 rederive = 1;
                 snprintf(why, sizeof why, "guid %.16s... -> %.16s...", a, b);
             }
-        } else if (ls_probe_file(c->st, ref, s->uid) != LS_OK) {
+        } else if (ls__probe_file(c->st, ref, s->uid) != LS_OK) {
             /* the file a FETCH would fail on (EACCES): report it, keep the
              * record, go on with the rest */
             unreadable(c, name, s->uid, "left as it is");
@@ -603,7 +603,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
              * a new one (assigned below), so that clients see the change.
              * Other names of the old bytes (single instance) keep them. */
             if (!(it = plan_add(p, s->uid))) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             it->act = A_REAPPEND;
@@ -621,9 +621,9 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
         int recache = 0;
         {
             uint8_t key[LS_RECKEY_LEN];
-            ls_reckey(key, m->entry.uuid, s->uid);
+            ls__reckey(key, m->entry.uuid, s->uid);
             ls_cache_view view;
-            int grc = ls_cache_get(&t, key, ~0u, &view);
+            int grc = ls__cache_get(&t, key, ~0u, &view);
             if (grc == LS_ENOTFOUND) {
                 recache = 1;
                 snprintf(why, sizeof why, "cache record missing, rebuilt");
@@ -635,7 +635,7 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                     recache = 1;
                     snprintf(why, sizeof why, "cache record incomplete, rebuilt");
                 }
-                ls_cache_view_free(&view);
+                ls__cache_view_free(&view);
             }
             ls_error_clear();
         }
@@ -645,12 +645,12 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             ls_irec br;
             char **bn = NULL;
             size_t bnn = 0;
-            if (ls_backup_record(c->backup, m->entry.uuid, s->uid, r->guid, &br, &bn, &bnn) == LS_OK) {
+            if (ls__backup_record(c->backup, m->entry.uuid, s->uid, r->guid, &br, &bn, &bnn) == LS_OK) {
                 int differ = (br.sysflags & LS_FLAG_ALL) != (r->sysflags & LS_FLAG_ALL) ||
                              br.internaldate != r->internaldate;
                 /* keyword names now vs in the backup */
                 size_t now = 0;
-                for (unsigned b = 0; b < LS_MAX_KEYWORDS; b++)
+                for (unsigned b = 0; b < LS_MAILBOX_MAX_KEYWORDS; b++)
                     if (r->keywords[b / 64] >> (b % 64) & 1) {
                         now++;
                         int in = 0;
@@ -671,14 +671,14 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
                     bnn = 0;
                     snprintf(it->why, sizeof it->why, "flags, keywords and internal date restored from the backup");
                 }
-                ls_keywords_free(bn, bnn);
+                ls__keywords_free(bn, bnn);
             }
             ls_error_clear();
             continue;
         }
         if (recache) {
             if (!(it = plan_add(p, s->uid))) {
-                rc = ls_err(LS_ENOMEM, "out of memory");
+                rc = ls__err(LS_ENOMEM, "out of memory");
                 break;
             }
             it->act = A_RECACHE;
@@ -691,8 +691,8 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             }
         }
     }
-    ls_txn_end(&t);
-    ls_keywords_free(kwnames, nkw);
+    ls__txn_end(&t);
+    ls__keywords_free(kwnames, nkw);
 
     /* files without records */
     uint32_t next = m->state.uidnext;
@@ -725,9 +725,9 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
          * (single instance: the file was replaced, not edited in place):
          * the old UID gets them back and nothing is lost */
         char from[160], what[96], fate[100];
-        if (ls_txn_read(c->st->env, &t) == LS_OK) {
+        if (ls__txn_read(c->st->env, &t) == LS_OK) {
             it->relinked = relink_from_holder(c, &t, m, &it->rec, from, sizeof from) == LS_OK;
-            ls_txn_end(&t);
+            ls__txn_end(&t);
         }
         ls_error_clear();
         if (it->relinked)
@@ -747,15 +747,15 @@ static int make_plan(ls_rctx *c, const char *name, const ls_mbox *m, plan *p, in
             continue; /* moved aside (or reported): never adopted */
         item *it = plan_add(p, f->fi.uid);
         if (!it) {
-            rc = ls_err(LS_ENOMEM, "out of memory");
+            rc = ls__err(LS_ENOMEM, "out of memory");
             break;
         }
         if (f->fi.expunged) {
             /* an expunged message's file whose tombstone is gone: it must
              * never come back, and cleanup must remove it */
-            if (ls_txn_read(c->st->env, &t) == LS_OK) {
+            if (ls__txn_read(c->st->env, &t) == LS_OK) {
                 int pend = has_pending(&t, ref, f->fi.uid);
-                ls_txn_end(&t);
+                ls__txn_end(&t);
                 if (pend) {
                     p->n--;
                     continue;
@@ -811,15 +811,15 @@ static int backup_values(ls_rctx *c, ls_txn *t, const uint8_t uuid[LS_UUID_LEN],
     ls_irec br;
     char **names = NULL;
     size_t nn = 0;
-    if (ls_backup_record(c->backup, uuid, olduid, r->guid, &br, &names, &nn) != LS_OK) {
+    if (ls__backup_record(c->backup, uuid, olduid, r->guid, &br, &names, &nn) != LS_OK) {
         ls_error_clear();
         return 0;
     }
     r->sysflags = (uint8_t)(br.sysflags & LS_FLAG_ALL);
     r->internaldate = br.internaldate;
     r->internal_tz = br.internal_tz;
-    int rc = ls_keywords_bits(t, uuid, (const char *const *)names, nn, 1, r->keywords);
-    ls_keywords_free(names, nn);
+    int rc = ls__keywords_bits(t, uuid, (const char *const *)names, nn, 1, r->keywords);
+    ls__keywords_free(names, nn);
     return rc ? rc : 1;
 }
 
@@ -846,7 +846,7 @@ static int recount_one(uint32_t uid, const ls_irec *r, MDB_val *raw, void *arg)
     if (r->sysflags & LS_REC_EXPUNGED)
         x->s.tombstones++;
     else
-        ls_state_add(&x->s, r, +1);
+        ls__state_add(&x->s, r, +1);
     return 0;
 }
 
@@ -856,14 +856,14 @@ static int apply_txn(ls_txn *t, void *arg)
     ls_rctx *c = a->c;
     ls_store *st = c->st;
     plan *p = a->p;
-    ls_say_flush(c, 0);
+    ls__say_flush(c, 0);
     c->holding = 1;
     /* a dry run leaves store.header alone; a real one sets its MODSEQ mark
      * to exactly what it gave out (model/mbox.c) */
     t->no_mark = (c->flags & LS_REPAIR_DRYRUN) != 0;
     t->mark_exact = 1;
     ls_mbox m;
-    int rc = ls_mbox_load_uuid(t, a->uuid, &m);
+    int rc = ls__mbox_load_uuid(t, a->uuid, &m);
     if (rc)
         return rc;
     ls_mbstate s = m.state;
@@ -873,28 +873,28 @@ static int apply_txn(ls_txn *t, void *arg)
     for (size_t i = 0; !rc && i < p->n; i++) {
         item *it = &p->v[i];
         uint8_t key[LS_RECKEY_LEN];
-        ls_reckey(key, a->uuid, it->uid);
+        ls__reckey(key, a->uuid, it->uid);
         ls_irec cur;
         MDB_val v;
-        int has = ls_db_get(t, LS_DB_RECORDS, key, sizeof key, &v) == LS_OK;
-        int ok = has && ls_irec_decode(v.mv_data, v.mv_size, &cur) == LS_OK && cur.uid == it->uid;
+        int has = ls__db_get(t, LS_DB_RECORDS, key, sizeof key, &v) == LS_OK;
+        int ok = has && ls__irec_decode(v.mv_data, v.mv_size, &cur) == LS_OK && cur.uid == it->uid;
         ls_error_clear();
         switch (it->act) {
         case A_DROP:
             if (has && !ok) {
-                rc = ls_db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
+                rc = ls__db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
             } else if (ok && !(cur.sysflags & LS_REC_EXPUNGED)) {
                 cur.sysflags |= LS_REC_EXPUNGED;
-                cur.modseq = ls_modseq_next(&s);
+                cur.modseq = ls__modseq_next(&s);
                 cur.expunged_at = (uint32_t)now;
-                if (!(rc = ls_rec_put(t, a->uuid, &cur)))
-                    rc = ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+                if (!(rc = ls__rec_put(t, a->uuid, &cur)))
+                    rc = ls__sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
             } else {
                 break;
             }
             if (!rc)
-                rc = ls_cache_del(t, key);
-            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+                rc = ls__cache_del(t, key);
+            ls__say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_REDERIVE:
         case A_ADOPT: {
@@ -905,7 +905,7 @@ static int apply_txn(ls_txn *t, void *arg)
             ls_irec r = { 0 };
             if (ok) {
                 r = cur;
-                ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+                ls__sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
             } else {
                 r.internaldate = it->msg.date.t;
                 r.internal_tz = 0;
@@ -917,30 +917,30 @@ static int apply_txn(ls_txn *t, void *arg)
             rc = LS_OK;
             r.sysflags &= LS_FLAG_ALL;
             r.expunged_at = 0;
-            r.modseq = ls_modseq_next(&s);
-            if ((rc = ls_rec_put(t, a->uuid, &r)) ||
-                (rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
+            r.modseq = ls__modseq_next(&s);
+            if ((rc = ls__rec_put(t, a->uuid, &r)) ||
+                (rc = ls__cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
                 break;
             if (!rc && st->cfg->singleinstancestore)
-                rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
+                rc = ls__sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
             if (!rc && it->orig_uid)
-                rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
-            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+                rc = ls__seen_renumber(t, a->uuid, it->orig_uid, it->uid);
+            ls__say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         }
         case A_REAPPEND: {
             /* the old UID becomes a tombstone: clients see its content go */
             uint8_t okey[LS_RECKEY_LEN];
-            ls_reckey(okey, a->uuid, it->orig_uid);
+            ls__reckey(okey, a->uuid, it->orig_uid);
             ls_irec old;
-            if (!it->relinked && ls_rec_get(t, a->uuid, it->orig_uid, &old) == LS_OK &&
+            if (!it->relinked && ls__rec_get(t, a->uuid, it->orig_uid, &old) == LS_OK &&
                 !(old.sysflags & LS_REC_EXPUNGED)) {
                 old.sysflags |= LS_REC_EXPUNGED;
-                old.modseq = ls_modseq_next(&s);
+                old.modseq = ls__modseq_next(&s);
                 old.expunged_at = (uint32_t)now;
-                if ((rc = ls_rec_put(t, a->uuid, &old)) ||
-                    (rc = ls_sis_del(t, m.entry.partition, old.guid, old.internaldate, a->uuid, old.uid)) ||
-                    (rc = ls_cache_del(t, okey)))
+                if ((rc = ls__rec_put(t, a->uuid, &old)) ||
+                    (rc = ls__sis_del(t, m.entry.partition, old.guid, old.internaldate, a->uuid, old.uid)) ||
+                    (rc = ls__cache_del(t, okey)))
                     break;
             }
             ls_error_clear();
@@ -960,49 +960,49 @@ static int apply_txn(ls_txn *t, void *arg)
             }
             r.uid = it->uid;
             fill_from_msg(&r, &it->msg);
-            r.modseq = ls_modseq_next(&s);
-            if ((rc = ls_rec_put(t, a->uuid, &r)) ||
-                (rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
+            r.modseq = ls__modseq_next(&s);
+            if ((rc = ls__rec_put(t, a->uuid, &r)) ||
+                (rc = ls__cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen)))
                 break;
             if (st->cfg->singleinstancestore)
-                rc = ls_sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
+                rc = ls__sis_add(t, m.entry.partition, r.guid, r.internaldate, a->uuid, r.uid);
             if (!rc && it->keep && !it->relinked)
-                rc = ls_seen_renumber(t, a->uuid, it->orig_uid, it->uid);
-            ls_say(c, "%s: uid %u: %s", name, it->orig_uid, it->why);
+                rc = ls__seen_renumber(t, a->uuid, it->orig_uid, it->uid);
+            ls__say(c, "%s: uid %u: %s", name, it->orig_uid, it->why);
             break;
         }
         case A_RECACHE:
             if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
                 break;
-            rc = ls_cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen);
-            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            rc = ls__cache_put(t, key, it->msg.cache, it->msg.cachelen, it->msg.cachex, it->msg.cachexlen);
+            ls__say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_RESTORE:
             if (!ok || (cur.sysflags & LS_REC_EXPUNGED))
                 break;
             if (cur.internaldate != it->rec.internaldate && st->cfg->singleinstancestore) {
                 /* the GUID table is keyed by the internal date too */
-                ls_sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
-                if ((rc = ls_sis_add(t, m.entry.partition, cur.guid, it->rec.internaldate, a->uuid, cur.uid)))
+                ls__sis_del(t, m.entry.partition, cur.guid, cur.internaldate, a->uuid, cur.uid);
+                if ((rc = ls__sis_add(t, m.entry.partition, cur.guid, it->rec.internaldate, a->uuid, cur.uid)))
                     break;
             }
             cur.sysflags = it->rec.sysflags;
             cur.internaldate = it->rec.internaldate;
             cur.internal_tz = it->rec.internal_tz;
-            if ((rc = ls_keywords_bits(t, a->uuid, (const char *const *)it->bk_names, it->bk_n, 1, cur.keywords)))
+            if ((rc = ls__keywords_bits(t, a->uuid, (const char *const *)it->bk_names, it->bk_n, 1, cur.keywords)))
                 break;
-            cur.modseq = ls_modseq_next(&s);
-            rc = ls_rec_put(t, a->uuid, &cur);
-            ls_say(c, "%s: uid %u: %s", name, it->uid, it->why);
+            cur.modseq = ls__modseq_next(&s);
+            rc = ls__rec_put(t, a->uuid, &cur);
+            ls__say(c, "%s: uid %u: %s", name, it->uid, it->why);
             break;
         case A_QUEUE:
-            rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
-            ls_say(c, "%s: uid %u: expunged message's file queued for cleanup", name, it->uid);
+            rc = ls__pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
+            ls__say(c, "%s: uid %u: expunged message's file queued for cleanup", name, it->uid);
             break;
         case A_TOMBFILE:
             if (!has_pending(t, &m.ref, it->uid))
-                rc = ls_pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
-            ls_say(c, "%s: uid %u: expunged message's file renamed (it stays expunged)", name, it->uid);
+                rc = ls__pending_add(t, LS_PENDING_EXPUNGED, &m.ref, it->uid);
+            ls__say(c, "%s: uid %u: expunged message's file renamed (it stays expunged)", name, it->uid);
             break;
         default:
             break;
@@ -1012,16 +1012,16 @@ static int apply_txn(ls_txn *t, void *arg)
     struct recount x = { { 0 }, 0, 0 };
     x.s.recentuid = s.recentuid;
     if (!rc)
-        rc = ls_rec_foreach(t, a->uuid, 1, recount_one, &x);
+        rc = ls__rec_foreach(t, a->uuid, 1, recount_one, &x);
     if (!rc) {
         if (x.s.exists != s.exists || x.s.unseen != s.unseen || x.s.deleted != s.deleted ||
             x.s.flagged != s.flagged || x.s.answered != s.answered || x.s.size != s.size || x.s.recent != s.recent)
-            ls_say(c, "%s: counters: messages %u -> %u, unseen %u -> %u, size %llu -> %llu", name, before.exists,
+            ls__say(c, "%s: counters: messages %u -> %u, unseen %u -> %u, size %llu -> %llu", name, before.exists,
                    x.s.exists, before.unseen, x.s.unseen, (unsigned long long)before.size,
                    (unsigned long long)x.s.size);
         uint32_t want_next = p->uidnext > x.maxuid + 1 ? p->uidnext : x.maxuid + 1;
         if (want_next > s.uidnext) {
-            ls_say(c, "%s: uidnext %u -> %u", name, before.uidnext, want_next);
+            ls__say(c, "%s: uidnext %u -> %u", name, before.uidnext, want_next);
             s.uidnext = want_next;
         }
         /* store.header's mark is at or above every MODSEQ given out; above
@@ -1036,7 +1036,7 @@ static int apply_txn(ls_txn *t, void *arg)
         if (p->hwm_modseq > known && p->hwm_modseq > want_ms)
             want_ms = p->hwm_modseq;
         if (want_ms > s.highestmodseq) {
-            ls_say(c, "%s: highestmodseq %llu -> %llu", name, (unsigned long long)s.highestmodseq,
+            ls__say(c, "%s: highestmodseq %llu -> %llu", name, (unsigned long long)s.highestmodseq,
                    (unsigned long long)want_ms);
             s.highestmodseq = want_ms;
         }
@@ -1050,78 +1050,78 @@ static int apply_txn(ls_txn *t, void *arg)
         s.recent = x.s.recent;
         s.tombstones = x.s.tombstones;
         (void)d0;
-        (void)d1; /* usage is recomputed from the records after the commit (ls_quota_fix) */
+        (void)d1; /* usage is recomputed from the records after the commit (ls_repair_quota_fix) */
         if (!rc && c->backup)
-            rc = ls_backup_restore_user_state(c->backup, t, a->uuid, c, name);
+            rc = ls__backup_restore_user_state(c->backup, t, a->uuid, c, name);
         if (!rc && memcmp(&s, &m.state, sizeof s))
-            rc = ls_mbstate_put(t, a->uuid, &s);
+            rc = ls__mbstate_put(t, a->uuid, &s);
         /* quota: the root's usage from the records as they are now, in this
          * same transaction (so a dry run reports what the real run does) */
         char root[LS_NAME_BUF];
         ls_qrec q;
-        if (!rc && ls_quota_find(t, m.name, st->cfg->sep, root, &q) == LS_OK)
-            rc = ls_quota_fix_in(t, c, root, 1);
+        if (!rc && ls__quota_find(t, m.name, st->cfg->sep, root, &q) == LS_OK)
+            rc = ls__quota_fix_in(t, c, root, 1);
         ls_error_clear();
     }
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     c->holding = 0;
     if (!rc && (c->flags & LS_REPAIR_DRYRUN))
         return 1; /* report, but abort the transaction */
     return rc;
 }
 
-int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
+int ls__reconstruct_one(ls_rctx *c, const char *name, int fresh)
 {
     ls_store *st = c->st;
     ls_txn t;
     ls_mbox m;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
-    rc = ls_mbox_load(&t, name, &m);
-    ls_txn_end(&t);
+    rc = ls__mbox_load(&t, name, &m);
+    ls__txn_end(&t);
     if (rc)
         return rc;
     int lockfd = -1;
-    if ((rc = ls_mbox_lock(st, m.ref.uuidstr, &lockfd))) {
-        ls_mbox_clear(&m);
+    if ((rc = ls__mbox_lock(st, m.ref.uuidstr, &lockfd))) {
+        ls__mbox_clear(&m);
         return rc;
     }
     /* files of a batch append whose writer died were never committed: they
      * are removed, not adopted (all or none, batch_intent.c) */
     uint32_t dropped = 0;
-    rc = ls_batch_intent_resolve(st, &m.ref, m.state.uidnext, (c->flags & LS_REPAIR_DRYRUN) != 0, &dropped);
+    rc = ls__batch_intent_resolve(st, &m.ref, m.state.uidnext, (c->flags & LS_REPAIR_DRYRUN) != 0, &dropped);
     if (rc) {
-        ls_mbox_unlock(lockfd);
-        ls_mbox_clear(&m);
+        ls__mbox_unlock(lockfd);
+        ls__mbox_clear(&m);
         return rc;
     }
     if (dropped)
-        ls_say(c, "%s: %u file(s) of a batch append interrupted by a crash removed (never committed)", name, dropped);
+        ls__say(c, "%s: %u file(s) of a batch append interrupted by a crash removed (never committed)", name, dropped);
     plan p = { 0 };
     rc = make_plan(c, name, &m, &p, fresh);
     if (!rc) {
         uint8_t uuid[LS_UUID_LEN];
         memcpy(uuid, m.entry.uuid, LS_UUID_LEN);
         struct apply_args a = { c, name, uuid, &p };
-        rc = ls_env_write(st->env, LS_SYNC_ALWAYS, apply_txn, &a);
+        rc = ls__env_write(st->env, LS_SYNC_ALWAYS, apply_txn, &a);
         c->holding = 0;
         if (rc == 1)
             rc = LS_OK; /* the dry run's abort */
-        ls_say_flush(c, rc == LS_OK);
+        ls__say_flush(c, rc == LS_OK);
     }
     plan_free(&p);
-    ls_mbox_unlock(lockfd);
+    ls__mbox_unlock(lockfd);
 
     /* the header's high-water marks follow what was found */
-    if (!rc && (rc = ls_txn_read(st->env, &t)) == LS_OK) {
+    if (!rc && (rc = ls__txn_read(st->env, &t)) == LS_OK) {
         ls_mbox m2;
-        if (ls_mbox_load(&t, name, &m2) == LS_OK) {
+        if (ls__mbox_load(&t, name, &m2) == LS_OK) {
             char *old;
             size_t ol;
             int missing = st->layout->ops->header_read(st->layout, &m2.ref, &old, &ol) != LS_OK;
             ls_hdrinfo h;
-            int parsed = !missing && ls_hdr_parse(old, ol, &h) == LS_OK;
+            int parsed = !missing && ls__hdr_parse(old, ol, &h) == LS_OK;
             /* a header cut short, or whose seal does not match, is damage */
             int bad = !missing && (!parsed || h.damaged);
             /* marks lagging behind are normal (the header is not rewritten at
@@ -1139,8 +1139,8 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
             if (parsed && !bad) {
                 MDB_val qv;
                 ls_qrec q;
-                int root = ls_db_get(&t, LS_DB_QUOTA, m2.name, strlen(m2.name), &qv) == LS_OK &&
-                           ls_qrec_decode(qv.mv_data, qv.mv_size, &q) == LS_OK;
+                int root = ls__db_get(&t, LS_DB_QUOTA, m2.name, strlen(m2.name), &qv) == LS_OK &&
+                           ls__qrec_decode(qv.mv_data, qv.mv_size, &q) == LS_OK;
                 if (strcmp(h.acl ? h.acl : "", m2.entry.acl ? m2.entry.acl : ""))
                     outdated = "ACL";
                 else if (root != h.has_quota || (root && memcmp(q.limit, h.quota, sizeof q.limit)))
@@ -1148,23 +1148,23 @@ int ls_reconstruct_one(ls_rctx *c, const char *name, int fresh)
                 stale |= outdated != NULL;
             }
             if (parsed)
-                ls_hdr_free(&h);
+                ls__hdr_free(&h);
             if (!missing)
                 free(old);
             ls_error_clear();
             if (missing || bad || stale) {
                 if (!(c->flags & LS_REPAIR_DRYRUN))
-                    rc = ls_header_write(st, &m2);
+                    rc = ls__header_write(st, &m2);
                 if (missing || bad || renamed)
-                    ls_say(c, "%s: store.header %s, rewritten", name,
+                    ls__say(c, "%s: store.header %s, rewritten", name,
                            missing ? "missing" : bad ? "damaged" : "named another mailbox");
                 else if (outdated)
-                    ls_say(c, "%s: store.header's %s differs from the mailbox list's, rewritten", name, outdated);
+                    ls__say(c, "%s: store.header's %s differs from the mailbox list's, rewritten", name, outdated);
             }
-            ls_mbox_clear(&m2);
+            ls__mbox_clear(&m2);
         }
-        ls_txn_end(&t);
+        ls__txn_end(&t);
     }
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     return rc;
 }

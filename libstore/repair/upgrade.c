@@ -27,8 +27,8 @@ typedef struct part_state {
     int marker;            /* 1: ours already, 0: none, -1: refused */
 } part_state;
 
-static void say(ls_check_cb cb, void *arg, int sev, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void say(ls_check_cb cb, void *arg, int sev, const char *fmt, ...)
+static void say(ls_store_check_cb cb, void *arg, int sev, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void say(ls_store_check_cb cb, void *arg, int sev, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -42,7 +42,7 @@ static void say(ls_check_cb cb, void *arg, int sev, const char *fmt, ...)
 /* 1 if PATH/uuid holds any entry (mailbox directories of some store). */
 static int holds_mailboxes(const char *path)
 {
-    char *u = ls_strprintf("%s/uuid", path);
+    char *u = ls__strprintf("%s/uuid", path);
     DIR *d = u ? opendir(u) : NULL;
     free(u);
     if (!d)
@@ -61,23 +61,23 @@ static int count_mailboxes(ls_env *env, ls_layout *ly, const ls_config *cfg, par
     ls_txn t;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = ls_txn_read(env, &t);
+    int rc = ls__txn_read(env, &t);
     if (rc)
         return rc;
-    if ((rc = ls_db_cursor(&t, LS_DB_MAILBOXES, &cur))) {
-        ls_txn_end(&t);
+    if ((rc = ls__db_cursor(&t, LS_DB_MAILBOXES, &cur))) {
+        ls__txn_end(&t);
         return rc;
     }
     for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         ls_mbentry e;
-        if (ls_mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
+        if (ls__mbentry_decode(v.mv_data, v.mv_size, &e) != LS_OK)
             continue;
         for (size_t i = 0; i < cfg->npartitions; i++) {
             if (strcmp(cfg->partitions[i].name, e.partition))
                 continue;
             ps[i].known++;
             ls_mbref ref;
-            ls_mbref_set(&ref, e.uuid, e.partition);
+            ls__mbref_set(&ref, e.uuid, e.partition);
             char *path;
             struct stat sb;
             if (ly->ops->mailbox_path(ly, &ref, &path) == LS_OK) {
@@ -85,22 +85,22 @@ static int count_mailboxes(ls_env *env, ls_layout *ly, const ls_config *cfg, par
                 free(path);
             }
         }
-        ls_mbentry_clear(&e);
+        ls__mbentry_clear(&e);
     }
-    ls_db_cursor_close(cur);
-    ls_txn_end(&t);
+    ls__db_cursor_close(cur);
+    ls__txn_end(&t);
     ls_error_clear();
     return LS_OK;
 }
 
 /* Decide for every partition; 0 refusals: LS_OK. */
 static int judge(const ls_config *cfg, const uint8_t id[LS_ID_LEN], part_state *ps, unsigned flags,
-                 ls_check_cb cb, void *arg, int *refused)
+                 ls_store_check_cb cb, void *arg, int *refused)
 {
     for (size_t i = 0; i < cfg->npartitions; i++) {
         const ls_partition_conf *pc = &cfg->partitions[i];
         uint8_t pid[LS_ID_LEN];
-        int rc = ls_id_read(pc->path, pid);
+        int rc = ls__id_read(pc->path, pid);
         ls_error_clear();
         if (rc == LS_OK && !memcmp(pid, id, LS_ID_LEN)) {
             ps[i].marker = 1;
@@ -123,29 +123,29 @@ static int judge(const ls_config *cfg, const uint8_t id[LS_ID_LEN], part_state *
         if (!why)
             continue;
         if (forceable && (flags & LS_UPGRADE_FORCE)) {
-            say(cb, arg, LS_CHECK_NOTICE, "partition '%s' (%s): %s; labelled anyway (--force)", pc->name, pc->path,
+            say(cb, arg, LS_STORE_CHECK_NOTICE, "partition '%s' (%s): %s; labelled anyway (--force)", pc->name, pc->path,
                 why);
             continue;
         }
         ps[i].marker = -1;
         (*refused)++;
-        say(cb, arg, LS_CHECK_ERROR, "partition '%s' (%s): %s", pc->name, pc->path, why);
+        say(cb, arg, LS_STORE_CHECK_ERROR, "partition '%s' (%s): %s", pc->name, pc->path, why);
     }
     return LS_OK;
 }
 
-int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, void *arg)
+int ls_store_upgrade(const char *config_path, unsigned flags, ls_store_check_cb cb, void *arg)
 {
     if (!config_path)
         config_path = getenv("LIBSTORE_CONFIG");
     if (!config_path || !*config_path)
         config_path = "./store.conf";
     ls_config *cfg;
-    int rc = ls_config_load(config_path, &cfg);
+    int rc = ls__config_load(config_path, &cfg);
     if (rc)
         return rc;
     const char *cd = cfg->configdirectory;
-    char *data = ls_strprintf("%s/data.mdb", cd);
+    char *data = ls__strprintf("%s/data.mdb", cd);
     struct stat sb;
     int have_env = data && stat(data, &sb) == 0;
     free(data);
@@ -155,33 +155,33 @@ int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, vo
     uint8_t cid[LS_ID_LEN], eid[LS_ID_LEN], id[LS_ID_LEN];
     int have_cid = 0, have_eid = 0;
     if (!ps) {
-        rc = ls_err(LS_ENOMEM, "out of memory");
+        rc = ls__err(LS_ENOMEM, "out of memory");
         goto out;
     }
     if (!have_env) {
-        rc = ls_err(LS_ENOTFOUND,
+        rc = ls__err(LS_ENOTFOUND,
                     "no environment in %s: nothing to upgrade ('mailstore init' creates a new store; when %s/%s "
                     "exists, 'reconstruct -m' rebuilds a lost environment)",
                     cd, cd, LS_ID_FILE);
         goto out;
     }
-    rc = ls_id_read(cd, cid);
+    rc = ls__id_read(cd, cid);
     if (rc != LS_OK && rc != LS_ENOTFOUND)
         goto out;
     have_cid = rc == LS_OK;
-    if ((rc = ls_env_open(cd, 0, 0, 0, &env)))
+    if ((rc = ls__env_open(cd, 0, 0, 0, &env)))
         goto out;
     ls_txn t;
-    if ((rc = ls_txn_read(env, &t)))
+    if ((rc = ls__txn_read(env, &t)))
         goto out;
-    rc = ls_id_meta_get(&t, eid);
-    ls_txn_end(&t);
+    rc = ls__id_meta_get(&t, eid);
+    ls__txn_end(&t);
     if (rc != LS_OK && rc != LS_ENOTFOUND)
         goto out;
     have_eid = rc == LS_OK;
     ls_error_clear();
     if (have_cid && have_eid && memcmp(cid, eid, LS_ID_LEN)) {
-        rc = ls_err(LS_ECORRUPT, "%s/data.mdb belongs to another store than %s/%s names: not upgraded", cd, cd,
+        rc = ls__err(LS_ECORRUPT, "%s/data.mdb belongs to another store than %s/%s names: not upgraded", cd, cd,
                     LS_ID_FILE);
         goto out;
     }
@@ -190,40 +190,40 @@ int ls_store_upgrade(const char *config_path, unsigned flags, ls_check_cb cb, vo
     else if (have_eid)
         memcpy(id, eid, LS_ID_LEN);
     else
-        ls_id_generate(id);
-    if ((rc = ls_layout_open(NULL, cfg, id, &ly)) || (rc = count_mailboxes(env, ly, cfg, ps)))
+        ls__id_generate(id);
+    if ((rc = ls__layout_open(NULL, cfg, id, &ly)) || (rc = count_mailboxes(env, ly, cfg, ps)))
         goto out;
     int refused = 0;
     judge(cfg, id, ps, flags, cb, arg, &refused);
     if (refused) {
-        rc = ls_err(LS_EUNAVAILABLE,
+        rc = ls__err(LS_EUNAVAILABLE,
                     "%d partition%s not labelled: mount the right disk (or, for a partition that is really "
                     "this store's, add --force); nothing was written",
                     refused, refused == 1 ? "" : "s");
         goto out;
     }
     char text[37];
-    ls_id_format(id, text);
-    if (!have_eid && (rc = ls_id_meta_store(env, id)))
+    ls__id_format(id, text);
+    if (!have_eid && (rc = ls__id_meta_store(env, id)))
         goto out;
     for (size_t i = 0; i < cfg->npartitions; i++) {
         const ls_partition_conf *pc = &cfg->partitions[i];
         if (ps[i].marker == 1)
             continue;
-        if ((rc = ls_mkdirs(pc->path)) || (rc = ls_id_write(pc->path, id)))
+        if ((rc = ls__mkdirs(pc->path)) || (rc = ls__id_write(pc->path, id)))
             goto out;
-        say(cb, arg, LS_CHECK_NOTICE, "partition '%s' (%s): identity marker written (store %s)", pc->name, pc->path,
+        say(cb, arg, LS_STORE_CHECK_NOTICE, "partition '%s' (%s): identity marker written (store %s)", pc->name, pc->path,
             text);
     }
     if (!have_cid) {
-        if ((rc = ls_id_write(cd, id)))
+        if ((rc = ls__id_write(cd, id)))
             goto out;
-        say(cb, arg, LS_CHECK_NOTICE, "%s: identity marker written (store %s)", cd, text);
+        say(cb, arg, LS_STORE_CHECK_NOTICE, "%s: identity marker written (store %s)", cd, text);
     }
 out:
-    ls_layout_close(ly);
-    ls_env_close(env);
-    ls_config_free(cfg);
+    ls__layout_close(ly);
+    ls__env_close(env);
+    ls__config_free(cfg);
     free(ps);
     return rc;
 }

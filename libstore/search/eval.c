@@ -31,7 +31,7 @@ typedef struct ectx {
     size_t nbody;
 } ectx;
 
-static int oom(void) { return ls_err(LS_ENOMEM, "search: out of memory"); }
+static int oom(void) { return ls__err(LS_ENOMEM, "search: out of memory"); }
 
 /* Load the message once; later calls return the first result. */
 static int load(ectx *c)
@@ -39,23 +39,23 @@ static int load(ectx *c)
     if (c->load_rc) return c->load_rc < 0 ? c->load_rc : LS_OK;
     const ls_search_msg *m = c->m;
     if (!m->load_message) {
-        c->load_rc = ls_err(LS_EINVAL, "search: a key needs the message text but UID %u has no loader", m->uid);
+        c->load_rc = ls__err(LS_EINVAL, "search: a key needs the message text but UID %u has no loader", m->uid);
         return c->load_rc;
     }
     const char *msg = NULL;
     size_t len = 0;
     int rc = m->load_message(m->ctx, &msg, &len);
-    if (rc == LS_OK && !msg && len) rc = ls_err(LS_EINVAL, "search: loader returned no bytes for UID %u", m->uid);
+    if (rc == LS_OK && !msg && len) rc = ls__err(LS_EINVAL, "search: loader returned no bytes for UID %u", m->uid);
     if (rc) {
         /* Keep the loader's own message if it recorded one. */
         if (ls_error_last_code() != rc)
-            ls_err(rc, "search: cannot read message UID %u: %s", m->uid, ls_strerror(rc));
+            ls__err(rc, "search: cannot read message UID %u: %s", m->uid, ls_error_string(rc));
         c->load_rc = rc;
         return rc;
     }
     c->msg = msg ? msg : "";
     c->len = len;
-    c->hdr_len = ls_search_header_len(c->msg, len);
+    c->hdr_len = ls__search_header_len(c->msg, len);
     c->load_rc = 1;
     return LS_OK;
 }
@@ -69,11 +69,11 @@ static int match_field(void *arg, const char *field, size_t flen, const char *na
     hmatch *h = arg;
     /* RFC 3501: an empty string matches every message that has the field. */
     if (h->n->folded_len == 0) return 1;
-    char *v = ls_mime_header_get(field, flen, h->n->field, 1);
+    char *v = ls__mime_header_get(field, flen, h->n->field, 1);
     if (!v) return 0;
     size_t vlen = strlen(v);
-    ls_search_fold(v, vlen);
-    int found = ls_search_contains(v, vlen, h->n->folded, h->n->folded_len);
+    ls__search_fold(v, vlen);
+    int found = ls__search_contains(v, vlen, h->n->folded, h->n->folded_len);
     free(v);
     return found;
 }
@@ -82,11 +82,11 @@ static int eval_header(ectx *c, const sn *n)
 {
     hmatch h = { n };
     const ls_search_msg *m = c->m;
-    if (m->fields && ls_search_field_cached(n->field))
-        return ls_search_each_field(m->fields, m->fields_len, n->field, match_field, &h);
+    if (m->fields && ls__search_field_cached(n->field))
+        return ls__search_each_field(m->fields, m->fields_len, n->field, match_field, &h);
     int rc = load(c);
     if (rc) return rc;
-    return ls_search_each_field(c->msg, c->hdr_len, n->field, match_field, &h);
+    return ls__search_each_field(c->msg, c->hdr_len, n->field, match_field, &h);
 }
 
 /* ------------------------------------------------------------ text */
@@ -118,7 +118,7 @@ static int render_field(void *arg, const char *field, size_t flen, const char *n
     size_t k = nlen < sizeof fname - 1 ? nlen : sizeof fname - 1;
     memcpy(fname, name, k);
     fname[k] = 0;
-    char *v = ls_mime_header_get(field, flen, fname, 1);
+    char *v = ls__mime_header_get(field, flen, fname, 1);
     tb_add(b, name, nlen);
     tb_add(b, ": ", 2);
     if (v) { tb_add(b, v, strlen(v)); free(v); }
@@ -129,9 +129,9 @@ static int render_field(void *arg, const char *field, size_t flen, const char *n
 static int render_header(const char *hdr, size_t len, seg *out)
 {
     tbuf b = { 0 };
-    ls_search_each_field(hdr, len, NULL, render_field, &b);
+    ls__search_each_field(hdr, len, NULL, render_field, &b);
     if (b.failed) { free(b.p); return oom(); }
-    ls_search_fold(b.p, b.n);
+    ls__search_fold(b.p, b.n);
     out->p = b.p;
     out->n = b.n;
     return LS_OK;
@@ -173,11 +173,11 @@ static int add_leaf(ectx *c, const ls_mime_part *pt)
     size_t hlen, blen, dlen;
     clamp(c, pt->hdr_off, pt->hdr_len, &hdr, &hlen);
     clamp(c, pt->body_off, pt->body_len, &body, &blen);
-    char *cte = ls_mime_header_get(hdr, hlen, "Content-Transfer-Encoding", 0);
-    char *d = ls_search_decode_body(cte, body, blen, &dlen);
+    char *cte = ls__mime_header_get(hdr, hlen, "Content-Transfer-Encoding", 0);
+    char *d = ls__search_decode_body(cte, body, blen, &dlen);
     free(cte);
     if (!d) return oom();
-    ls_search_fold(d, dlen);
+    ls__search_fold(d, dlen);
     return add_seg(c, d, dlen);
 }
 
@@ -209,7 +209,7 @@ static int add_message(ectx *c, const ls_mime_info *info, size_t i)
     char *d = malloc(blen + 1);
     if (!d) return oom();
     memcpy(d, b, blen);
-    ls_search_fold(d, blen);
+    ls__search_fold(d, blen);
     return add_seg(c, d, blen);
 }
 
@@ -220,7 +220,7 @@ static int body_parts(ectx *c)
     if (rc) return rc;
     ls_mime_info info;
     memset(&info, 0, sizeof info);
-    if ((rc = ls_mime_analyze(c->msg, c->len, &info))) return rc;
+    if ((rc = ls__mime_analyze(c->msg, c->len, &info))) return rc;
     for (size_t i = 0; i < info.nparts && !rc; i++) {
         if (info.parts[i].kind == LS_MIME_LEAF) rc = add_leaf(c, &info.parts[i]);
         else if (info.parts[i].kind == LS_MIME_MESSAGE) rc = add_message(c, &info, i);
@@ -231,11 +231,11 @@ static int body_parts(ectx *c)
         if (!d) rc = oom();
         else {
             memcpy(d, c->msg + c->hdr_len, c->len - c->hdr_len);
-            ls_search_fold(d, c->len - c->hdr_len);
+            ls__search_fold(d, c->len - c->hdr_len);
             rc = add_seg(c, d, c->len - c->hdr_len);
         }
     }
-    ls_mime_info_free(&info);
+    ls__mime_info_free(&info);
     if (!rc) c->body_done = 1;
     return rc;
 }
@@ -246,7 +246,7 @@ static int eval_body(ectx *c, const sn *n)
     if (rc) return rc;
     if (n->folded_len == 0) return 1;
     for (size_t i = 0; i < c->nbody; i++)
-        if (ls_search_contains(c->body[i].p, c->body[i].n, n->folded, n->folded_len)) return 1;
+        if (ls__search_contains(c->body[i].p, c->body[i].n, n->folded, n->folded_len)) return 1;
     return 0;
 }
 
@@ -254,7 +254,7 @@ static int eval_text(ectx *c, const sn *n)
 {
     int rc = header_text(c);
     if (rc) return rc;
-    if (ls_search_contains(c->hdr_text.p, c->hdr_text.n, n->folded, n->folded_len)) return 1;
+    if (ls__search_contains(c->hdr_text.p, c->hdr_text.n, n->folded, n->folded_len)) return 1;
     return eval_body(c, n);
 }
 
@@ -340,10 +340,10 @@ static int eval(ectx *c, const sn *n)
     return 0;
 }
 
-int ls_search_match(const ls_search *s, const ls_search_msg *m, uint32_t max_uid, uint32_t max_seq, int *match)
+int ls__search_match(const ls_search *s, const ls_search_msg *m, uint32_t max_uid, uint32_t max_seq, int *match)
 {
     *match = 0;
-    if (!s || !m) return ls_err(LS_EINVAL, "search: no criteria or no message");
+    if (!s || !m) return ls__err(LS_EINVAL, "search: no criteria or no message");
     ectx c;
     memset(&c, 0, sizeof c);
     c.m = m;

@@ -57,14 +57,14 @@ struct ls_search {
 /* text.c */
 
 /* Fold ASCII A-Z to a-z in place. */
-void ls_search_fold(char *s, size_t n);
+void ls__search_fold(char *s, size_t n);
 /* 1 if needle (already folded) occurs in the folded haystack. */
-int ls_search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen);
+int ls__search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen);
 /* 1 if name (case-insensitive) is one of the cached header fields. */
-int ls_search_field_cached(const char *name);
+int ls__search_field_cached(const char *name);
 /* Length of the header of msg (up to and including the blank line, or all
  * of msg if there is none). */
-size_t ls_search_header_len(const char *msg, size_t len);
+size_t ls__search_header_len(const char *msg, size_t len);
 
 /* Call fn for every header field of hdr[0..len) whose name equals `name`
  * (case-insensitive; NULL = every field), giving the raw field bytes
@@ -72,11 +72,11 @@ size_t ls_search_header_len(const char *msg, size_t len);
  * and returns that value. */
 typedef int (*ls_search_field_fn)(void *arg, const char *field, size_t flen, const char *name,
                                   size_t nlen);
-int ls_search_each_field(const char *hdr, size_t len, const char *name, ls_search_field_fn fn, void *arg);
+int ls__search_each_field(const char *hdr, size_t len, const char *name, ls_search_field_fn fn, void *arg);
 
 /* Decode a part body per its Content-Transfer-Encoding ("base64",
  * "quoted-printable"; anything else is copied). Returns malloc'd bytes in
  * *out (NULL on ENOMEM), length in *outlen. */
-char *ls_search_decode_body(const char *cte, const char *body, size_t len, size_t *outlen);
+char *ls__search_decode_body(const char *cte, const char *body, size_t len, size_t *outlen);
 
 #endif

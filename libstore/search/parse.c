@@ -93,7 +93,7 @@ static int next_arg(lexer *lx, const char *key, tok *t)
     t->argno = lx->i + 1;
     /* Only ')' can remain of a split token: "(FROM)" lacks its argument. */
     if (lx->i >= lx->argc || lx->off > 0)
-        return ls_err(LS_EINVAL, "search: %s needs an argument (argument %d)", key, t->argno);
+        return ls__err(LS_EINVAL, "search: %s needs an argument (argument %d)", key, t->argno);
     const char *s = lx->argv[lx->i];
     size_t n = strlen(s);
     int k = 0;
@@ -123,21 +123,21 @@ static void node_free(sn *n)
     free(n->field);
     free(n->str);
     free(n->folded);
-    ls_set_free(&n->set);
+    ls_set_dispose(&n->set);
     free(n);
 }
 
 static int add_kid(sn *parent, sn *kid)
 {
     sn **k = realloc(parent->kids, (parent->nkids + 1) * sizeof *k);
-    if (!k) return ls_err(LS_ENOMEM, "search: out of memory");
+    if (!k) return ls__err(LS_ENOMEM, "search: out of memory");
     parent->kids = k;
     k[parent->nkids++] = kid;
     if (kid->cost > parent->cost) parent->cost = kid->cost;
     return LS_OK;
 }
 
-static int oom(void) { return ls_err(LS_ENOMEM, "search: out of memory"); }
+static int oom(void) { return ls__err(LS_ENOMEM, "search: out of memory"); }
 
 /* ------------------------------------------------------------ keys */
 
@@ -217,7 +217,7 @@ static int set_string(sn *n, const tok *t)
     n->folded = strndup(t->s, t->n);
     if (!n->str || !n->folded) return oom();
     n->folded_len = t->n;
-    ls_search_fold(n->folded, n->folded_len);
+    ls__search_fold(n->folded, n->folded_len);
     return LS_OK;
 }
 
@@ -231,14 +231,14 @@ static int parse_number(const char *key, const tok *t, uint64_t max, uint64_t *o
         if (t->s[i] < '0' || t->s[i] > '9') goto bad;
         unsigned d = (unsigned)(t->s[i] - '0');
         if (v > (max - d) / 10)
-            return ls_err(LS_EINVAL, "search: %s: number '%s' is too large (argument %d)", key,
+            return ls__err(LS_EINVAL, "search: %s: number '%s' is too large (argument %d)", key,
                           excerpt(t->s, t->n, ex, sizeof ex), t->argno);
         v = v * 10 + d;
     }
     *out = v;
     return LS_OK;
 bad:
-    return ls_err(LS_EINVAL, "search: %s needs a number, got '%s' (argument %d)", key,
+    return ls__err(LS_EINVAL, "search: %s needs a number, got '%s' (argument %d)", key,
                   excerpt(t->s, t->n, ex, sizeof ex), t->argno);
 }
 
@@ -249,7 +249,7 @@ static int key_date(lexer *lx, const keydef *k, sn *n)
     if (rc) return rc;
     char buf[64], ex[EXBUF];
     if (t.n >= sizeof buf || (memcpy(buf, t.s, t.n), buf[t.n] = 0, ls_date_parse_search(buf, &n->day)))
-        return ls_err(LS_EINVAL, "search: %s: bad date '%s' (argument %d; expected e.g. 1-Feb-1994)",
+        return ls__err(LS_EINVAL, "search: %s: bad date '%s' (argument %d; expected e.g. 1-Feb-1994)",
                       k->name, excerpt(t.s, t.n, ex, sizeof ex), t.argno);
     n->kind = SN_DATE;
     n->op = k->op;
@@ -277,12 +277,12 @@ static int key_modseq(lexer *lx, sn *n)
     if (rc) return rc;
     if (t.n > 0 && (t.s[0] == '/' || t.s[0] == '"')) {
         if (t.n < 7 || strncasecmp(t.s + (t.s[0] == '"'), "/flags/", 7) != 0)
-            return ls_err(LS_EINVAL, "search: MODSEQ: bad entry name '%s' (argument %d; expected "
+            return ls__err(LS_EINVAL, "search: MODSEQ: bad entry name '%s' (argument %d; expected "
                           "/flags/FLAG)", excerpt(t.s, t.n, ex, sizeof ex), t.argno);
         if ((rc = next_arg(lx, "MODSEQ", &t))) return rc;
         if (!((t.n == 3 && strncasecmp(t.s, "all", 3) == 0) || (t.n == 4 && strncasecmp(t.s, "priv", 4) == 0) ||
               (t.n == 6 && strncasecmp(t.s, "shared", 6) == 0)))
-            return ls_err(LS_EINVAL, "search: MODSEQ: entry type must be priv, shared or all, got '%s' "
+            return ls__err(LS_EINVAL, "search: MODSEQ: entry type must be priv, shared or all, got '%s' "
                           "(argument %d)", excerpt(t.s, t.n, ex, sizeof ex), t.argno);
         if ((rc = next_arg(lx, "MODSEQ", &t))) return rc;
     }
@@ -310,8 +310,8 @@ static int key_keyword(lexer *lx, const keydef *k, sn *n)
         n->kind = SN_NOT;
         return add_kid(n, r);
     }
-    if (!ls_keyword_valid(n->str))
-        return ls_err(LS_EINVAL, "search: %s: '%s' is not a valid keyword (argument %d)", k->name,
+    if (!ls_flag_keyword_valid(n->str))
+        return ls__err(LS_EINVAL, "search: %s: '%s' is not a valid keyword (argument %d)", k->name,
                       excerpt(t.s, t.n, ex, sizeof ex), t.argno);
     n->kind = SN_KEYWORD;
     n->want = k->want;
@@ -335,7 +335,7 @@ static int key_header(lexer *lx, const keydef *k, sn *n)
     if (k->type == KT_HEADER) {
         if ((rc = next_arg(lx, "HEADER", &t))) return rc;
         if (!valid_field_name(t.s, t.n))
-            return ls_err(LS_EINVAL, "search: HEADER: '%s' is not a valid header field name (argument %d)",
+            return ls__err(LS_EINVAL, "search: HEADER: '%s' is not a valid header field name (argument %d)",
                           excerpt(t.s, t.n, ex, sizeof ex), t.argno);
         n->field = strndup(t.s, t.n);
     } else {
@@ -344,7 +344,7 @@ static int key_header(lexer *lx, const keydef *k, sn *n)
     if (!n->field) return oom();
     if ((rc = next_arg(lx, k->name, &t))) return rc;
     n->kind = SN_HEADER;
-    n->cost = ls_search_field_cached(n->field) ? COST_FIELDS : COST_MESSAGE;
+    n->cost = ls__search_field_cached(n->field) ? COST_FIELDS : COST_MESSAGE;
     return set_string(n, &t);
 }
 
@@ -362,7 +362,7 @@ static int key_set(const char *key, const tok *t, int kind, sn *n)
 {
     char ex[EXBUF];
     if (t->n > 0 && t->s[0] == '$')
-        return ls_err(LS_EINVAL, "search: '$' (SEARCHRES) is not supported (argument %d)", t->argno);
+        return ls__err(LS_EINVAL, "search: '$' (SEARCHRES) is not supported (argument %d)", t->argno);
     char *s = strndup(t->s, t->n);
     if (!s) return oom();
     int rc = ls_set_parse(s, &n->set);
@@ -370,7 +370,7 @@ static int key_set(const char *key, const tok *t, int kind, sn *n)
     if (rc == LS_EINVAL) {
         char why[512];
         snprintf(why, sizeof why, "%s", ls_error_last());
-        return ls_err(LS_EINVAL, "search: %s'%s' (argument %d): %s", key, excerpt(t->s, t->n, ex, sizeof ex),
+        return ls__err(LS_EINVAL, "search: %s'%s' (argument %d): %s", key, excerpt(t->s, t->n, ex, sizeof ex),
                       t->argno, why);
     }
     n->kind = kind;
@@ -387,7 +387,7 @@ static int key_logic(lexer *lx, const keydef *k, sn *n)
         tok t;
         peek_key(lx, &t);
         if (t.kind == T_END || t.kind == T_CLOSE)
-            return ls_err(LS_EINVAL, "search: %s needs %s search key%s (argument %d)", k->name,
+            return ls__err(LS_EINVAL, "search: %s needs %s search key%s (argument %d)", k->name,
                           count == 2 ? (i ? "a second" : "two") : "a", count == 2 && !i ? "s" : "", t.argno);
         int rc = parse_key(lx, &kid);
         if (rc) return rc;
@@ -403,7 +403,7 @@ static int parse_word(lexer *lx, const tok *t, sn *n)
         return key_set("sequence set ", t, SN_SEQSET, n);
     const keydef *k = find_key(t->s, t->n);
     if (!k)
-        return ls_err(LS_EINVAL, "search: unknown key '%s' (argument %d)", excerpt(t->s, t->n, ex, sizeof ex),
+        return ls__err(LS_EINVAL, "search: unknown key '%s' (argument %d)", excerpt(t->s, t->n, ex, sizeof ex),
                       t->argno);
     tok a;
     int rc;
@@ -447,10 +447,10 @@ static int parse_list(lexer *lx, int open_argno, sn *n)
         tok t;
         peek_key(lx, &t);
         if (t.kind == T_END)
-            return ls_err(LS_EINVAL, "search: missing ')' for the '(' of argument %d", open_argno);
+            return ls__err(LS_EINVAL, "search: missing ')' for the '(' of argument %d", open_argno);
         if (t.kind == T_CLOSE) {
             if (n->nkids == 0)
-                return ls_err(LS_EINVAL, "search: empty parentheses '()' (argument %d)", t.argno);
+                return ls__err(LS_EINVAL, "search: empty parentheses '()' (argument %d)", t.argno);
             next_key(lx, &t);
             lx->depth--;
             return LS_OK;
@@ -467,13 +467,13 @@ static int parse_key(lexer *lx, sn **out)
     *out = NULL;
     tok t;
     next_key(lx, &t);
-    if (t.kind == T_END) return ls_err(LS_EINVAL, "search: missing search key at the end");
-    if (t.kind == T_CLOSE) return ls_err(LS_EINVAL, "search: unbalanced ')' (argument %d)", t.argno);
+    if (t.kind == T_END) return ls__err(LS_EINVAL, "search: missing search key at the end");
+    if (t.kind == T_CLOSE) return ls__err(LS_EINVAL, "search: unbalanced ')' (argument %d)", t.argno);
     if (t.kind == T_WORD && t.n == 0)
-        return ls_err(LS_EINVAL, "search: empty argument where a search key was expected (argument %d)",
+        return ls__err(LS_EINVAL, "search: empty argument where a search key was expected (argument %d)",
                       t.argno);
     if (++lx->nest > MAX_NEST)
-        return ls_err(LS_EINVAL, "search: criteria nested too deeply (more than %d levels, argument %d)",
+        return ls__err(LS_EINVAL, "search: criteria nested too deeply (more than %d levels, argument %d)",
                       MAX_NEST, t.argno);
     sn *n = node_new(SN_ALL);
     if (!n) return oom();
@@ -497,11 +497,11 @@ static int parse_charset(lexer *lx)
     if (rc) return rc;
     if ((t.n == 5 && strncasecmp(t.s, "UTF-8", 5) == 0) || (t.n == 8 && strncasecmp(t.s, "US-ASCII", 8) == 0))
         return LS_OK;
-    return ls_err(LS_EINVAL, "search: CHARSET '%s' is not supported (use UTF-8 or US-ASCII; argument %d)",
+    return ls__err(LS_EINVAL, "search: CHARSET '%s' is not supported (use UTF-8 or US-ASCII; argument %d)",
                   excerpt(t.s, t.n, ex, sizeof ex), t.argno);
 }
 
-int ls_search_parse(int argc, const char *const *argv, ls_search **out)
+int ls__search_parse(int argc, const char *const *argv, ls_search **out)
 {
     *out = NULL;
     lexer lx = { argc, argv, 0, 0, 0, 0 };
@@ -518,7 +518,7 @@ int ls_search_parse(int argc, const char *const *argv, ls_search **out)
         if (!rc && (rc = add_kid(root, kid))) node_free(kid);
         if (rc) { node_free(root); return rc; }
     }
-    if (root->nkids == 0) { node_free(root); return ls_err(LS_EINVAL, "search: no search criteria given"); }
+    if (root->nkids == 0) { node_free(root); return ls__err(LS_EINVAL, "search: no search criteria given"); }
     /* A single key needs no AND around it. */
     if (root->nkids == 1) {
         sn *only = root->kids[0];
@@ -533,7 +533,7 @@ int ls_search_parse(int argc, const char *const *argv, ls_search **out)
     return LS_OK;
 }
 
-void ls_search_free(ls_search *s)
+void ls__search_free(ls_search *s)
 {
     if (!s) return;
     node_free(s->root);
@@ -554,9 +554,9 @@ static int is_message_key(const sn *n) { return n->kind != SN_AND && n->kind != 
 static int is_fields_key(const sn *n) { return n->kind == SN_HEADER && n->cost == COST_FIELDS; }
 static int is_seq_key(const sn *n) { return n->kind == SN_SEQSET; }
 
-int ls_search_needs_message(const ls_search *s) { return s && any_node(s->root, is_message_key); }
-int ls_search_needs_fields(const ls_search *s) { return s && any_node(s->root, is_fields_key); }
-int ls_search_needs_seq(const ls_search *s) { return s && any_node(s->root, is_seq_key); }
+int ls__search_needs_message(const ls_search *s) { return s && any_node(s->root, is_message_key); }
+int ls__search_needs_fields(const ls_search *s) { return s && any_node(s->root, is_fields_key); }
+int ls__search_needs_seq(const ls_search *s) { return s && any_node(s->root, is_seq_key); }
 
 /* ------------------------------------------------------------ format */
 
@@ -643,7 +643,7 @@ static void format_node(sbuf *b, const sn *n)
     }
 }
 
-char *ls_search_format(const ls_search *s)
+char *ls__search_format(const ls_search *s)
 {
     sbuf b = { 0 };
     if (s) format_node(&b, s->root);

@@ -39,7 +39,7 @@
  *  - KEYWORD/UNKEYWORD compare keywords case-insensitively and also accept a
  *    system flag name ("KEYWORD \Seen" = SEEN).
  *  - '*' in a set stands for the largest UID / sequence number given to
- *    ls_search_match; "5:*" with a largest UID of 3 means 3:5 (RFC 3501).
+ *    ls__search_match; "5:*" with a largest UID of 3 means 3:5 (RFC 3501).
  */
 #ifndef LS_SEARCH_SEARCH_H
 #define LS_SEARCH_SEARCH_H
@@ -69,41 +69,41 @@ typedef struct ls_search_msg {
     const char *fields;
     size_t fields_len;
     /* Load the whole message; returns 0 or an LS_E* code (recording a
-     * message with ls_err). Called at most once per ls_search_match call,
+     * message with ls__err). Called at most once per ls__search_match call,
      * and only when needed. The bytes must stay valid until that call
      * returns. May be NULL when no key needs the message. */
     int (*load_message)(void *ctx, const char **msg, size_t *len);
     void *ctx;
 } ls_search_msg;
 
-/* Parse criteria. On success *out is owned by the caller (ls_search_free).
+/* Parse criteria. On success *out is owned by the caller (ls__search_free).
  * Errors: LS_EINVAL with a message naming the bad token, e.g.
  * "search: unknown key 'FORM' (argument 1)"; LS_ENOMEM. */
-int ls_search_parse(int argc, const char *const *argv, ls_search **out);
+int ls__search_parse(int argc, const char *const *argv, ls_search **out);
 
 /* Evaluate on one message: *match = 1 or 0. max_uid and max_seq give the
  * value of '*' in UID and sequence sets. Errors: whatever load_message
  * returns (LS_EINVAL if it is NULL but needed), LS_ENOMEM. */
-int ls_search_match(const ls_search *s, const ls_search_msg *m, uint32_t max_uid, uint32_t max_seq,
+int ls__search_match(const ls_search *s, const ls_search_msg *m, uint32_t max_uid, uint32_t max_seq,
                     int *match);
 
 /* 1 if some key may need the message itself (BODY, TEXT, HEADER of a field
  * that is not among the cached ones). */
-int ls_search_needs_message(const ls_search *s);
+int ls__search_needs_message(const ls_search *s);
 
 /* 1 if some key reads the cached header fields (FROM, SUBJECT, HEADER of a
  * cached field, ...), so the caller knows whether to fetch them. */
-int ls_search_needs_fields(const ls_search *s);
+int ls__search_needs_fields(const ls_search *s);
 
 /* 1 if some key uses sequence numbers (a caller that has only UIDs can then
  * skip numbering the messages). */
-int ls_search_needs_seq(const ls_search *s);
+int ls__search_needs_seq(const ls_search *s);
 
 /* The parsed criteria in a normalised, readable form, e.g.
  * "(OR (FROM \"bob\") (NOT DELETED))"; malloc'd, NULL on ENOMEM. For tests
  * and debugging. */
-char *ls_search_format(const ls_search *s);
+char *ls__search_format(const ls_search *s);
 
-void ls_search_free(ls_search *s);
+void ls__search_free(ls_search *s);
 
 #endif

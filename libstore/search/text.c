@@ -9,13 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-void ls_search_fold(char *s, size_t n)
+void ls__search_fold(char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] >= 'A' && s[i] <= 'Z') s[i] = (char)(s[i] - 'A' + 'a');
 }
 
-int ls_search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
+int ls__search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
     if (nlen == 0) return 1;
     if (hlen < nlen) return 0;  /* also covers an empty (NULL) haystack */
@@ -23,10 +23,10 @@ int ls_search_contains(const char *hay, size_t hlen, const char *needle, size_t 
     return memmem(hay, hlen, needle, nlen) != NULL;
 }
 
-int ls_search_field_cached(const char *name)
+int ls__search_field_cached(const char *name)
 {
     for (size_t i = 0; i < LS_MIME_NFIELDS; i++)
-        if (strcasecmp(name, ls_mime_field_names[i]) == 0) return 1;
+        if (strcasecmp(name, ls__mime_field_names[i]) == 0) return 1;
     return 0;
 }
 
@@ -42,7 +42,7 @@ static int blank_line(const char *s, size_t len, size_t pos)
     return s[pos] == '\n' || (s[pos] == '\r' && pos + 1 < len && s[pos + 1] == '\n');
 }
 
-size_t ls_search_header_len(const char *msg, size_t len)
+size_t ls__search_header_len(const char *msg, size_t len)
 {
     size_t pos = 0;
     while (pos < len) {
@@ -52,7 +52,7 @@ size_t ls_search_header_len(const char *msg, size_t len)
     return len;
 }
 
-int ls_search_each_field(const char *hdr, size_t len, const char *name, ls_search_field_fn fn, void *arg)
+int ls__search_each_field(const char *hdr, size_t len, const char *name, ls_search_field_fn fn, void *arg)
 {
     size_t pos = 0, want = name ? strlen(name) : 0;
     while (pos < len && !blank_line(hdr, len, pos)) {
@@ -146,7 +146,7 @@ static int cte_is(const char *cte, const char *enc)
     return c == 0 || c == ' ' || c == '\t' || c == ';' || c == '(' || c == '\r' || c == '\n';
 }
 
-char *ls_search_decode_body(const char *cte, const char *body, size_t len, size_t *outlen)
+char *ls__search_decode_body(const char *cte, const char *body, size_t len, size_t *outlen)
 {
     char *out = malloc(len + 1);
     if (!out) return NULL;

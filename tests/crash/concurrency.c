@@ -82,8 +82,8 @@ static FILE *wlog;
     do {                                                                                                   \
         int _rc = (call);                                                                                  \
         if (_rc != LS_OK) {                                                                                \
-            fprintf(wlog, "ERR %s returned %d (%s): %s\n", #call, _rc, ls_strerror(_rc), ls_error_last()); \
-            fprintf(stderr, "worker: %s returned %d (%s): %s\n", #call, _rc, ls_strerror(_rc),             \
+            fprintf(wlog, "ERR %s returned %d (%s): %s\n", #call, _rc, ls_error_string(_rc), ls_error_last()); \
+            fprintf(stderr, "worker: %s returned %d (%s): %s\n", #call, _rc, ls_error_string(_rc),             \
                     ls_error_last());                                                                      \
             fclose(wlog);                                                                                  \
             _exit(1);                                                                                      \
@@ -126,7 +126,7 @@ static void worker1(uint64_t seed, int w)
     W_CHECK(ls_store_open(conf, 0, &st));
     W_CHECK(ls_session_new(st, NULL, &s));
     for (int i = 0; i < P1_NMB; i++)
-        W_CHECK(ls_mailbox_open(s, p1_names[i], LS_MAILBOX_RDWR, &mb[i]));
+        W_CHECK(ls_mailbox_open(s, p1_names[i], LS_MAILBOX_OPEN_RDWR, &mb[i]));
     int home = w <= 1 ? 0 : w - 1;
     own *mine = calloc(OPS_PER_WORKER * 5, sizeof *mine);
     size_t nmine = 0;
@@ -147,7 +147,7 @@ static void worker1(uint64_t seed, int w)
             size_t len;
             char *msg = tu_msg_make(sd, bl, &len);
             ls_date d = tu_msg_date(sd);
-            ls_append_opts o = { .flags = random_flags(&r), .internaldate = &d };
+            ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = random_flags(&r), .internaldate = &d };
             uint32_t uid;
             double t0 = tu_now_ms();
             W_CHECK(ls_message_append(mb[m], msg, len, &o, &uid));
@@ -186,21 +186,21 @@ static void worker1(uint64_t seed, int w)
             int op = (int)tu_below(&r, 3);
             unsigned f = random_flags(&r);
             ls_set set = { &(ls_range){ o->uid, o->uid }, 1 };
-            W_CHECK(ls_message_store(mb[m], &set, op, f, NULL, 0, 0, NULL));
+            W_CHECK(ls_message_store(mb[m], &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = op, .flags = f }, NULL));
             fprintf(wlog, "STO %d %u %d %u\n", m, o->uid, op, f);
         } else if (x < 92) {
             size_t ki = cand[tu_below(&r, nc)];
             own o = mine[ki];
             ls_set set = { &(ls_range){ o.uid, o.uid }, 1 };
-            W_CHECK(ls_message_store(mb[m], &set, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL));
-            fprintf(wlog, "STO %d %u %d %u\n", m, o.uid, LS_STORE_ADD, LS_FLAG_DELETED);
+            W_CHECK(ls_message_store(mb[m], &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
+            fprintf(wlog, "STO %d %u %d %u\n", m, o.uid, LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
             ls_set got;
             W_CHECK(ls_message_expunge(mb[m], &set, &got));
             if (got.n != 1 || got.r[0].lo != o.uid || got.r[0].hi != o.uid) {
                 fprintf(wlog, "ERR expunge of uid %u reported %zu ranges\n", o.uid, got.n);
                 _exit(1);
             }
-            ls_set_free(&got);
+            ls_set_dispose(&got);
             fprintf(wlog, "EXP %d %u\n", m, o.uid);
             mine[ki] = mine[--nmine];
         } else if (m != 3) {
@@ -216,7 +216,7 @@ static void worker1(uint64_t seed, int w)
             }
             fprintf(wlog, "CPY %d %u 3 %u %.3f %.3f\n", m, o.uid, map.dst[0], t0, t1);
             mine[nmine++] = (own){ map.dst[0], 3 };
-            ls_uidmap_free(&map);
+            ls_uidmap_dispose(&map);
         }
     }
     for (int i = 0; i < P1_NMB; i++)
@@ -256,7 +256,7 @@ static void read_log(int phase, int w, acklist *acks)
             ack *a = ack_find(acks, m, uid);
             if (!a || a->worker != w || a->expunged)
                 FAIL("phase %d worker %d stored flags on uid %u it does not own (test bug)", phase, w, uid);
-            a->flags = op == LS_STORE_ADD ? a->flags | fl : op == LS_STORE_REMOVE ? a->flags & ~fl : fl;
+            a->flags = op == LS_MESSAGE_STORE_ADD ? a->flags | fl : op == LS_MESSAGE_STORE_REMOVE ? a->flags & ~fl : fl;
         } else if (sscanf(line, "EXP %d %u", &m, &uid) == 2) {
             ack *a = ack_find(acks, m, uid);
             if (!a || a->worker != w)
@@ -336,9 +336,9 @@ static void verify_mailbox(ls_session *s, const char *name, int mbox, acklist *a
                            size_t extra, uint32_t *extra_uids)
 {
     ls_mailbox *mb;
-    CHECK_LS(ls_mailbox_open(s, name, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, name, LS_MAILBOX_OPEN_RDWR, &mb));
     recs l = { 0 };
-    CHECK_LS(ls_message_foreach(mb, NULL, LS_FETCH_RECORD, rec_cb, &l));
+    CHECK_LS(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, rec_cb, &l));
     size_t expected = 0, found = 0;
     for (size_t i = 0; i < acks->n; i++) {
         ack *a = &acks->v[i];
@@ -479,19 +479,19 @@ static void deliverer(uint64_t seed, int donefd, int readyfd)
         size_t len;
         char *msg = tu_msg_make(sd, 500 + (size_t)j * 300, &len);
         ls_date d = tu_msg_date(sd);
-        ls_append_opts o = { .internaldate = &d };
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
         double t0 = tu_now_ms();
         int rc = ls_message_deliver(s, msg, len, users, NUSERS, NULL, &o, res);
         double t1 = tu_now_ms();
         for (int u = 0; u < NUSERS; u++)
             if (res[u].code != LS_OK) {
                 fprintf(wlog, "ERR deliver %d to %s: %d (%s): %s\n", j, users[u], res[u].code,
-                        ls_strerror(res[u].code), res[u].error);
+                        ls_error_string(res[u].code), res[u].error);
                 _exit(1);
             }
         if (rc != LS_OK) {
             fprintf(wlog, "ERR deliver %d returned %d (%s) though every recipient succeeded\n", j, rc,
-                    ls_strerror(rc));
+                    ls_error_string(rc));
             _exit(1);
         }
         for (int u = 0; u < NUSERS; u++)
@@ -517,7 +517,7 @@ static void appender(uint64_t seed, int a, int donefd, int readyfd)
     W_CHECK(ls_session_new(st, NULL, &s));
     ls_mailbox *mb[NUSERS];
     for (int u = 0; u < NUSERS; u++)
-        W_CHECK(ls_mailbox_open(s, user_mbox(u), LS_MAILBOX_RDWR, &mb[u]));
+        W_CHECK(ls_mailbox_open(s, user_mbox(u), LS_MAILBOX_OPEN_RDWR, &mb[u]));
     fcntl(donefd, F_SETFL, O_NONBLOCK);
     if (tu_write_all(readyfd, "r", 1))
         _exit(2);
@@ -533,7 +533,7 @@ static void appender(uint64_t seed, int a, int donefd, int readyfd)
         size_t len;
         char *msg = tu_msg_make(sd, bl, &len);
         ls_date d = tu_msg_date(sd);
-        ls_append_opts o = { .flags = random_flags(&r), .internaldate = &d };
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = random_flags(&r), .internaldate = &d };
         uint32_t uid;
         double t0 = tu_now_ms();
         if (tu_below(&r, 4) == 0) {
@@ -637,7 +637,7 @@ static void phase2(uint64_t seed)
             if (count != 1)
                 FAIL("phase 2: delivery %d is in %s %d times", j, names[u], count);
             ls_mailbox *mb;
-            CHECK_LS(ls_mailbox_open(s, names[u], LS_MAILBOX_RDONLY, &mb));
+            CHECK_LS(ls_mailbox_open(s, names[u], LS_MAILBOX_OPEN_RDONLY, &mb));
             char *path;
             CHECK_LS(ls_message_path(mb, uid, &path));
             struct stat sb;

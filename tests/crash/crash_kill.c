@@ -109,8 +109,8 @@ static int possible_take(int m, uint64_t seed)
 static unsigned apply_store(unsigned old, int op, unsigned flags)
 {
     switch (op) {
-    case LS_STORE_ADD: return old | flags;
-    case LS_STORE_REMOVE: return old & ~flags;
+    case LS_MESSAGE_STORE_ADD: return old | flags;
+    case LS_MESSAGE_STORE_REMOVE: return old & ~flags;
     default: return flags;
     }
 }
@@ -171,7 +171,7 @@ static __attribute__((format(printf, 1, 2))) void say(const char *fmt, ...)
     do {                                                                                                   \
         int _rc = (call);                                                                                  \
         if (_rc != LS_OK) {                                                                                \
-            say("E %s returned %d (%s): %s\n", #call, _rc, ls_strerror(_rc), ls_error_last());             \
+            say("E %s returned %d (%s): %s\n", #call, _rc, ls_error_string(_rc), ls_error_last());             \
             _exit(3);                                                                                      \
         }                                                                                                  \
     } while (0)
@@ -208,7 +208,7 @@ static void child_main(uint64_t seed, int restart, int fd)
     CHILD_CHECK(ls_store_open(conf, 0, &st));
     CHILD_CHECK(ls_session_new(st, NULL, &s));
     for (int m = 0; m < NMB; m++)
-        CHILD_CHECK(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_RDWR, &mb[m]));
+        CHILD_CHECK(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_OPEN_RDWR, &mb[m]));
     say("S\n");
     for (;;) {
         int m = (int)tu_below(&r, NMB);
@@ -232,7 +232,7 @@ static void child_main(uint64_t seed, int restart, int fd)
                 sd = next_seed++;
                 bl = random_bodylen(&r);
             }
-            ls_append_opts o = { .flags = random_flags(&r) };
+            ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = random_flags(&r) };
             ls_date d = tu_msg_date(sd);
             o.internaldate = &d;
             size_t len;
@@ -278,11 +278,11 @@ static void child_main(uint64_t seed, int restart, int fd)
             uint32_t uid = live[m].v[tu_below(&r, live[m].n)];
             int op = (int)tu_below(&r, 3);
             unsigned f = random_flags(&r);
-            if (op == LS_STORE_REPLACE && tu_below(&r, 4) == 0)
+            if (op == LS_MESSAGE_STORE_REPLACE && tu_below(&r, 4) == 0)
                 f |= LS_FLAG_DELETED;
             ls_set set = { &(ls_range){ uid, uid }, 1 };
             say("B STO %d %u %d %u\n", m, uid, op, f);
-            CHILD_CHECK(ls_message_store(mb[m], &set, op, f, NULL, 0, 0, NULL));
+            CHILD_CHECK(ls_message_store(mb[m], &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = op, .flags = f }, NULL));
             say("A STO %d %u\n", m, uid);
         } else if (w < 75) { /* copy or move of 1-3 messages */
             int move = tu_below(&r, 2) == 0;
@@ -339,7 +339,7 @@ static void child_main(uint64_t seed, int restart, int fd)
                 ul_add(&live[dst], map.dst[i], sd, bl);
             }
             say("%s\n", line);
-            ls_uidmap_free(&map);
+            ls_uidmap_dispose(&map);
         } else if (w < 94) { /* expunge 1-3 messages: +\Deleted (acknowledged), then expunge */
             size_t k = 1 + tu_below(&r, 3);
             if (k > live[m].n)
@@ -365,8 +365,8 @@ static void child_main(uint64_t seed, int restart, int fd)
             for (size_t i = 0; i < np; i++) {
                 rg[i] = (ls_range){ pick[i], pick[i] };
                 ls_set one = { &rg[i], 1 };
-                say("B STO %d %u %d %u\n", m, pick[i], LS_STORE_ADD, LS_FLAG_DELETED);
-                CHILD_CHECK(ls_message_store(mb[m], &one, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL));
+                say("B STO %d %u %d %u\n", m, pick[i], LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
+                CHILD_CHECK(ls_message_store(mb[m], &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
                 say("A STO %d %u\n", m, pick[i]);
             }
             ls_set set = { rg, np };
@@ -388,7 +388,7 @@ static void child_main(uint64_t seed, int restart, int fd)
                 say("E expunge of %zu \\Deleted messages reported %s\n", np, g ? g : "?");
                 _exit(3);
             }
-            ls_set_free(&got);
+            ls_set_dispose(&got);
             line[0] = 'A';
             say("%s\n", line);
             for (size_t i = 0; i < np; i++)
@@ -399,13 +399,13 @@ static void child_main(uint64_t seed, int restart, int fd)
             size_t len;
             char *msg = tu_msg_make(sd, bl, &len);
             ls_date d = tu_msg_date(sd);
-            ls_append_opts o = { .internaldate = &d };
+            ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
             ls_deliver_result res[2];
             say("B DLV %" PRIu64 " %u\n", sd, bl);
             int rc = ls_message_deliver(s, msg, len, dlv_users, 2, NULL, &o, res);
             for (int i = 0; i < 2; i++)
                 if (res[i].code != LS_OK) {
-                    say("E deliver to %s: %d (%s): %s\n", dlv_users[i], res[i].code, ls_strerror(res[i].code),
+                    say("E deliver to %s: %d (%s): %s\n", dlv_users[i], res[i].code, ls_error_string(res[i].code),
                         res[i].error);
                     _exit(3);
                 }
@@ -630,12 +630,12 @@ static void adopt_now(int m, int round)
     ls_mailbox *mb;
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_OPEN_RDWR, &mb));
     uint64_t sd = 900000000000ull + (uint64_t)round;
     size_t len;
     char *msg = tu_msg_make(sd, 100, &len);
     ls_date d = tu_msg_date(sd);
-    ls_append_opts o = { .internaldate = &d };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
     possible_add(m, sd);
     CHECK_LS(ls_message_append(mb, msg, len, &o, NULL));
     free(msg);
@@ -662,7 +662,7 @@ static void verify(int round, const op *pend)
     size_t nnews = 0;
     for (int m = 0; m < NMB; m++) {
         ls_mailbox *mb;
-        CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_RDWR, &mb));
+        CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_OPEN_RDWR, &mb));
         ls_status stt;
         CHECK_LS(ls_mailbox_status_open(mb, &stt));
         if (M[m].uidvalidity && stt.uidvalidity != M[m].uidvalidity)
@@ -674,7 +674,7 @@ static void verify(int round, const op *pend)
         M[m].uidnext = stt.uidnext;
         tu_check_counters(mb, what);
         seen_list l = { 0 };
-        CHECK_LS(ls_message_foreach(mb, NULL, LS_FETCH_RECORD, collect_cb, &l));
+        CHECK_LS(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, collect_cb, &l));
         for (size_t i = 0; i < l.n; i++) {
             seen_rec *r = &l.v[i];
             uint64_t seed = tu_fetch_verify(mb, r->uid, what);
@@ -827,7 +827,7 @@ static void big_batch_child(int fd, void *arg)
     ls_mailbox *mb;
     CHILD_CHECK(ls_store_open(conf, 0, &st));
     CHILD_CHECK(ls_session_new(st, NULL, &s));
-    CHILD_CHECK(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+    CHILD_CHECK(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     static ls_append_item it[BIG_BATCH];
     static char *msgs[BIG_BATCH];
     for (size_t i = 0; i < BIG_BATCH; i++) {
@@ -846,7 +846,7 @@ static uint32_t big_count(ls_store *st)
     ls_mailbox *mb;
     ls_status stt;
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     CHECK_LS(ls_mailbox_status_open(mb, &stt));
     ls_mailbox_close(mb);
     ls_session_free(s);
@@ -881,7 +881,7 @@ static void big_batch_phase(tu_rng *r)
         /* the probe: the next writer adopts leftovers */
         CHECK_LS(ls_session_new(st, NULL, &s));
         ls_mailbox *mb;
-        CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_RDWR, &mb));
+        CHECK_LS(ls_mailbox_open(s, BIG_MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
         size_t len;
         char *msg = tu_msg_make(6000000000ull + (uint64_t)k, 100, &len);
         CHECK_LS(ls_message_append(mb, msg, len, NULL, NULL));
@@ -1012,12 +1012,12 @@ int main(int argc, char **argv)
         CHECK_LS(ls_session_new(st, NULL, &s));
         for (int m = 0; m < NMB; m++) {
             ls_mailbox *mb;
-            CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_RDWR, &mb));
+            CHECK_LS(ls_mailbox_open(s, mbnames[m], LS_MAILBOX_OPEN_RDWR, &mb));
             size_t len;
             uint64_t sd = 999000000000ull + (uint64_t)m;
             char *msg = tu_msg_make(sd, 100, &len);
             ls_date d = tu_msg_date(sd);
-            ls_append_opts o = { .internaldate = &d };
+            ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
             uint32_t uid;
             possible_add(m, sd);
             CHECK_LS(ls_message_append(mb, msg, len, &o, &uid));

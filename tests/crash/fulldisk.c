@@ -200,10 +200,10 @@ static size_t fill(box *b, size_t size, size_t refs, const char *what, size_t ma
             continue;
         }
         const char *m = ls_error_last();
-        tu_log("%s: %zu appends of %zu bytes, then %d (%s): %s", what, n, len, rc, ls_strerror(rc), m);
+        tu_log("%s: %zu appends of %zu bytes, then %d (%s): %s", what, n, len, rc, ls_error_string(rc), m);
         if (rc != LS_ENOSPC)
             defect("%s: an append of %zu bytes on the full disk failed with %d (%s) instead of LS_ENOSPC: '%s'", what,
-                   len, rc, ls_strerror(rc), m);
+                   len, rc, ls_error_string(rc), m);
         else if (!m[0] || !(strcasestr(m, "space") || strcasestr(m, "full")))
             defect("%s: an append failed with LS_ENOSPC but the message does not say the disk is full: '%s'", what,
                    m);
@@ -230,7 +230,7 @@ static void verify_box(box *b, const char *what)
         size_t len;
         int rc = ls_message_fetch(b->mb, b->v[i].uid, "", 0, UINT64_MAX, &data, &len);
         if (rc)
-            FAIL("%s: %s uid %u: fetch failed with %d (%s): %s", what, b->name, b->v[i].uid, rc, ls_strerror(rc),
+            FAIL("%s: %s uid %u: fetch failed with %d (%s): %s", what, b->name, b->v[i].uid, rc, ls_error_string(rc),
                  ls_error_last());
         if (!msg_ok(data, len, b->v[i].seed, 0))
             FAIL("%s: %s uid %u: content is not seed %" PRIu64 "'s", what, b->name, b->v[i].uid, b->v[i].seed);
@@ -318,18 +318,18 @@ static void expunge_some(box *b, const uint32_t *only, size_t nonly, int set_del
                 r[k++] = (ls_range){ b->v[i].uid, b->v[i].uid };
     ls_set set = { r, k }, got;
     if (set_deleted) {
-        int rc = ls_message_store(b->mb, &set, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL);
+        int rc = ls_message_store(b->mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL);
         if (rc) {
             defect("%s: STORE +FLAGS \\Deleted on %zu messages failed with %d (%s): '%s' (so nothing more can be "
                    "expunged to make room)",
-                   what, k, rc, ls_strerror(rc), ls_error_last());
+                   what, k, rc, ls_error_string(rc), ls_error_last());
             free(r);
             return;
         }
     }
     int rc = ls_message_expunge(b->mb, &set, &got);
     if (rc) {
-        defect("%s: expunge of %zu \\Deleted messages failed with %d (%s): '%s'", what, k, rc, ls_strerror(rc),
+        defect("%s: expunge of %zu \\Deleted messages failed with %d (%s): '%s'", what, k, rc, ls_error_string(rc),
                ls_error_last());
         free(r);
         return;
@@ -338,7 +338,7 @@ static void expunge_some(box *b, const uint32_t *only, size_t nonly, int set_del
     for (size_t i = 0; i < got.n; i++)
         n += got.r[i].hi - got.r[i].lo + 1;
     CHECK(n == k, "%s: expunge reported %zu messages, expected %zu", what, n, k);
-    ls_set_free(&got);
+    ls_set_dispose(&got);
     for (size_t j = 0; j < k; j++)
         for (size_t i = 0; i < b->n; i++)
             if (b->v[i].uid == r[j].lo)
@@ -368,7 +368,7 @@ static void run_part(const char *label, int meta_full)
     box boxes[2] = { { .name = "user.full" }, { .name = "user.full.other" } };
     for (int i = 0; i < 2; i++) {
         CHECK_LS(ls_mailbox_create(s, boxes[i].name, NULL));
-        CHECK_LS(ls_mailbox_open(s, boxes[i].name, LS_MAILBOX_RDWR, &boxes[i].mb));
+        CHECK_LS(ls_mailbox_open(s, boxes[i].name, LS_MAILBOX_OPEN_RDWR, &boxes[i].mb));
     }
     tu_log("%s: %lld bytes free on %s after creating the store", label, free_bytes(small), small);
     /* some messages in the mailbox that will be deleted, and some already
@@ -379,7 +379,7 @@ static void run_part(const char *label, int meta_full)
         uint64_t seed = next_seed++;
         char *msg = make_msg(seed, 2000, meta_full ? 50 : 0, &len);
         uint32_t uid;
-        ls_append_opts o = { .flags = i < 10 ? LS_FLAG_DELETED : 0 };
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = i < 10 ? LS_FLAG_DELETED : 0 };
         box *b = &boxes[i < 10 ? 0 : 1];
         CHECK_LS(ls_message_append(b->mb, msg, len, &o, &uid));
         box_add(b, uid, seed);
@@ -426,7 +426,7 @@ static void run_part(const char *label, int meta_full)
     if (rc)
         defect("%s: ls_store_cleanup failed with %d (%s): '%s' (the space of expunged messages cannot be "
                "reclaimed)",
-               what, rc, ls_strerror(rc), ls_error_last());
+               what, rc, ls_error_string(rc), ls_error_last());
     tu_log("%s: cleanup removed %" PRIu64 " files; the partition went from %lld to %lld bytes free", label, removed,
            before, free_bytes(sdir));
     if (!rc && !meta_full && free_bytes(sdir) <= before)
@@ -451,9 +451,9 @@ static void run_part(const char *label, int meta_full)
     boxes[1].mb = NULL;
     rc = ls_mailbox_delete(s, boxes[1].name);
     if (rc) {
-        defect("%s: ls_mailbox_delete(%s) failed with %d (%s): '%s'", what, boxes[1].name, rc, ls_strerror(rc),
+        defect("%s: ls_mailbox_delete(%s) failed with %d (%s): '%s'", what, boxes[1].name, rc, ls_error_string(rc),
                ls_error_last());
-        CHECK_LS(ls_mailbox_open(s, boxes[1].name, LS_MAILBOX_RDWR, &boxes[1].mb));
+        CHECK_LS(ls_mailbox_open(s, boxes[1].name, LS_MAILBOX_OPEN_RDWR, &boxes[1].mb));
         verify_box(&boxes[1], what);
         ls_mailbox_close(boxes[1].mb);
         boxes[1].mb = NULL;
@@ -471,7 +471,7 @@ static void run_part(const char *label, int meta_full)
     snprintf(what, sizeof what, "%s, cleanup", label);
     rc = ls_store_cleanup(st, 0, &removed);
     if (rc)
-        defect("%s: ls_store_cleanup failed with %d (%s): '%s'", what, rc, ls_strerror(rc), ls_error_last());
+        defect("%s: ls_store_cleanup failed with %d (%s): '%s'", what, rc, ls_error_string(rc), ls_error_last());
 
     /* appends work again once there is room */
     snprintf(what, sizeof what, "%s, after expunge, delete and cleanup", label);
@@ -488,7 +488,7 @@ static void run_part(const char *label, int meta_full)
         }
         if (rc) {
             defect("%s (%lld bytes free): an append failed with %d (%s): '%s'", what, free_bytes(small), rc,
-                   ls_strerror(rc), ls_error_last());
+                   ls_error_string(rc), ls_error_last());
             break;
         }
         box_add(&boxes[0], uid, seed);

@@ -54,7 +54,7 @@ static void append_one(ls_mailbox *mb, uint64_t seed)
     size_t len;
     char *msg = tu_msg_make(seed, 200, &len);
     ls_date d = tu_msg_date(seed);
-    ls_append_opts o = { .internaldate = &d };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
     CHECK_LS(ls_message_append(mb, msg, len, &o, NULL));
     free(msg);
 }
@@ -72,8 +72,8 @@ static void changer(int ev, uint32_t uid, int fd, long delay_us)
     ls_mailbox *mb, *other;
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
-    CHECK_LS(ls_mailbox_open(s, OTHER, LS_MAILBOX_RDWR, &other));
+    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, OTHER, LS_MAILBOX_OPEN_RDWR, &other));
     if (tu_write_all(fd, "r", 1))
         _exit(2);
     tu_sleep_us(delay_us);
@@ -81,7 +81,7 @@ static void changer(int ev, uint32_t uid, int fd, long delay_us)
     double t0 = tu_now_ms();
     switch (ev) {
     case EV_APPEND: append_one(mb, 100 + uid); break;
-    case EV_FLAG: CHECK_LS(ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_FLAGGED, NULL, 0, 0, NULL)); break;
+    case EV_FLAG: CHECK_LS(ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_FLAGGED }, NULL)); break;
     case EV_EXPUNGE: CHECK_LS(ls_message_expunge(mb, &set, NULL)); break;
     case EV_COPY_IN: CHECK_LS(ls_message_copy(other, &set, MBOX, NULL)); break;
     case EV_MOVE_OUT: CHECK_LS(ls_message_move(mb, &set, OTHER, NULL)); break;
@@ -139,7 +139,7 @@ static void wait_for_change(ls_mailbox *mb, int ev, uint32_t uid)
     int rc = ls_mailbox_wait(mb, ms, timeout, &changed);
     double w1 = tu_now_ms();
     if (rc != LS_OK)
-        FAIL("%s: ls_mailbox_wait returned %d (%s): %s", what, rc, ls_strerror(rc), ls_error_last());
+        FAIL("%s: ls_mailbox_wait returned %d (%s): %s", what, rc, ls_error_string(rc), ls_error_last());
     char buf[128];
     size_t got = 0;
     for (;;) {
@@ -203,7 +203,7 @@ static void *thread_waiter(void *arg)
 {
     twait *w = arg;
     ls_mailbox *mb;
-    if ((w->rc = ls_mailbox_open(w->s, MBOX, LS_MAILBOX_RDONLY, &mb)) != LS_OK)
+    if ((w->rc = ls_mailbox_open(w->s, MBOX, LS_MAILBOX_OPEN_RDONLY, &mb)) != LS_OK)
         return NULL;
     __atomic_add_fetch(&tready, 1, __ATOMIC_SEQ_CST);
     w->rc = ls_mailbox_wait(mb, w->ms, 20000, &w->changed);
@@ -220,7 +220,7 @@ static void many_threads(void)
     ls_mailbox *mb;
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     uint64_t ms = modseq_of(mb);
     static twait w[NTHREADS];
     static pthread_t th[NTHREADS];
@@ -248,7 +248,7 @@ static void many_threads(void)
     for (int i = 0; i < NTHREADS; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < NTHREADS; i++) {
-        CHECK(w[i].rc == LS_OK, "thread %d: ls_mailbox_wait returned %d (%s)", i, w[i].rc, ls_strerror(w[i].rc));
+        CHECK(w[i].rc == LS_OK, "thread %d: ls_mailbox_wait returned %d (%s)", i, w[i].rc, ls_error_string(w[i].rc));
         CHECK(w[i].changed == LS_WAIT_CHANGED, "thread %d: changed = %d after the append", i, w[i].changed);
         if (w[i].woke - tack > worst)
             worst = w[i].woke - tack;
@@ -273,7 +273,7 @@ static void gone_or_renamed(int rename_it)
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
     CHECK_LS(ls_mailbox_create(s, name, NULL));
-    CHECK_LS(ls_mailbox_open(s, name, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, name, LS_MAILBOX_OPEN_RDWR, &mb));
     append_one(mb, 777);
     uint64_t ms = modseq_of(mb);
     int pfd[2];
@@ -318,11 +318,11 @@ static void gone_or_renamed(int rename_it)
         FAIL("%s: no times from the other process", what);
     if (rename_it) {
         CHECK(rc == LS_OK && changed == LS_WAIT_RENAMED, "rename: ls_mailbox_wait returned %d (%s), changed = %d after "
-              "%.0f ms; expected LS_OK and LS_WAIT_RENAMED", rc, ls_strerror(rc), changed, w1 - w0);
+              "%.0f ms; expected LS_OK and LS_WAIT_RENAMED", rc, ls_error_string(rc), changed, w1 - w0);
         CHECK(!strcmp(ls_mailbox_name(mb), to), "rename: the handle's name is %s, not %s", ls_mailbox_name(mb), to);
     } else {
         CHECK(rc == LS_EGONE, "delete: ls_mailbox_wait returned %d (%s) after %.0f ms; expected LS_EGONE", rc,
-              ls_strerror(rc), w1 - w0);
+              ls_error_string(rc), w1 - w0);
     }
     CHECK(w1 >= t0 && w1 - t1 < 1000, "%s: the waiter woke up %.0f ms after the %s returned (limit 1000 ms)", what,
           w1 - t1, what);
@@ -346,10 +346,10 @@ int main(void)
     CHECK_LS(ls_session_new(st, NULL, &s));
     CHECK_LS(ls_mailbox_create(s, MBOX, NULL));
     CHECK_LS(ls_mailbox_create(s, OTHER, NULL));
-    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     {
         ls_mailbox *o;
-        CHECK_LS(ls_mailbox_open(s, OTHER, LS_MAILBOX_RDWR, &o));
+        CHECK_LS(ls_mailbox_open(s, OTHER, LS_MAILBOX_OPEN_RDWR, &o));
         append_one(o, 1);
         ls_mailbox_close(o);
     }
@@ -385,7 +385,7 @@ int main(void)
     wait_for_change(mb, EV_FLAG, 2);
     {
         ls_set set = { &(ls_range){ 3, 3 }, 1 };
-        CHECK_LS(ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL));
+        CHECK_LS(ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
     }
     wait_for_change(mb, EV_EXPUNGE, 3);
     wait_for_change(mb, EV_COPY_IN, 1);
@@ -412,7 +412,7 @@ int main(void)
             ls_mailbox *mb2;
             CHECK_LS(ls_store_open(conf, 0, &st2));
             CHECK_LS(ls_session_new(st2, NULL, &s2));
-            CHECK_LS(ls_mailbox_open(s2, MBOX, LS_MAILBOX_RDONLY, &mb2));
+            CHECK_LS(ls_mailbox_open(s2, MBOX, LS_MAILBOX_OPEN_RDONLY, &mb2));
             /* arm the watch with a zero time-out first, then report ready */
             int ch;
             CHECK_LS(ls_mailbox_wait(mb2, ms, 0, &ch));
@@ -442,7 +442,7 @@ int main(void)
     tu_sleep_us(100000); /* let them all block in the wait */
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     append_one(mb, 999);
     double tack = tu_now_ms();
     FILE *f = fdopen(res[0], "r");

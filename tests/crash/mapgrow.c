@@ -3,7 +3,7 @@
  * sees MDB_MAP_FULL, also when another process grew it.
  *
  * The store starts with a small map: LIBSTORE_MAPSIZE (bytes; a test hook
- * that ls_env_open must honour instead of its initial 256 MiB) is set to
+ * that ls__env_open must honour instead of its initial 256 MiB) is set to
  * 1 MiB before anything opens the store.
  *
  *   - B (reader and writer) and C (reader) open the store first, with the
@@ -99,7 +99,7 @@ static char *big_header_msg(uint64_t seed, size_t refs, size_t *len)
 
 static void wfail_exit(const char *who, const char *call, int rc)
 {
-    fprintf(stderr, "[mapgrow %ld] %s: %s returned %d (%s): %s\n", (long)getpid(), who, call, rc, ls_strerror(rc),
+    fprintf(stderr, "[mapgrow %ld] %s: %s returned %d (%s): %s\n", (long)getpid(), who, call, rc, ls_error_string(rc),
             ls_error_last());
     _exit(1);
 }
@@ -164,8 +164,8 @@ static void proc_b(int ready_fd)
     ls_mailbox *mb, *other;
     P_CHECK(who, ls_store_open(conf, 0, &st));
     P_CHECK(who, ls_session_new(st, NULL, &s));
-    P_CHECK(who, ls_mailbox_open(s, "user.grow.b", LS_MAILBOX_RDWR, &mb));
-    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_RDONLY, &other));
+    P_CHECK(who, ls_mailbox_open(s, "user.grow.b", LS_MAILBOX_OPEN_RDWR, &mb));
+    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_OPEN_RDONLY, &other));
     if (tu_write_all(ready_fd, "r", 1))
         _exit(2);
     uint64_t seed = 2000000;
@@ -208,7 +208,7 @@ static void proc_b(int ready_fd)
         ls_status stt;
         P_CHECK(who, ls_mailbox_status(s, "user.grow.a", &stt));
         size_t n = 0;
-        int rc = ls_message_foreach(other, NULL, LS_FETCH_CACHE, count_cb, &n);
+        int rc = ls_message_foreach(other, NULL, LS_MESSAGE_FETCH_CACHE, count_cb, &n);
         if (rc == 2) {
             fprintf(stderr, "[mapgrow] %s: a record without its cached envelope\n", who);
             _exit(1);
@@ -243,7 +243,7 @@ static void proc_c(int ready_fd)
     ls_mailbox *mb;
     P_CHECK(who, ls_store_open(conf, 0, &st));
     P_CHECK(who, ls_session_new(st, NULL, &s));
-    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_RDONLY, &mb));
+    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_OPEN_RDONLY, &mb));
     if (tu_write_all(ready_fd, "r", 1))
         _exit(2);
     size_t loops = 0, last = 0;
@@ -252,7 +252,7 @@ static void proc_c(int ready_fd)
         ls_status stt;
         P_CHECK(who, ls_mailbox_status_open(mb, &stt));
         size_t n = 0;
-        int rc = ls_message_foreach(mb, NULL, LS_FETCH_CACHE, count_cb, &n);
+        int rc = ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_CACHE, count_cb, &n);
         if (rc == 2) {
             fprintf(stderr, "[mapgrow] %s: a record without its cached envelope\n", who);
             _exit(1);
@@ -293,7 +293,7 @@ static void proc_a(int donefd)
     ls_mailbox *mb;
     P_CHECK(who, ls_store_open(conf, 0, &st));
     P_CHECK(who, ls_session_new(st, NULL, &s));
-    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_RDWR, &mb));
+    P_CHECK(who, ls_mailbox_open(s, "user.grow.a", LS_MAILBOX_OPEN_RDWR, &mb));
     uint64_t seed = 1000000;
     size_t appended = 0;
     while (data_size() < (off_t)TARGET) {
@@ -355,7 +355,7 @@ int main(void)
     }
     uint64_t initial = meta_mapsize();
     if (initial > INITIAL_MAP)
-        FAIL("the new store's LMDB map is %" PRIu64 " bytes although LIBSTORE_MAPSIZE=%u: ls_env_open does not "
+        FAIL("the new store's LMDB map is %" PRIu64 " bytes although LIBSTORE_MAPSIZE=%u: ls__env_open does not "
              "honour the LIBSTORE_MAPSIZE test hook, so this test cannot make the map grow in reasonable time",
              initial, INITIAL_MAP);
     int ready[2], done[2], bdone[2];
@@ -415,7 +415,7 @@ int main(void)
     const char *boxes[] = { "user.grow.a", "user.grow.b", "user.grow.copies" };
     for (int i = 0; i < 3; i++) {
         ls_mailbox *mb;
-        CHECK_LS(ls_mailbox_open(s, boxes[i], LS_MAILBOX_RDONLY, &mb));
+        CHECK_LS(ls_mailbox_open(s, boxes[i], LS_MAILBOX_OPEN_RDONLY, &mb));
         tu_check_counters(mb, "after growth");
         uint32_t *uids;
         size_t n;

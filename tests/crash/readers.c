@@ -20,7 +20,7 @@
  * clean with nothing pending.
  *
  * "readers rdonly" (the ctest test readers_rdonly) runs phase A with every
- * reader opening the store with LS_OPEN_RDONLY, as a process that only
+ * reader opening the store with LS_STORE_OPEN_RDONLY, as a process that only
  * examines mailboxes may.
  */
 #include "testutil.h"
@@ -41,7 +41,7 @@
 #define MBOX "user.shared"
 
 static const char *conf;
-static unsigned open_flags = LS_OPEN_DEFAULT;
+static unsigned open_flags = LS_STORE_OPEN_DEFAULT;
 
 /* Reader's protocol on the report pipe: one byte per event. */
 enum { EV_READY = 'R', EV_INSIDE = 'F', EV_DONE = 'D' };
@@ -63,7 +63,7 @@ static void rfail(const char *fmt, ...)
     do {                                                                                                   \
         int _rc = (call);                                                                                  \
         if (_rc != LS_OK)                                                                                  \
-            rfail("%s returned %d (%s): %s", #call, _rc, ls_strerror(_rc), ls_error_last());               \
+            rfail("%s returned %d (%s): %s", #call, _rc, ls_error_string(_rc), ls_error_last());               \
     } while (0)
 
 static void emit(char ev)
@@ -110,10 +110,10 @@ static void reader(int start_fd, int idx)
     R_CHECK(ls_store_open(conf, open_flags, &st));
     R_CHECK(ls_session_new(st, NULL, &s));
     R_CHECK(ls_mailbox_status(s, MBOX, &s1));
-    R_CHECK(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDONLY, &mb));
+    R_CHECK(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDONLY, &mb));
     emit(EV_READY);
     struct inside x = { 1, 0 };
-    R_CHECK(ls_message_foreach(mb, NULL, LS_FETCH_CACHE, inside_cb, &x));
+    R_CHECK(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_CACHE, inside_cb, &x));
     /* the snapshot taken before the writer appended */
     if (x.n != s1.messages)
         rfail("ls_message_foreach saw %zu messages; STATUS before it said %u (not a consistent snapshot)", x.n,
@@ -150,9 +150,9 @@ static void stuck_reader(void)
     ls_mailbox *mb;
     R_CHECK(ls_store_open(conf, 0, &st));
     R_CHECK(ls_session_new(st, NULL, &s));
-    R_CHECK(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDONLY, &mb));
+    R_CHECK(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDONLY, &mb));
     struct inside x = { 1, 0 };
-    R_CHECK(ls_message_foreach(mb, NULL, LS_FETCH_RECORD, inside_cb, &x));
+    R_CHECK(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, inside_cb, &x));
     rfail("a stuck reader was released (test bug)");
 }
 
@@ -200,7 +200,7 @@ static void append_n(ls_mailbox *mb, uint64_t first_seed, int n)
         uint64_t sd = first_seed + (uint64_t)i;
         char *msg = tu_msg_make(sd, 300 + (size_t)i * 10, &len);
         ls_date d = tu_msg_date(sd);
-        ls_append_opts o = { .internaldate = &d };
+        ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
         CHECK_LS(ls_message_append(mb, msg, len, &o, NULL));
         free(msg);
     }
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
     int rdonly = argc > 1 && !strcmp(argv[1], "rdonly");
     int nreaders = rdonly ? NREADERS / 5 : NREADERS;
     if (rdonly)
-        open_flags = LS_OPEN_RDONLY;
+        open_flags = LS_STORE_OPEN_RDONLY;
     tu_begin(rdonly ? "readers_rdonly" : "readers");
     uint64_t seed = tu_seed(7);
     (void)seed;
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
         CHECK_LS(ls_store_open(conf, 0, &st));
         CHECK_LS(ls_session_new(st, NULL, &s));
         CHECK_LS(ls_mailbox_create(s, MBOX, NULL));
-        CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+        CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
         append_n(mb, 1000, NINITIAL);
         ls_mailbox_close(mb);
         ls_session_free(s);
@@ -282,7 +282,7 @@ int main(int argc, char **argv)
         ls_mailbox *mb;
         CHECK_LS(ls_store_open(conf, 0, &st));
         CHECK_LS(ls_session_new(st, NULL, &s));
-        CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+        CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
         append_n(mb, 2000, KAPPEND);
         ls_mailbox_close(mb);
         ls_session_free(s);
@@ -335,16 +335,16 @@ int main(int argc, char **argv)
     ls_mailbox *mb;
     CHECK_LS(ls_store_open(conf, 0, &st));
     CHECK_LS(ls_session_new(st, NULL, &s));
-    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_RDWR, &mb));
+    CHECK_LS(ls_mailbox_open(s, MBOX, LS_MAILBOX_OPEN_RDWR, &mb));
     char *dir;
     CHECK_LS(ls_mailbox_path(s, MBOX, &dir));
     /* expunge the first NEXPUNGE messages */
     ls_set set = { &(ls_range){ 1, NEXPUNGE }, 1 }, got;
-    CHECK_LS(ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL));
+    CHECK_LS(ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
     CHECK_LS(ls_message_expunge(mb, &set, &got));
     CHECK(got.n == 1 && got.r[0].lo == 1 && got.r[0].hi == NEXPUNGE, "expunge of 1:%d did not report 1:%d",
           NEXPUNGE, NEXPUNGE);
-    ls_set_free(&got);
+    ls_set_dispose(&got);
     uint64_t removed = 0;
     CHECK_LS(ls_store_cleanup(st, -1, &removed));
     for (uint32_t u = 1; u <= NEXPUNGE; u++)

@@ -87,7 +87,7 @@ static TU_UNUSED __attribute__((noreturn, format(printf, 3, 4))) void tu_fail(co
     do {                                                                                                   \
         int _rc = (call);                                                                                  \
         if (_rc != LS_OK)                                                                                  \
-            FAIL("%s returned %d (%s): %s", #call, _rc, ls_strerror(_rc), ls_error_last());                \
+            FAIL("%s returned %d (%s): %s", #call, _rc, ls_error_string(_rc), ls_error_last());                \
     } while (0)
 
 /* ---- time ---- */
@@ -286,7 +286,7 @@ static TU_UNUSED const char *tu_write_conf(const char *dir, const char *confdir,
      * later ls_store_open of the test opens this store (an existing one is
      * opened as it is) */
     ls_store *st;
-    if (ls_store_open(path, LS_OPEN_CREATE, &st) != LS_OK)
+    if (ls_store_open(path, LS_STORE_OPEN_CREATE, &st) != LS_OK)
         FAIL("init %s: %s", path, ls_error_last());
     ls_store_close(st);
     return path;
@@ -297,7 +297,7 @@ typedef struct tu_check { uint64_t errors, notices; int print_notices; const cha
 static void tu_check_cb(int sev, const char *msg, void *arg)
 {
     tu_check *c = arg;
-    if (sev == LS_CHECK_ERROR) {
+    if (sev == LS_STORE_CHECK_ERROR) {
         c->errors++;
         tu_log("check ERROR (%s): %s", c->what, msg);
     } else {
@@ -314,7 +314,7 @@ static TU_UNUSED uint64_t tu_check_clean(ls_store *st, const char *what, int pri
     uint64_t nerr = 0;
     int rc = ls_store_check(st, tu_check_cb, &c, &nerr);
     if (rc != LS_OK)
-        FAIL("ls_store_check (%s) returned %d (%s): %s", what, rc, ls_strerror(rc), ls_error_last());
+        FAIL("ls_store_check (%s) returned %d (%s): %s", what, rc, ls_error_string(rc), ls_error_last());
     if (nerr != c.errors)
         FAIL("ls_store_check (%s): *nerrors = %" PRIu64 " but %" PRIu64 " error findings were reported", what, nerr,
              c.errors);
@@ -357,7 +357,7 @@ static TU_UNUSED void tu_check_counters(ls_mailbox *mb, const char *what)
 {
     tu_scan sc = { 0 };
     ls_status s;
-    CHECK_LS(ls_message_foreach(mb, NULL, LS_FETCH_RECORD, tu_scan_cb, &sc));
+    CHECK_LS(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, tu_scan_cb, &sc));
     CHECK_LS(ls_mailbox_status_open(mb, &s));
     const char *name = ls_mailbox_name(mb);
     CHECK(!sc.out_of_order, "%s: %s: ls_message_foreach returned UIDs out of order", what, name);
@@ -379,7 +379,7 @@ static TU_UNUSED uint64_t tu_fetch_verify(ls_mailbox *mb, uint32_t uid, const ch
     size_t len = 0;
     int rc = ls_message_fetch(mb, uid, "", 0, UINT64_MAX, &data, &len);
     if (rc != LS_OK)
-        FAIL("%s: %s uid %u: fetch failed with %d (%s): %s", what, ls_mailbox_name(mb), uid, rc, ls_strerror(rc),
+        FAIL("%s: %s uid %u: fetch failed with %d (%s): %s", what, ls_mailbox_name(mb), uid, rc, ls_error_string(rc),
              ls_error_last());
     uint64_t seed = 0;
     const char *why = tu_msg_verify(data, len, &seed);

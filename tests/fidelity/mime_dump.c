@@ -1,5 +1,5 @@
 /*
- * mime_dump FILE...: print what ls_mime_analyze() gives for each file, in a
+ * mime_dump FILE...: print what ls__mime_analyze() gives for each file, in a
  * length-prefixed form the fidelity driver can compare byte for byte with
  * Dovecot's FETCH answer:
  *   ENVELOPE <n>\n<n bytes>\nBODYSTRUCTURE <n>\n<n bytes>\nBODY <n>\n<n bytes>\n
@@ -54,14 +54,14 @@ int main(int argc, char **argv)
             continue;
         }
         ls_mime_info info;
-        if (ls_mime_analyze(msg, len, &info) != 0) {
+        if (ls__mime_analyze(msg, len, &info) != 0) {
             fprintf(stderr, "%s: analyze failed\n", argv[i]);
             rc = 1;
         } else {
             put("ENVELOPE", info.envelope);
             put("BODYSTRUCTURE", info.bodystructure);
             put("BODY", info.body);
-            ls_mime_info_free(&info);
+            ls__mime_info_free(&info);
         }
         free(msg);
     }

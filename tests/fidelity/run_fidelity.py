@@ -6,7 +6,7 @@ the way the store does on append (a bare LF becomes CRLF, nothing else
 changes), put into a throwaway maildir, and Dovecot's imap binary is run
 one-shot (PREAUTH, no daemon) with "SELECT INBOX" and
 "FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[])". The same CRLF bytes
-are given to mime_dump (our ls_mime_analyze). Messages are matched by their
+are given to mime_dump (our ls__mime_analyze). Messages are matched by their
 content (BODY[]), so maildir ordering does not matter.
 
 Exit status: 0 = no unexpected difference, 1 = differences (listed, and

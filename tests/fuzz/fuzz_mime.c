@@ -1,4 +1,4 @@
-/* Fuzz ls_mime_analyze(), then round-trip its parts table through the
+/* Fuzz ls__mime_analyze(), then round-trip its parts table through the
  * codec and locate every section: all results must stay inside the input. */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ls_mime_info info;
-    if (ls_mime_analyze((const char *)data, size, &info) != 0)
+    if (ls__mime_analyze((const char *)data, size, &info) != 0)
         return 0;
     CHECK(info.envelope && info.bodystructure && info.body && info.fields);
     CHECK(info.nparts >= 1 && info.parts[0].section[0] == '\0');
@@ -26,20 +26,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char sec[sizeof(p->section) + 8];
             uint64_t off, len;
             snprintf(sec, sizeof(sec), "%s%s", p->section, p->section[0] ? kw[k] : top[k]);
-            if (ls_mime_section_locate(info.parts, info.nparts, sec, &off, &len) == 0)
+            if (ls__mime_section_locate(info.parts, info.nparts, sec, &off, &len) == 0)
                 CHECK(off <= size && len <= size - off);
         }
     }
     uint8_t *buf;
     size_t blen;
-    if (ls_mime_parts_encode(info.parts, info.nparts, &buf, &blen) == 0) {
+    if (ls__mime_parts_encode(info.parts, info.nparts, &buf, &blen) == 0) {
         ls_mime_part *parts;
         size_t n;
-        CHECK(ls_mime_parts_decode(buf, blen, size, &parts, &n) == 0);
+        CHECK(ls__mime_parts_decode(buf, blen, size, &parts, &n) == 0);
         CHECK(n == info.nparts && memcmp(parts, info.parts, n * sizeof(*parts)) == 0);
         free(parts);
         free(buf);
     }
-    ls_mime_info_free(&info);
+    ls__mime_info_free(&info);
     return 0;
 }

@@ -14,16 +14,16 @@ static void check_mutf7(const char *s)
 {
     char *enc = NULL, *dec = NULL;
     /* UTF-8 -> mUTF-7 -> UTF-8 is the identity for valid UTF-8. */
-    if (ls_mutf7_encode(s, &enc) == LS_OK) {
-        if (ls_mutf7_decode(enc, &dec) != LS_OK || strcmp(dec, s) != 0) abort();
+    if (ls_name_to_mutf7(s, &enc) == LS_OK) {
+        if (ls_name_from_mutf7(enc, &dec) != LS_OK || strcmp(dec, s) != 0) abort();
         free(dec);
         dec = NULL;
         free(enc);
         enc = NULL;
     }
     /* A decodable mUTF-7 string is canonical: it re-encodes to itself. */
-    if (ls_mutf7_decode(s, &dec) == LS_OK) {
-        if (ls_mutf7_encode(dec, &enc) != LS_OK || strcmp(enc, s) != 0) abort();
+    if (ls_name_from_mutf7(s, &dec) == LS_OK) {
+        if (ls_name_to_mutf7(dec, &enc) != LS_OK || strcmp(enc, s) != 0) abort();
         free(enc);
         free(dec);
     }
@@ -33,7 +33,7 @@ static void check_names(const char *s, char sep)
 {
     if (ls_name_validate(s, sep) == LS_OK) {
         char *ext = NULL, *back = NULL, *owner = NULL;
-        if (ls_name_owner(s, sep, &owner) == 1) {
+        if (ls__name_owner(s, sep, &owner) == 1) {
             /* internal -> user view -> internal is the identity. */
             if (ls_name_to_user(s, owner, sep, &ext) != LS_OK) abort();
             if (ls_name_from_user(ext, owner, sep, &back) != LS_OK || strcmp(back, s) != 0) abort();
@@ -41,10 +41,10 @@ static void check_names(const char *s, char sep)
             free(back);
             free(owner);
         }
-        if (!ls_pattern_match("*", s, sep)) abort();
-        if (!ls_pattern_match(s, s, sep)) abort();
+        if (!ls__pattern_match("*", s, sep)) abort();
+        if (!ls__pattern_match(s, s, sep)) abort();
     }
-    ls_user_validate(s, sep);
+    ls__user_validate(s, sep);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *name = strdup(s + half);
     s[half] = 0;
     if (name) {
-        ls_pattern_match(s, name, sep);
+        ls__pattern_match(s, name, sep);
         free(name);
     }
     free(s);

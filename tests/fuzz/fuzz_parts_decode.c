@@ -1,4 +1,4 @@
-/* Fuzz ls_mime_parts_decode() on raw bytes: it must reject or return a
+/* Fuzz ls__mime_parts_decode() on raw bytes: it must reject or return a
  * table whose every range lies inside the message, and re-encode to the
  * same bytes. The first 2 bytes choose the message size. */
 #include <stdint.h>
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t msg_size = (uint64_t)data[0] << 8 | data[1];
     ls_mime_part *parts;
     size_t n;
-    if (ls_mime_parts_decode(data + 2, size - 2, msg_size, &parts, &n) != 0)
+    if (ls__mime_parts_decode(data + 2, size - 2, msg_size, &parts, &n) != 0)
         return 0;
     CHECK(n >= 1);
     for (size_t i = 0; i < n; i++) {
@@ -28,15 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(p->msg_body_off <= msg_size && p->msg_body_len <= msg_size - p->msg_body_off);
         CHECK(memchr(p->section, '\0', sizeof(p->section)) != NULL);
         uint64_t off, len;
-        if (ls_mime_section_locate(parts, n, p->section, &off, &len) == 0)
+        if (ls__mime_section_locate(parts, n, p->section, &off, &len) == 0)
             CHECK(off <= msg_size && len <= msg_size);
     }
     uint8_t *buf;
     size_t blen;
-    CHECK(ls_mime_parts_encode(parts, n, &buf, &blen) == 0);
+    CHECK(ls__mime_parts_encode(parts, n, &buf, &blen) == 0);
     ls_mime_part *again;
     size_t n2;
-    CHECK(ls_mime_parts_decode(buf, blen, msg_size, &again, &n2) == 0);
+    CHECK(ls__mime_parts_decode(buf, blen, msg_size, &again, &n2) == 0);
     CHECK(n2 == n && memcmp(again, parts, n * sizeof(*parts)) == 0);
     free(again);
     free(buf);

@@ -18,43 +18,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 4) {
     case 0: {
         ls_irec r;
-        if (ls_irec_decode(p, n, &r) == LS_OK) {
+        if (ls__irec_decode(p, n, &r) == LS_OK) {
             uint8_t buf[LS_RECORD_SIZE];
-            ls_irec_encode(&r, buf);
-            if (memcmp(buf, p, LS_RECORD_SIZE) != 0 && ls_irec_decode(buf, sizeof buf, &r) != LS_OK)
+            ls__irec_encode(&r, buf);
+            if (memcmp(buf, p, LS_RECORD_SIZE) != 0 && ls__irec_decode(buf, sizeof buf, &r) != LS_OK)
                 abort();
         }
         break;
     }
     case 1: {
         ls_mbstate s;
-        if (ls_mbstate_decode(p, n, &s) == LS_OK) {
+        if (ls__mbstate_decode(p, n, &s) == LS_OK) {
             uint8_t buf[LS_MBSTATE_SIZE];
-            ls_mbstate_encode(&s, buf);
-            if (ls_mbstate_decode(buf, sizeof buf, &s) != LS_OK)
+            ls__mbstate_encode(&s, buf);
+            if (ls__mbstate_decode(buf, sizeof buf, &s) != LS_OK)
                 abort();
         }
         break;
     }
     case 2: {
         ls_mbentry e;
-        if (ls_mbentry_decode(p, n, &e) == LS_OK) {
+        if (ls__mbentry_decode(p, n, &e) == LS_OK) {
             uint8_t *buf;
             size_t len;
-            if (ls_mbentry_encode(&e, &buf, &len) == LS_OK) {
+            if (ls__mbentry_encode(&e, &buf, &len) == LS_OK) {
                 ls_mbentry e2;
-                if (ls_mbentry_decode(buf, len, &e2) != LS_OK)
+                if (ls__mbentry_decode(buf, len, &e2) != LS_OK)
                     abort();
-                ls_mbentry_clear(&e2);
+                ls__mbentry_clear(&e2);
                 free(buf);
             }
         }
-        ls_mbentry_clear(&e);
+        ls__mbentry_clear(&e);
         break;
     }
     default: {
         ls_cache_view v;
-        if (ls_cache_decode(p, n, ~0u, &v) == LS_OK) {
+        if (ls__cache_decode(p, n, ~0u, &v) == LS_OK) {
             const char *vals[LS_CF_MAX + 1];
             size_t lens[LS_CF_MAX + 1];
             for (int i = 0; i <= LS_CF_MAX; i++) {
@@ -63,14 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             uint8_t *buf;
             size_t len;
-            if (ls_cache_encode(vals, lens, &buf, &len) == LS_OK) {
+            if (ls__cache_encode(vals, lens, &buf, &len) == LS_OK) {
                 ls_cache_view v2;
-                if (ls_cache_decode(buf, len, ~0u, &v2) != LS_OK)
+                if (ls__cache_decode(buf, len, ~0u, &v2) != LS_OK)
                     abort();
-                ls_cache_view_free(&v2);
+                ls__cache_view_free(&v2);
                 free(buf);
             }
-            ls_cache_view_free(&v);
+            ls__cache_view_free(&v);
         }
         break;
     }

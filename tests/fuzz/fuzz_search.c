@@ -65,14 +65,14 @@ static void run(const ls_search *s, int with_fields)
         .sentdate = 1795248000, .sent_tz = 60, .load_message = load, .ctx = &calls,
     };
     if (with_fields) { m.fields = fields; m.fields_len = sizeof fields - 1; }
-    int rc = ls_search_match(s, &m, 9, 3, &match);
+    int rc = ls__search_match(s, &m, 9, 3, &match);
     if (rc != LS_OK && rc != LS_ENOMEM) abort();
     if (rc == LS_OK && match != 0 && match != 1) abort();
     /* With the fields at hand, only keys that need the message load it. */
-    if (calls && with_fields && !ls_search_needs_message(s)) abort();
-    if (calls && !ls_search_needs_message(s) && !with_fields) {
+    if (calls && with_fields && !ls__search_needs_message(s)) abort();
+    if (calls && !ls__search_needs_message(s) && !with_fields) {
         /* Only cached-field keys may load when the fields are missing. */
-        if (!ls_search_needs_fields(s)) abort();
+        if (!ls__search_needs_fields(s)) abort();
     }
 }
 
@@ -97,13 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size == 0) argc = 0;
     ls_search *s = NULL;
-    int rc = ls_search_parse(argc, argv, &s);
+    int rc = ls__search_parse(argc, argv, &s);
     if (rc == LS_OK) {
-        char *f = ls_search_format(s);
+        char *f = ls__search_format(s);
         free(f);
         run(s, 1);
         run(s, 0);
-        ls_search_free(s);
+        ls__search_free(s);
     } else if (s || (rc != LS_EINVAL && rc != LS_ENOMEM) || !ls_error_last()[0]) {
         abort();
     }

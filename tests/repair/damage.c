@@ -62,7 +62,7 @@ static const char *prog = "damage";
 static int die(const char *what, int rc)
 {
     const char *m = ls_error_last();
-    fprintf(stderr, "%s: %s: %s\n", prog, what, m && *m ? m : ls_strerror(rc));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, m && *m ? m : ls_error_string(rc));
     return 1;
 }
 
@@ -140,13 +140,13 @@ typedef struct job {
 
 static int load(ls_txn *t, const char *name, ls_mbox *m)
 {
-    return ls_mbox_load(t, name, m);
+    return ls__mbox_load(t, name, m);
 }
 
 static int flip_byte(ls_txn *t, int db, const void *key, size_t klen, size_t at_frac_num, size_t at_frac_den)
 {
     MDB_val v;
-    int rc = ls_db_get(t, db, key, klen, &v);
+    int rc = ls__db_get(t, db, key, klen, &v);
     if (rc)
         return rc;
     uint8_t *buf = malloc(v.mv_size ? v.mv_size : 1);
@@ -157,7 +157,7 @@ static int flip_byte(ls_txn *t, int db, const void *key, size_t klen, size_t at_
     if (at >= v.mv_size)
         at = v.mv_size - 1;
     buf[at] ^= 0x5a;
-    rc = ls_db_put(t, db, key, klen, buf, v.mv_size, 0);
+    rc = ls__db_put(t, db, key, klen, buf, v.mv_size, 0);
     free(buf);
     return rc;
 }
@@ -168,7 +168,7 @@ static int set_irec_field(ls_irec *r, const char *f, uint64_t v)
     else if (!strcmp(f, "modseq")) r->modseq = v;
     else if (!strcmp(f, "flags")) r->sysflags = (uint8_t)v;
     else if (!strcmp(f, "internaldate")) r->internaldate = (int64_t)v;
-    else return ls_err(LS_EINVAL, "unknown record field '%s'", f);
+    else return ls__err(LS_EINVAL, "unknown record field '%s'", f);
     return LS_OK;
 }
 
@@ -184,7 +184,7 @@ static int set_state_field(ls_mbstate *s, const char *f, uint64_t v)
     else if (!strcmp(f, "highestmodseq")) s->highestmodseq = v;
     else if (!strcmp(f, "recent")) s->recent = (uint32_t)v;
     else if (!strcmp(f, "recentuid")) s->recentuid = (uint32_t)v;
-    else return ls_err(LS_EINVAL, "unknown state field '%s'", f);
+    else return ls__err(LS_EINVAL, "unknown state field '%s'", f);
     return LS_OK;
 }
 
@@ -192,7 +192,7 @@ static int set_state_field(ls_mbstate *s, const char *f, uint64_t v)
 static int del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, db, &c);
+    int rc = ls__db_cursor(t, db, &c);
     if (rc)
         return rc;
     MDB_val k = { plen, (void *)prefix }, v;
@@ -206,15 +206,15 @@ static int del_prefix(ls_txn *t, int db, const void *prefix, size_t plen)
         if (mrc != 0)
             mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     }
-    ls_db_cursor_close(c);
-    return mrc == 0 || mrc == MDB_NOTFOUND ? LS_OK : ls_txn_fail(t, mrc, "delete");
+    ls__db_cursor_close(c);
+    return mrc == 0 || mrc == MDB_NOTFOUND ? LS_OK : ls__txn_fail(t, mrc, "delete");
 }
 
 /* Delete every GUID-table value that names a record of uuid. */
 static int del_guid_values(ls_txn *t, const uint8_t uuid[LS_UUID_LEN])
 {
     MDB_cursor *c;
-    int rc = ls_db_cursor(t, LS_DB_GUIDS, &c);
+    int rc = ls__db_cursor(t, LS_DB_GUIDS, &c);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -233,8 +233,8 @@ static int del_guid_values(ls_txn *t, const uint8_t uuid[LS_UUID_LEN])
         }
         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    ls_db_cursor_close(c);
-    return mrc == 0 || mrc == MDB_NOTFOUND ? LS_OK : ls_txn_fail(t, mrc, "guid delete");
+    ls__db_cursor_close(c);
+    return mrc == 0 || mrc == MDB_NOTFOUND ? LS_OK : ls__txn_fail(t, mrc, "guid delete");
 }
 
 static size_t guid_key(uint8_t *key, const char *partition, const ls_irec *r)
@@ -243,7 +243,7 @@ static size_t guid_key(uint8_t *key, const char *partition, const ls_irec *r)
     memcpy(key, partition, p);
     key[p] = 0;
     memcpy(key + p + 1, r->guid, LS_GUID_LEN);
-    ls_be64(key + p + 1 + LS_GUID_LEN, (uint64_t)r->internaldate);
+    ls__be64(key + p + 1 + LS_GUID_LEN, (uint64_t)r->internaldate);
     return p + 1 + LS_GUID_LEN + 8;
 }
 
@@ -264,35 +264,35 @@ static int run_txn(ls_txn *t, void *arg)
         if ((rc = load(t, a[0], &m)))
             return rc;
         uint32_t uid = (uint32_t)num(a[1]);
-        ls_reckey(key, m.entry.uuid, uid);
+        ls__reckey(key, m.entry.uuid, uid);
         if (!strcmp(cmd, "rec-del")) {
             MDB_val v;
-            if ((rc = ls_db_get(t, LS_DB_RECORDS, key, sizeof key, &v)) == LS_OK)
-                rc = ls_db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
+            if ((rc = ls__db_get(t, LS_DB_RECORDS, key, sizeof key, &v)) == LS_OK)
+                rc = ls__db_del(t, LS_DB_RECORDS, key, sizeof key, NULL, 0);
         } else if (!strcmp(cmd, "rec-corrupt")) {
             rc = flip_byte(t, LS_DB_RECORDS, key, sizeof key, 5, 112); /* the sysflags byte */
         } else if (!strcmp(cmd, "rec-set")) {
             ls_irec r;
-            if (!(rc = ls_rec_get(t, m.entry.uuid, uid, &r)) && !(rc = set_irec_field(&r, a[2], num(a[3]))))
-                rc = ls_rec_put(t, m.entry.uuid, &r);
+            if (!(rc = ls__rec_get(t, m.entry.uuid, uid, &r)) && !(rc = set_irec_field(&r, a[2], num(a[3]))))
+                rc = ls__rec_put(t, m.entry.uuid, &r);
         } else if (!strcmp(cmd, "cache-corrupt")) {
             rc = flip_byte(t, LS_DB_CACHE, key, sizeof key, 1, 2);
         } else if (!strcmp(cmd, "cache-del")) {
             MDB_val v;
-            if ((rc = ls_db_get(t, LS_DB_CACHE, key, sizeof key, &v)) == LS_OK)
-                rc = ls_db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0);
+            if ((rc = ls__db_get(t, LS_DB_CACHE, key, sizeof key, &v)) == LS_OK)
+                rc = ls__db_del(t, LS_DB_CACHE, key, sizeof key, NULL, 0);
         } else {
             ls_irec r;
             uint8_t gk[128], val[LS_RECKEY_LEN];
-            if ((rc = ls_rec_get(t, m.entry.uuid, uid, &r)))
+            if ((rc = ls__rec_get(t, m.entry.uuid, uid, &r)))
                 goto out;
             size_t gl = guid_key(gk, m.entry.partition, &r);
             if (!strcmp(cmd, "guid-add")) {
-                ls_reckey(val, m.entry.uuid, (uint32_t)num(a[2]));
-                rc = ls_db_put(t, LS_DB_GUIDS, gk, gl, val, sizeof val, 0);
+                ls__reckey(val, m.entry.uuid, (uint32_t)num(a[2]));
+                rc = ls__db_put(t, LS_DB_GUIDS, gk, gl, val, sizeof val, 0);
             } else {
-                ls_reckey(val, m.entry.uuid, uid);
-                rc = ls_db_del(t, LS_DB_GUIDS, gk, gl, val, sizeof val);
+                ls__reckey(val, m.entry.uuid, uid);
+                rc = ls__db_del(t, LS_DB_GUIDS, gk, gl, val, sizeof val);
             }
         }
     } else if (!strcmp(cmd, "state-set")) {
@@ -300,18 +300,18 @@ static int run_txn(ls_txn *t, void *arg)
             return rc;
         ls_mbstate s = m.state;
         if (!(rc = set_state_field(&s, a[1], num(a[2]))))
-            rc = ls_mbstate_put(t, m.entry.uuid, &s);
+            rc = ls__mbstate_put(t, m.entry.uuid, &s);
     } else if (!strcmp(cmd, "keywords-del")) {
         if ((rc = load(t, a[0], &m)))
             return rc;
-        rc = ls_db_del(t, LS_DB_KEYWORDS, m.entry.uuid, LS_UUID_LEN, NULL, 0);
+        rc = ls__db_del(t, LS_DB_KEYWORDS, m.entry.uuid, LS_UUID_LEN, NULL, 0);
     } else if (!strcmp(cmd, "mbox-forget")) {
         if ((rc = load(t, a[0], &m)))
             return rc;
-        if (!(rc = ls_db_del(t, LS_DB_MAILBOXES, a[0], strlen(a[0]), NULL, 0)) &&
-            !(rc = ls_db_del(t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
-            !(rc = ls_db_del(t, LS_DB_MBSTATE, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
-            !(rc = ls_db_del(t, LS_DB_KEYWORDS, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
+        if (!(rc = ls__db_del(t, LS_DB_MAILBOXES, a[0], strlen(a[0]), NULL, 0)) &&
+            !(rc = ls__db_del(t, LS_DB_BYUUID, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
+            !(rc = ls__db_del(t, LS_DB_MBSTATE, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
+            !(rc = ls__db_del(t, LS_DB_KEYWORDS, m.entry.uuid, LS_UUID_LEN, NULL, 0)) &&
             !(rc = del_prefix(t, LS_DB_RECORDS, m.entry.uuid, LS_UUID_LEN)) &&
             !(rc = del_prefix(t, LS_DB_CACHE, m.entry.uuid, LS_UUID_LEN)))
             rc = del_guid_values(t, m.entry.uuid);
@@ -322,12 +322,12 @@ static int run_txn(ls_txn *t, void *arg)
         ls_qrec q;
         int res = ls_quota_resource_parse(a[1]);
         if (res < 0)
-            return ls_err(LS_EINVAL, "unknown resource '%s'", a[1]);
-        if ((rc = ls_db_get(t, LS_DB_QUOTA, a[0], strlen(a[0]), &v)) ||
-            (rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
+            return ls__err(LS_EINVAL, "unknown resource '%s'", a[1]);
+        if ((rc = ls__db_get(t, LS_DB_QUOTA, a[0], strlen(a[0]), &v)) ||
+            (rc = ls__qrec_decode(v.mv_data, v.mv_size, &q)))
             return rc;
         q.usage[res] = num(a[2]);
-        rc = ls_quota_put(t, a[0], &q);
+        rc = ls__quota_put(t, a[0], &q);
     } else if (!strcmp(cmd, "quota-corrupt")) {
         rc = flip_byte(t, LS_DB_QUOTA, a[0], strlen(a[0]), 1, 4);
     } else if (!strcmp(cmd, "quota-add")) {
@@ -336,35 +336,35 @@ static int run_txn(ls_txn *t, void *arg)
         for (int i = 0; i < LS_QUOTA_NRESOURCES; i++)
             q.limit[i] = LS_QUOTA_UNLIMITED;
         q.limit[LS_QUOTA_STORAGE] = 1000;
-        rc = ls_quota_put(t, a[0], &q);
+        rc = ls__quota_put(t, a[0], &q);
     } else if (!strcmp(cmd, "seen-del")) {
         if ((rc = load(t, a[0], &m)))
             return rc;
         size_t ul = strlen(a[1]);
         uint8_t sk[LS_UUID_LEN + 256];
         if (ul > 255)
-            return ls_err(LS_EINVAL, "user name too long");
+            return ls__err(LS_EINVAL, "user name too long");
         memcpy(sk, m.entry.uuid, LS_UUID_LEN);
         memcpy(sk + LS_UUID_LEN, a[1], ul);
         MDB_val v;
-        if ((rc = ls_db_get(t, LS_DB_SEEN, sk, LS_UUID_LEN + ul, &v)) == LS_OK)
-            rc = ls_db_del(t, LS_DB_SEEN, sk, LS_UUID_LEN + ul, NULL, 0);
+        if ((rc = ls__db_get(t, LS_DB_SEEN, sk, LS_UUID_LEN + ul, &v)) == LS_OK)
+            rc = ls__db_del(t, LS_DB_SEEN, sk, LS_UUID_LEN + ul, NULL, 0);
     } else if (!strcmp(cmd, "seen-orphan")) {
         uuid_t u;
         uuid_generate(u);
         ls_seen sn;
         memset(&sn, 0, sizeof sn);
-        ls_seen_put(&sn, 1, 1);
-        ls_seen_put(&sn, 2, 1);
+        ls__seen_put(&sn, 1, 1);
+        ls__seen_put(&sn, 2, 1);
         sn.recentuid = 2;
-        rc = ls_seen_save(t, u, a[0], &sn);
-        ls_seen_free(&sn);
-        ls_uuid_format(u, j->out);
+        rc = ls__seen_save(t, u, a[0], &sn);
+        ls__seen_free(&sn);
+        ls__uuid_format(u, j->out);
     } else {
-        return ls_err(LS_EINVAL, "unknown command '%s'", cmd);
+        return ls__err(LS_EINVAL, "unknown command '%s'", cmd);
     }
 out:
-    ls_mbox_clear(&m);
+    ls__mbox_clear(&m);
     return rc;
 }
 
@@ -385,13 +385,13 @@ static int cmd_dump(ls_store *st, const char *table)
         if (!strcmp(tables[i].name, table))
             db = tables[i].db;
     if (db < 0)
-        return ls_err(LS_EINVAL, "unknown table '%s'", table);
+        return ls__err(LS_EINVAL, "unknown table '%s'", table);
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     MDB_cursor *c;
-    if ((rc = ls_db_cursor(&t, db, &c)) == LS_OK) {
+    if ((rc = ls__db_cursor(&t, db, &c)) == LS_OK) {
         MDB_val k, v;
         for (int mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             for (size_t i = 0; i < k.mv_size; i++)
@@ -404,42 +404,42 @@ static int cmd_dump(ls_store *st, const char *table)
             }
             putchar('\n');
         }
-        ls_db_cursor_close(c);
+        ls__db_cursor_close(c);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 static int cmd_state_get(ls_store *st, const char *name)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     ls_mbox m;
-    if ((rc = ls_mbox_load(&t, name, &m)) == LS_OK) {
+    if ((rc = ls__mbox_load(&t, name, &m)) == LS_OK) {
         const ls_mbstate *s = &m.state;
         printf("uidvalidity %u\nuidnext %u\nexists %u\nunseen %u\ndeleted %u\nflagged %u\nanswered %u\n"
                "recentuid %u\nrecent %u\ntombstones %u\nsize %" PRIu64 "\nhighestmodseq %" PRIu64 "\n"
                "uniqueid %s\npartition %s\n",
                s->uidvalidity, s->uidnext, s->exists, s->unseen, s->deleted, s->flagged, s->answered, s->recentuid,
                s->recent, s->tombstones, s->size, s->highestmodseq, m.ref.uuidstr, m.entry.partition);
-        ls_mbox_clear(&m);
+        ls__mbox_clear(&m);
     }
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return rc;
 }
 
 static int cmd_hold(ls_store *st, const char *secs)
 {
     ls_txn t;
-    int rc = ls_txn_read(st->env, &t);
+    int rc = ls__txn_read(st->env, &t);
     if (rc)
         return rc;
     printf("ready\n");
     fflush(stdout);
     sleep((unsigned)num(secs));
-    ls_txn_end(&t);
+    ls__txn_end(&t);
     return LS_OK;
 }
 
@@ -492,7 +492,7 @@ static int cmd_crash(ls_store *st, int argc, char **argv)
         rc = ls_mailbox_delete(s, argv[0]);
     } else if (!strcmp(op, "expunge") && argc == 1) {
         ls_mailbox *mb;
-        if ((rc = ls_mailbox_open(s, argv[0], LS_MAILBOX_RDWR, &mb)) == LS_OK) {
+        if ((rc = ls_mailbox_open(s, argv[0], LS_MAILBOX_OPEN_RDWR, &mb)) == LS_OK) {
             rc = ls_message_expunge(mb, NULL, NULL);
             ls_mailbox_close(mb);
         }
@@ -548,7 +548,7 @@ int main(int argc, char **argv)
         return usage();
 
     ls_store *st;
-    int rc = ls_store_open(conf, LS_OPEN_DEFAULT, &st);
+    int rc = ls_store_open(conf, LS_STORE_OPEN_DEFAULT, &st);
     if (rc)
         return die("open", rc);
     int ex = 0;
@@ -565,7 +565,7 @@ int main(int argc, char **argv)
         ex = cmd_crash(st, nargs, args);
     } else {
         job j = { st, nargs, args, cmd, { 0 } };
-        if ((rc = ls_env_write(st->env, LS_SYNC_ALWAYS, run_txn, &j)))
+        if ((rc = ls__env_write(st->env, LS_SYNC_ALWAYS, run_txn, &j)))
             ex = die(cmd, rc);
         else if (j.out[0])
             printf("%s\n", j.out);

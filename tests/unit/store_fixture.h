@@ -45,7 +45,7 @@ static inline int store_fixture_setup(void **state, const char *tag, const char 
     }
     fputs(extra ? extra : "", c);
     fclose(c);
-    if (ls_store_open(f->conf, LS_OPEN_CREATE, &f->st) != LS_OK) { /* a fresh store: created */
+    if (ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &f->st) != LS_OK) { /* a fresh store: created */
         fprintf(stderr, "open: %s\n", ls_error_last());
         return -1;
     }

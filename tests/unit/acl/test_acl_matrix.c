@@ -70,7 +70,7 @@ static void fill(fixture *f, const char *name)
     ls_mailbox *mb;
     assert_int_equal(ls_mailbox_open(f->admin, name, 0, &mb), LS_OK);
     ls_append_item items[2] = { { .msg = MSG, .len = strlen(MSG) },
-                                { .msg = MSG, .len = strlen(MSG), .opts = { .flags = LS_FLAG_DELETED } } };
+                                { .msg = MSG, .len = strlen(MSG), .opts = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_DELETED } } };
     assert_int_equal(ls_message_append_many(mb, items, 2), LS_OK);
     assert_int_equal(items[0].uid, 1);
     ls_mailbox_close(mb);
@@ -203,7 +203,7 @@ static int op_list(mctx *c) { return listed(c->alice, "shared.*", c->x) ? LS_OK 
 static int op_select(mctx *c)
 {
     ls_mailbox *mb = NULL;
-    int rc = ls_mailbox_open(c->alice, c->x, LS_MAILBOX_RDWR, &mb);
+    int rc = ls_mailbox_open(c->alice, c->x, LS_MAILBOX_OPEN_RDWR, &mb);
     ls_mailbox_close(mb);
     return rc;
 }
@@ -231,25 +231,25 @@ static int op_search(mctx *c)
 }
 static int op_store_seen(mctx *c)
 {
-    return ls_message_store(c->hx, one_uid(1), LS_STORE_ADD, LS_FLAG_SEEN, NULL, 0, 0, NULL);
+    return ls_message_store(c->hx, one_uid(1), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL);
 }
 static int op_store_deleted(mctx *c)
 {
-    return ls_message_store(c->hx, one_uid(1), LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL);
+    return ls_message_store(c->hx, one_uid(1), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL);
 }
 static int op_store_flagged(mctx *c)
 {
-    return ls_message_store(c->hx, one_uid(1), LS_STORE_ADD, LS_FLAG_FLAGGED, NULL, 0, 0, NULL);
+    return ls_message_store(c->hx, one_uid(1), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_FLAGGED }, NULL);
 }
 static int op_store_keyword(mctx *c)
 {
     const char *kw[] = { "$Label1" };
-    return ls_message_store(c->hx, one_uid(1), LS_STORE_ADD, 0, kw, 1, 0, NULL);
+    return ls_message_store(c->hx, one_uid(1), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = 0, .keywords = kw, .nkeywords = 1 }, NULL);
 }
 static int op_append(mctx *c) { return ls_message_append(c->hx, MSG, strlen(MSG), NULL, NULL); }
 static int op_append_seen(mctx *c)
 {
-    ls_append_opts o = { .flags = LS_FLAG_SEEN };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN };
     return ls_message_append(c->hx, MSG, strlen(MSG), &o, NULL);
 }
 static int op_copy_into(mctx *c) { return ls_message_copy(c->hsrc, one_uid(1), c->x, NULL); }
@@ -345,7 +345,7 @@ static const char *code_name(int rc)
     case LS_OK: return "LS_OK";
     case LS_EPERM: return "LS_EPERM";
     case LS_ENOTFOUND: return "LS_ENOTFOUND";
-    default: return ls_strerror(rc);
+    default: return ls_error_string(rc);
     }
 }
 
@@ -361,7 +361,7 @@ static void prepare(fixture *f, ls_session *alice, const char *x, unsigned have,
 {
     mk(f, x);
     fill(f, x);
-    assert_int_equal(ls_mailbox_open(alice, x, LS_MAILBOX_RDWR, hx), LS_OK);
+    assert_int_equal(ls_mailbox_open(alice, x, LS_MAILBOX_OPEN_RDWR, hx), LS_OK);
     char r[13], neg[13];
     letters(have, r);
     letters(ALL & ~have, neg);
@@ -559,7 +559,7 @@ static void groups_from_resolver(void **state)
 {
     fixture *f = *state;
     struct groups g = { "sales", "bob", 0 };
-    ls_store_set_group_resolver(f->st, resolver, &g);
+    ls_acl_set_group_resolver(f->st, resolver, &g);
     mk(f, "shared.g");
     setacl(f, "shared.g", "group:sales", "lri");
     ls_session *bob = sess(f, "bob"), *carol = sess(f, "carol");
@@ -772,7 +772,7 @@ static void obsolete_c_and_d(void **state)
     fill(f, "shared.old");
     ls_mailbox *mb;
     assert_int_equal(ls_mailbox_open(carol, "shared.old", 0, &mb), LS_OK);
-    assert_int_equal(ls_message_store(mb, one_uid(1), LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL), LS_OK);
+    assert_int_equal(ls_message_store(mb, one_uid(1), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL), LS_OK);
     assert_int_equal(ls_message_expunge(mb, NULL, NULL), LS_OK);
     ls_mailbox_close(mb);
     assert_int_equal(nmessages(f, "shared.old"), 0);
@@ -956,7 +956,7 @@ static void revoked_rights_bind_open_handles(void **state)
     /* EXAMINE never writes, whatever the rights */
     setacl(f, "shared.rv", "bob", "lrswipkxtean");
     ls_mailbox *ro;
-    assert_int_equal(ls_mailbox_open(bob, "shared.rv", LS_MAILBOX_RDONLY, &ro), LS_OK);
+    assert_int_equal(ls_mailbox_open(bob, "shared.rv", LS_MAILBOX_OPEN_RDONLY, &ro), LS_OK);
     assert_int_equal(ls_message_expunge(ro, NULL, NULL), LS_EPERM);
     assert_int_equal(ls_message_append(ro, MSG, strlen(MSG), NULL, NULL), LS_EPERM);
     ls_mailbox_close(ro);

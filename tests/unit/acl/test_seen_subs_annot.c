@@ -53,7 +53,7 @@ static void setacl(fixture *f, const char *mbox, const char *id, const char *rig
 static ls_mailbox *open_as(ls_session *s, const char *name)
 {
     ls_mailbox *mb = NULL;
-    int rc = ls_mailbox_open(s, name, LS_MAILBOX_RDWR, &mb);
+    int rc = ls_mailbox_open(s, name, LS_MAILBOX_OPEN_RDWR, &mb);
     if (rc)
         fail_msg("open %s as %s: %s", name, ls_session_identity(s) ? ls_session_identity(s) : "(admin)",
                  ls_error_last());
@@ -62,7 +62,7 @@ static ls_mailbox *open_as(ls_session *s, const char *name)
 
 static uint32_t add(ls_mailbox *mb, unsigned flags)
 {
-    ls_append_opts o = { .flags = flags };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = flags };
     uint32_t uid = 0;
     int rc = ls_message_append(mb, MSG, strlen(MSG), &o, &uid);
     if (rc)
@@ -75,14 +75,14 @@ static ls_set *uidset(const char *text)
     static ls_set s[4];
     static int i;
     ls_set *r = &s[i++ % 4];
-    ls_set_free(r);
+    ls_set_dispose(r);
     assert_int_equal(ls_set_parse(text, r), LS_OK);
     return r;
 }
 
 static void store(ls_mailbox *mb, const char *uids, int op, unsigned flags)
 {
-    int rc = ls_message_store(mb, uidset(uids), op, flags, NULL, 0, 0, NULL);
+    int rc = ls_message_store(mb, uidset(uids), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = op, .flags = flags }, NULL);
     if (rc)
         fail_msg("store %s: %s", uids, ls_error_last());
 }
@@ -100,7 +100,7 @@ static int seen_cb(const ls_record *r, const ls_cached *c, void *arg)
 static const char *seen_map(ls_mailbox *mb, struct seen_buf *b)
 {
     b->text[0] = 0;
-    assert_int_equal(ls_message_foreach(mb, NULL, LS_FETCH_RECORD, seen_cb, b), LS_OK);
+    assert_int_equal(ls_message_foreach(mb, NULL, LS_MESSAGE_FETCH_RECORD, seen_cb, b), LS_OK);
     return b->text;
 }
 
@@ -155,12 +155,12 @@ static void seen_owner_vs_others(void **state)
     char sr[64];
 
     /* the owner's \Seen is the record's: the administrator sees it too */
-    store(mb_bob, "1", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_bob, "1", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_string_equal(seen_map(mb_bob, &b), "1:S 2:- 3:- 4:-");
     assert_string_equal(seen_map(mb_admin, &b), "1:S 2:- 3:- 4:-");
     assert_string_equal(seen_map(mb_alice, &b), "1:- 2:- 3:- 4:-");
     /* alice's is her own: nobody else sees it */
-    store(mb_alice, "2:3", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_alice, "2:3", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_string_equal(seen_map(mb_alice, &b), "1:- 2:S 3:S 4:-");
     assert_string_equal(seen_map(mb_bob, &b), "1:S 2:- 3:- 4:-");
     assert_string_equal(seen_map(mb_admin, &b), "1:S 2:- 3:- 4:-");
@@ -183,16 +183,16 @@ static void seen_owner_vs_others(void **state)
     assert_int_equal(ls_mailbox_status_open(mb_alice, &st), LS_OK);
     assert_int_equal(st.unseen, 2);
     /* the administrator without identity writes the owner's state */
-    store(mb_admin, "4", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_admin, "4", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_string_equal(seen_map(mb_bob, &b), "1:S 2:- 3:- 4:S");
     assert_string_equal(seen_map(mb_alice, &b), "1:- 2:S 3:S 4:-");
     assert_int_equal(unseen(bob, "user.bob"), 2);
     assert_int_equal(unseen(alice, "user.bob"), 2);
     /* removing and replacing */
-    store(mb_alice, "2", LS_STORE_REMOVE, LS_FLAG_SEEN);
+    store(mb_alice, "2", LS_MESSAGE_STORE_REMOVE, LS_FLAG_SEEN);
     assert_string_equal(seen_map(mb_alice, &b), "1:- 2:- 3:S 4:-");
     assert_int_equal(unseen(alice, "user.bob"), 3);
-    store(mb_alice, "1:4", LS_STORE_REPLACE, LS_FLAG_SEEN | LS_FLAG_FLAGGED);
+    store(mb_alice, "1:4", LS_MESSAGE_STORE_REPLACE, LS_FLAG_SEEN | LS_FLAG_FLAGGED);
     assert_string_equal(seen_map(mb_alice, &b), "1:S 2:S 3:S 4:S");
     assert_int_equal(unseen(alice, "user.bob"), 0);
     /* other flags alice sets are shared; bob's \Seen stays his */
@@ -201,7 +201,7 @@ static void seen_owner_vs_others(void **state)
     assert_int_equal(r.flags, LS_FLAG_FLAGGED);
     assert_int_equal(unseen(bob, "user.bob"), 2);
     /* an append with \Seen by alice is seen for alice only */
-    ls_append_opts o = { .flags = LS_FLAG_SEEN };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN };
     uint32_t uid;
     assert_int_equal(ls_message_append(mb_alice, MSG, strlen(MSG), &o, &uid), LS_OK);
     assert_int_equal(uid, 5);
@@ -234,8 +234,8 @@ static void seen_shared_mailbox_all_private(void **state)
     ls_mailbox *mb_bob = open_as(bob, "shared.news"), *mb_alice = open_as(alice, "shared.news"),
                *mb_cyrus = open_as(cyrus, "shared.news");
     struct seen_buf b;
-    store(mb_bob, "1", LS_STORE_ADD, LS_FLAG_SEEN);
-    store(mb_alice, "2:3", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_bob, "1", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_alice, "2:3", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_string_equal(seen_map(mb_bob, &b), "1:S 2:- 3:-");
     assert_string_equal(seen_map(mb_alice, &b), "1:- 2:S 3:S");
     /* the record (what the administrator without identity reads) is untouched */
@@ -245,14 +245,14 @@ static void seen_shared_mailbox_all_private(void **state)
     assert_int_equal(unseen(alice, "shared.news"), 1);
     /* an administrator acting as an identity has a private state of its own */
     assert_string_equal(seen_map(mb_cyrus, &b), "1:- 2:- 3:-");
-    store(mb_cyrus, "3", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_cyrus, "3", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_int_equal(unseen(cyrus, "shared.news"), 2);
     assert_int_equal(unseen(f->admin, "shared.news"), 3);
     assert_int_equal(unseen(alice, "shared.news"), 1);
     /* a change to a private seen state is not a change of the records */
     ls_status before, after;
     assert_int_equal(ls_mailbox_status(f->admin, "shared.news", &before), LS_OK);
-    store(mb_bob, "2", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_bob, "2", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_int_equal(ls_mailbox_status(f->admin, "shared.news", &after), LS_OK);
     assert_int_equal(before.highestmodseq, after.highestmodseq);
     /* seen state is per user and mailbox: none leaks to another mailbox */
@@ -281,12 +281,12 @@ static void seen_counts_survive_expunge(void **state)
     for (int i = 0; i < 6; i++)
         add(mb_bob, 0);
     ls_mailbox *mb_alice = open_as(alice, "user.bob");
-    store(mb_alice, "1:3", LS_STORE_ADD, LS_FLAG_SEEN);
-    store(mb_bob, "3:4", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_alice, "1:3", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
+    store(mb_bob, "3:4", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_int_equal(unseen(alice, "user.bob"), 3);
     assert_int_equal(unseen(bob, "user.bob"), 4);
     /* expunge 2 (seen by alice only), 4 (seen by bob only), 5 (by nobody) */
-    store(mb_bob, "2,4:5", LS_STORE_ADD, LS_FLAG_DELETED);
+    store(mb_bob, "2,4:5", LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
     assert_int_equal(ls_message_expunge(mb_alice, NULL, NULL), LS_OK);
     ls_status st;
     assert_int_equal(ls_mailbox_status(alice, "user.bob", &st), LS_OK);
@@ -300,7 +300,7 @@ static void seen_counts_survive_expunge(void **state)
     add(mb_bob, 0);
     assert_int_equal(unseen(alice, "user.bob"), 2);
     /* everything expunged: counts go to zero, not below */
-    store(mb_bob, "1:*", LS_STORE_ADD, LS_FLAG_DELETED);
+    store(mb_bob, "1:*", LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
     assert_int_equal(ls_message_expunge(mb_bob, NULL, NULL), LS_OK);
     assert_int_equal(unseen(alice, "user.bob"), 0);
     assert_int_equal(unseen(bob, "user.bob"), 0);
@@ -324,9 +324,9 @@ static void copy_keeps_the_copiers_seen(void **state)
     ls_mailbox *mb_bob = open_as(bob, "user.bob");
     add(mb_bob, 0);
     add(mb_bob, 0);
-    store(mb_bob, "1", LS_STORE_ADD, LS_FLAG_SEEN); /* bob read 1 */
+    store(mb_bob, "1", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN); /* bob read 1 */
     ls_mailbox *mb_alice = open_as(alice, "user.bob");
-    store(mb_alice, "2", LS_STORE_ADD, LS_FLAG_SEEN); /* alice read 2 */
+    store(mb_alice, "2", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN); /* alice read 2 */
     assert_int_equal(ls_message_copy(mb_alice, uidset("1:2"), "user.alice", NULL), LS_OK);
     ls_mailbox *mine = open_as(alice, "user.alice");
     struct seen_buf b;
@@ -375,7 +375,7 @@ static void recent_per_user(void **state)
     assert_int_equal(got, 0);
     /* EXAMINE does not claim */
     ls_mailbox *ro;
-    assert_int_equal(ls_mailbox_open(alice, "user.bob", LS_MAILBOX_RDONLY, &ro), LS_OK);
+    assert_int_equal(ls_mailbox_open(alice, "user.bob", LS_MAILBOX_OPEN_RDONLY, &ro), LS_OK);
     assert_int_equal(ls_mailbox_claim_recent(ro, &got), LS_EPERM);
     assert_int_equal(recent(alice, "user.bob"), 3);
     char sr[64];
@@ -394,7 +394,7 @@ static void recent_per_user(void **state)
     assert_int_equal(recent(alice, "user.bob"), 2);
     assert_string_equal(search(mb_alice, "RECENT", sr, sizeof sr), "1 2 3 4 5");
     /* an expunged recent message no longer counts */
-    store(mb_admin, "5", LS_STORE_ADD, LS_FLAG_DELETED);
+    store(mb_admin, "5", LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED);
     assert_int_equal(ls_message_expunge(mb_admin, NULL, NULL), LS_OK);
     assert_int_equal(recent(bob, "user.bob"), 1);
     assert_int_equal(recent(alice, "user.bob"), 1);
@@ -419,7 +419,7 @@ static void seen_of_deleted_user_forgotten(void **state)
     add(a, 0);
     ls_session *bob = sess(f, "bob");
     ls_mailbox *mb = open_as(bob, "shared.news");
-    store(mb, "1:2", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb, "1:2", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_int_equal(ls_mailbox_claim_recent(mb, NULL), LS_OK);
     ls_mailbox_close(mb);
     assert_int_equal(unseen(bob, "shared.news"), 0);
@@ -458,7 +458,7 @@ static void private_seen_change_seen_by_condstore(void **state)
     ls_status b0, b1, a0, a1;
     assert_int_equal(ls_mailbox_status(bob2, "shared.news", &b0), LS_OK);
     assert_int_equal(ls_mailbox_status(alice, "shared.news", &a0), LS_OK);
-    store(mb1, "2", LS_STORE_ADD, LS_FLAG_SEEN);
+    store(mb1, "2", LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN);
     assert_int_equal(ls_mailbox_status(alice, "shared.news", &a1), LS_OK);
     assert_true(a1.highestmodseq == a0.highestmodseq); /* alice: nothing changed */
     assert_int_equal(ls_mailbox_status(bob2, "shared.news", &b1), LS_OK);
@@ -480,7 +480,7 @@ static void private_seen_change_seen_by_condstore(void **state)
     assert_int_equal(ls_message_changes(ma, a0.highestmodseq, change_cb, &c), LS_OK);
     assert_string_equal(c.text, "");
     /* a shared change after it is newer for everybody */
-    store(a, "1", LS_STORE_ADD, LS_FLAG_FLAGGED);
+    store(a, "1", LS_MESSAGE_STORE_ADD, LS_FLAG_FLAGGED);
     assert_int_equal(ls_mailbox_status(alice, "shared.news", &a1), LS_OK);
     assert_int_equal(ls_mailbox_status(bob2, "shared.news", &b0), LS_OK);
     assert_true(a1.highestmodseq > b1.highestmodseq);

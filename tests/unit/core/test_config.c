@@ -23,7 +23,7 @@
 static ls_config *parse_ok(const char *text)
 {
     ls_config *cfg = NULL;
-    int rc = ls_config_parse(text, strlen(text), "t.conf", &cfg);
+    int rc = ls__config_parse(text, strlen(text), "t.conf", &cfg);
     if (rc) fprintf(stderr, "unexpected error: %s\n", ls_error_last());
     assert_int_equal(rc, LS_OK);
     assert_non_null(cfg);
@@ -34,7 +34,7 @@ static ls_config *parse_ok(const char *text)
 static void parse_bad(const char *text, const char *want)
 {
     ls_config *cfg = (ls_config *)1;
-    int rc = ls_config_parse(text, strlen(text), "t.conf", &cfg);
+    int rc = ls__config_parse(text, strlen(text), "t.conf", &cfg);
     if (rc != LS_ECONFIG || !strstr(ls_error_last(), want))
         fprintf(stderr, "input:\n%s\nrc=%d message: %s\nwanted: %s\n", text, rc, ls_error_last(), want);
     assert_int_equal(rc, LS_ECONFIG);
@@ -60,10 +60,10 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->maxmessagesize, -1);
     assert_int_equal(cfg->fsync_mode, LS_FSYNC_ALL);
     assert_int_equal(cfg->annotation_size_limit, 65536);
-    assert_string_equal(ls_config_partition_path(cfg, "default"), "/var/spool/ls");
-    assert_null(ls_config_partition_path(cfg, "other"));
-    assert_int_equal(ls_config_is_admin(cfg, "cyrus"), 0);
-    ls_config_free(cfg);
+    assert_string_equal(ls__config_partition_path(cfg, "default"), "/var/spool/ls");
+    assert_null(ls__config_partition_path(cfg, "other"));
+    assert_int_equal(ls__config_is_admin(cfg, "cyrus"), 0);
+    ls__config_free(cfg);
 }
 
 static void test_full_spec_example(void **state)
@@ -85,8 +85,8 @@ static void test_full_spec_example(void **state)
     ls_config *cfg = parse_ok(text);
     assert_string_equal(cfg->configdirectory, "/var/lib/libstore");
     assert_int_equal(cfg->npartitions, 2);
-    assert_string_equal(ls_config_partition_path(cfg, "default"), "/var/spool/libstore");
-    assert_string_equal(ls_config_partition_path(cfg, "big_2-x"), "/srv/big");
+    assert_string_equal(ls__config_partition_path(cfg, "default"), "/var/spool/libstore");
+    assert_string_equal(ls__config_partition_path(cfg, "big_2-x"), "/srv/big");
     assert_string_equal(cfg->defaultpartition, "big_2-x");
     assert_int_equal(cfg->singleinstancestore, 0);
     assert_int_equal(cfg->sep, '/');
@@ -94,15 +94,15 @@ static void test_full_spec_example(void **state)
     assert_string_equal(cfg->admins[0], "cyrus");
     assert_string_equal(cfg->admins[1], "admin");
     assert_string_equal(cfg->admins[2], "other");
-    assert_true(ls_config_is_admin(cfg, "admin"));
-    assert_false(ls_config_is_admin(cfg, "Admin"));
-    assert_false(ls_config_is_admin(cfg, "adm"));
+    assert_true(ls__config_is_admin(cfg, "admin"));
+    assert_false(ls__config_is_admin(cfg, "Admin"));
+    assert_false(ls__config_is_admin(cfg, "adm"));
     assert_int_equal(cfg->quota_default_storage, 102400);
     assert_string_equal(cfg->groupsfile, "/etc/libstore/groups");
     assert_int_equal(cfg->maxmessagesize, 52428800);
     assert_int_equal(cfg->fsync_mode, LS_FSYNC_MESSAGES);
     assert_int_equal(cfg->annotation_size_limit, 0);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 }
 
 static void test_syntax_tolerance(void **state)
@@ -119,12 +119,12 @@ static void test_syntax_tolerance(void **state)
     assert_string_equal(cfg->partitions[0].path, "/var/spool/ls");
     assert_int_equal(cfg->nadmins, 0);
     assert_int_equal(cfg->fsync_mode, LS_FSYNC_ALL);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 
     cfg = parse_ok("configdirectory: /\npartition-default: //\n");
     assert_string_equal(cfg->configdirectory, "/");
     assert_string_equal(cfg->partitions[0].path, "/");
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 }
 
 static void test_booleans(void **state)
@@ -136,11 +136,11 @@ static void test_booleans(void **state)
         snprintf(buf, sizeof buf, MIN_CONF "singleinstancestore: %s\n", yes[i]);
         ls_config *cfg = parse_ok(buf);
         assert_int_equal(cfg->singleinstancestore, 1);
-        ls_config_free(cfg);
+        ls__config_free(cfg);
         snprintf(buf, sizeof buf, MIN_CONF "singleinstancestore: %s\n", no[i]);
         cfg = parse_ok(buf);
         assert_int_equal(cfg->singleinstancestore, 0);
-        ls_config_free(cfg);
+        ls__config_free(cfg);
     }
     parse_bad(MIN_CONF "singleinstancestore: maybe\n", "t.conf:3: singleinstancestore: 'maybe' is not a boolean");
     parse_bad(MIN_CONF "singleinstancestore: 2\n", "t.conf:3: singleinstancestore: '2' is not a boolean");
@@ -162,7 +162,7 @@ static void test_missing_required(void **state)
 
     ls_config *cfg = parse_ok("configdirectory: /a\npartition-other: /b\ndefaultpartition: other\n");
     assert_string_equal(cfg->defaultpartition, "other");
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 }
 
 static void test_unknown_and_duplicate_keys(void **state)
@@ -185,7 +185,7 @@ static void test_syntax_errors(void **state)
     parse_bad(MIN_CONF "config directory: /x\n", "t.conf:3: invalid key 'config directory'");
     const char nul[] = "configdirectory: /a\npartition-default: /b\nad\0mins: x\n";
     ls_config *cfg = (ls_config *)1;
-    assert_int_equal(ls_config_parse(nul, sizeof nul - 1, "t.conf", &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_parse(nul, sizeof nul - 1, "t.conf", &cfg), LS_ECONFIG);
     assert_null(cfg);
     assert_non_null(strstr(ls_error_last(), "t.conf:3: NUL byte"));
     /* A long garbage line is quoted only in part. */
@@ -216,7 +216,7 @@ static void test_bad_values(void **state)
 
     ls_config *cfg = parse_ok(MIN_CONF "maxmessagesize: 9223372036854775807\n");
     assert_int_equal(cfg->maxmessagesize, INT64_MAX);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 }
 
 static void test_relative_paths(void **state)
@@ -239,30 +239,30 @@ static void test_load_file(void **state)
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     ls_config *cfg = NULL;
-    assert_int_equal(ls_config_load(path, &cfg), LS_OK);
+    assert_int_equal(ls__config_load(path, &cfg), LS_OK);
     assert_string_equal(cfg->path, path);
-    assert_true(ls_config_is_admin(cfg, "root"));
-    ls_config_free(cfg);
+    assert_true(ls__config_is_admin(cfg, "root"));
+    ls__config_free(cfg);
 
     /* Errors name the file. */
     fd = open(path, O_WRONLY | O_TRUNC);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "bogus: 1\n", 9), 9);
     close(fd);
-    assert_int_equal(ls_config_load(path, &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_load(path, &cfg), LS_ECONFIG);
     assert_null(cfg);
     char want[128];
     snprintf(want, sizeof want, "%s:1: unknown key 'bogus'", path);
     assert_string_equal(ls_error_last(), want);
     unlink(path);
 
-    assert_int_equal(ls_config_load(path, &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_load(path, &cfg), LS_ECONFIG);
     assert_non_null(strstr(ls_error_last(), "cannot open"));
     assert_non_null(strstr(ls_error_last(), path));
-    assert_int_equal(ls_config_load("/tmp", &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_load("/tmp", &cfg), LS_ECONFIG);
     assert_non_null(strstr(ls_error_last(), "/tmp: is a directory"));
-    assert_int_equal(ls_config_load("", &cfg), LS_ECONFIG);
-    assert_int_equal(ls_config_load(NULL, &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_load("", &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_load(NULL, &cfg), LS_ECONFIG);
 }
 
 /* maxmessagesize: 0 is no limit, as in Cyrus (it refused every message). */
@@ -270,10 +270,10 @@ static void test_maxmessagesize_zero_is_no_limit(void **state)
 {
     ls_config *cfg = parse_ok(MIN_CONF "maxmessagesize: 0\n");
     assert_int_equal(cfg->maxmessagesize, -1);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
     cfg = parse_ok(MIN_CONF "maxmessagesize: 1\n");
     assert_int_equal(cfg->maxmessagesize, 1);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
 }
 
 static int setup_maxsize_zero(void **state)
@@ -330,7 +330,7 @@ static const char *conf_with_groupsfile(const char *dir, const char *groups)
 static void load_bad(const char *conf, const char *want)
 {
     ls_config *cfg = (ls_config *)1;
-    int rc = ls_config_load(conf, &cfg);
+    int rc = ls__config_load(conf, &cfg);
     if (rc != LS_ECONFIG || !strstr(ls_error_last(), want))
         fprintf(stderr, "rc=%d message: %s\nwanted: %s\n", rc, ls_error_last(), want);
     assert_int_equal(rc, LS_ECONFIG);
@@ -385,9 +385,9 @@ static void test_groupsfile_must_exist(void **state)
 
     /* there and readable: the store opens */
     ls_config *cfg = NULL;
-    assert_int_equal(ls_config_load(conf, &cfg), LS_OK);
+    assert_int_equal(ls__config_load(conf, &cfg), LS_OK);
     assert_string_equal(cfg->groupsfile, groups);
-    ls_config_free(cfg);
+    ls__config_free(cfg);
     assert_int_equal(open_new_store(conf, &st), LS_OK);
     ls_store_close(st);
 
@@ -398,12 +398,12 @@ static void test_groupsfile_must_exist(void **state)
 
 static void test_free_null(void **state)
 {
-    ls_config_free(NULL);
-    assert_null(ls_config_partition_path(NULL, "default"));
-    assert_int_equal(ls_config_is_admin(NULL, "x"), 0);
+    ls__config_free(NULL);
+    assert_null(ls__config_partition_path(NULL, "default"));
+    assert_int_equal(ls__config_is_admin(NULL, "x"), 0);
     /* NULL name falls back to "<string>". */
     ls_config *cfg = NULL;
-    assert_int_equal(ls_config_parse("x", 1, NULL, &cfg), LS_ECONFIG);
+    assert_int_equal(ls__config_parse("x", 1, NULL, &cfg), LS_ECONFIG);
     assert_non_null(strstr(ls_error_last(), "<string>:1:"));
 }
 

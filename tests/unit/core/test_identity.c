@@ -1,4 +1,4 @@
-/* Opening a store: creation only on request (LS_OPEN_CREATE), the identity
+/* Opening a store: creation only on request (LS_STORE_OPEN_CREATE), the identity
  * markers, a lost environment, a store from before markers, and partitions
  * that are not this store's (LS_EUNAVAILABLE), also when a disk goes away
  * while the store is open (a long-running server). */
@@ -95,22 +95,22 @@ static int empty_dir(const char *path)
 static void make_store(fx *f)
 {
     ls_store *st;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_CREATE, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &st), LS_OK);
     ls_store_close(st);
 }
 
 static const char MSG[] = "Subject: hello\r\n\r\nbody\r\n";
 
-/* Nothing is created without LS_OPEN_CREATE; with it, the environment, the
+/* Nothing is created without LS_STORE_OPEN_CREATE; with it, the environment, the
  * partitions and one identity in every marker. */
 static void creation_is_explicit(void **state)
 {
     fx *f = *state;
     ls_store *st = NULL;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_ENOTFOUND);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_ENOTFOUND);
     assert_null(st);
     assert_non_null(strstr(ls_error_last(), "mailstore init"));
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_RDONLY | LS_OPEN_CREATE, &st), LS_ENOTFOUND);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_RDONLY | LS_STORE_OPEN_CREATE, &st), LS_ENOTFOUND);
     assert_false(exists(f->dir, "conf"));
     assert_false(exists(f->dir, "p1"));
     make_store(f);
@@ -119,9 +119,9 @@ static void creation_is_explicit(void **state)
     assert_string_equal(a, b);
     assert_string_equal(a, c);
     /* an existing store opens as it is, with or without the flag */
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     ls_store_close(st);
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_CREATE, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &st), LS_OK);
     ls_store_close(st);
     char *a2 = slurp(f->cdir, "libstore.id");
     assert_string_equal(a, a2);
@@ -132,7 +132,7 @@ static void creation_is_explicit(void **state)
 }
 
 /* The marker says a store lives here but data.mdb is gone: refused with the
- * repair named, even with LS_OPEN_CREATE; no empty environment appears. */
+ * repair named, even with LS_STORE_OPEN_CREATE; no empty environment appears. */
 static void lost_environment_is_refused(void **state)
 {
     fx *f = *state;
@@ -141,14 +141,14 @@ static void lost_environment_is_refused(void **state)
     snprintf(p, sizeof p, "%s/data.mdb", f->cdir);
     assert_int_equal(unlink(p), 0);
     ls_store *st = NULL;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_ECORRUPT);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_ECORRUPT);
     assert_non_null(strstr(ls_error_last(), "reconstruct -m"));
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_CREATE, &st), LS_ECORRUPT);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &st), LS_ECORRUPT);
     assert_false(exists(f->cdir, "data.mdb"));
     /* reconstruct -m rebuilds it, keeping the identity */
     char *before = slurp(f->cdir, "libstore.id");
-    assert_int_equal(ls_reconstruct_mboxlist(f->conf, 0, NULL, NULL, NULL), LS_OK);
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_repair_reconstruct_mboxlist(f->conf, 0, NULL, NULL, NULL), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     ls_store_close(st);
     char *after = slurp(f->cdir, "libstore.id");
     assert_string_equal(before, after);
@@ -166,7 +166,7 @@ static void create_refuses_used_partitions(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->cdir);
     assert_int_equal(system(cmd), 0);
     ls_store *st = NULL;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_CREATE, &st), LS_EEXIST);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &st), LS_EEXIST);
     assert_non_null(strstr(ls_error_last(), "reconstruct -m"));
     assert_false(exists(f->cdir, "data.mdb"));
 }
@@ -180,7 +180,7 @@ static void legacy_store_and_upgrade(void **state)
     make_store(f);
     ls_store *st;
     ls_session *s;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     assert_int_equal(ls_session_new(st, NULL, &s), LS_OK);
     assert_int_equal(ls_mailbox_create(s, "user.two", "two"), LS_OK);
     ls_session_free(s);
@@ -191,7 +191,7 @@ static void legacy_store_and_upgrade(void **state)
         snprintf(p, sizeof p, "%s/libstore.id", dirs[i]);
         assert_int_equal(unlink(p), 0);
     }
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_ENOTSUP);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_ENOTSUP);
     assert_non_null(strstr(ls_error_last(), "mailstore init --upgrade"));
     /* partition two is not mounted: refused, nothing written */
     char real[300];
@@ -205,7 +205,7 @@ static void legacy_store_and_upgrade(void **state)
     assert_int_equal(rmdir(f->p2), 0);
     assert_int_equal(rename(real, f->p2), 0);
     assert_int_equal(ls_store_upgrade(f->conf, 0, NULL, NULL), LS_OK);
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     ls_store_close(st);
 }
 
@@ -220,12 +220,12 @@ static void partition_gone_while_open(void **state)
     ls_store *st;
     ls_session *s;
     ls_mailbox *two, *one;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     assert_int_equal(ls_session_new(st, NULL, &s), LS_OK);
     assert_int_equal(ls_mailbox_create(s, "user.two", "two"), LS_OK);
     assert_int_equal(ls_mailbox_create(s, "user.one", NULL), LS_OK);
-    assert_int_equal(ls_mailbox_open(s, "user.two", LS_MAILBOX_RDWR, &two), LS_OK);
-    assert_int_equal(ls_mailbox_open(s, "user.one", LS_MAILBOX_RDWR, &one), LS_OK);
+    assert_int_equal(ls_mailbox_open(s, "user.two", LS_MAILBOX_OPEN_RDWR, &two), LS_OK);
+    assert_int_equal(ls_mailbox_open(s, "user.one", LS_MAILBOX_OPEN_RDWR, &one), LS_OK);
     uint32_t uid;
     assert_int_equal(ls_message_append(two, MSG, sizeof MSG - 1, NULL, &uid), LS_OK);
 
@@ -243,7 +243,7 @@ static void partition_gone_while_open(void **state)
     ls_set all = { 0 };
     assert_int_equal(ls_set_parse("1:*", &all), LS_OK);
     assert_int_equal(ls_message_expunge(two, &all, NULL), LS_EUNAVAILABLE);
-    ls_set_free(&all);
+    ls_set_dispose(&all);
     assert_true(empty_dir(f->p2));
     assert_int_equal(ls_message_append(one, MSG, sizeof MSG - 1, NULL, NULL), LS_OK);
     uint64_t removed;
@@ -272,7 +272,7 @@ static void foreign_marker_is_unavailable(void **state)
     spit(f->p2, "libstore.id", "0b1e1f7a-aaaa-4bbb-8ccc-000000000001\n");
     ls_store *st;
     ls_session *s;
-    assert_int_equal(ls_store_open(f->conf, LS_OPEN_DEFAULT, &st), LS_OK);
+    assert_int_equal(ls_store_open(f->conf, LS_STORE_OPEN_DEFAULT, &st), LS_OK);
     assert_int_equal(ls_session_new(st, NULL, &s), LS_OK);
     assert_int_equal(ls_mailbox_create(s, "user.two", "two"), LS_EUNAVAILABLE);
     assert_non_null(strstr(ls_error_last(), "names another store (0b1e1f7a-aaaa-4bbb-8ccc-000000000001)"));
@@ -280,7 +280,7 @@ static void foreign_marker_is_unavailable(void **state)
     uint64_t nerrors = 0;
     assert_int_equal(ls_store_check(st, NULL, NULL, &nerrors), LS_OK);
     assert_int_equal(nerrors, 1);
-    assert_string_equal(ls_strerror(LS_EUNAVAILABLE),
+    assert_string_equal(ls_error_string(LS_EUNAVAILABLE),
                         "storage unavailable: a partition is not mounted or is not this store's");
     ls_session_free(s);
     ls_store_close(st);

@@ -23,7 +23,7 @@ static void set_roundtrip(const char *in, const char *want)
     assert_non_null(f);
     assert_string_equal(f, want);
     free(f);
-    ls_set_free(&s);
+    ls_set_dispose(&s);
 }
 
 static void set_bad(const char *in, const char *want)
@@ -93,9 +93,9 @@ static void test_set_contains(void **state)
     assert_true(ls_set_contains(&s, 9));
     assert_true(ls_set_contains(&s, 1000000));
     assert_true(ls_set_contains(&s, UINT32_MAX));
-    ls_set_free(&s);
-    ls_set_free(&s); /* idempotent */
-    ls_set_free(NULL);
+    ls_set_dispose(&s);
+    ls_set_dispose(&s); /* idempotent */
+    ls_set_dispose(NULL);
 
     /* Many ranges: binary search must agree with a linear scan. */
     char buf[4096] = "";
@@ -107,7 +107,7 @@ static void test_set_contains(void **state)
     assert_int_equal(ls_set_parse(buf, &s), LS_OK);
     assert_int_equal(s.n, 100);
     for (uint32_t v = 0; v < 310; v++) assert_int_equal(ls_set_contains(&s, v), v >= 1 && v < 300 && (v - 1) % 3 == 0);
-    ls_set_free(&s);
+    ls_set_dispose(&s);
 }
 
 static void test_set_format_empty(void **state)
@@ -246,26 +246,26 @@ static void test_flags(void **state)
 
 static void test_keywords(void **state)
 {
-    assert_true(ls_keyword_valid("$Forwarded"));
-    assert_true(ls_keyword_valid("Junk"));
-    assert_true(ls_keyword_valid("a"));
-    assert_true(ls_keyword_valid("foo[bar"));
-    assert_true(ls_keyword_valid("x-y_z.1!#&'+,-/:;<=>?@^`|~"));
+    assert_true(ls_flag_keyword_valid("$Forwarded"));
+    assert_true(ls_flag_keyword_valid("Junk"));
+    assert_true(ls_flag_keyword_valid("a"));
+    assert_true(ls_flag_keyword_valid("foo[bar"));
+    assert_true(ls_flag_keyword_valid("x-y_z.1!#&'+,-/:;<=>?@^`|~"));
     char kw[102];
     memset(kw, 'k', 100);
     kw[100] = 0;
-    assert_true(ls_keyword_valid(kw));
+    assert_true(ls_flag_keyword_valid(kw));
     kw[100] = 'k';
     kw[101] = 0;
-    assert_false(ls_keyword_valid(kw));
+    assert_false(ls_flag_keyword_valid(kw));
 
     static const char *const bad[] = { "", "a b", "a(b", "a)b", "a{b", "a%", "a*", "a\"b", "\\Seen",
                                        "a]b", "a\tb", "a\x7f", "caf\xc3\xa9", "\x01" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        if (ls_keyword_valid(bad[i])) fprintf(stderr, "'%s' accepted\n", bad[i]);
-        assert_false(ls_keyword_valid(bad[i]));
+        if (ls_flag_keyword_valid(bad[i])) fprintf(stderr, "'%s' accepted\n", bad[i]);
+        assert_false(ls_flag_keyword_valid(bad[i]));
     }
-    assert_false(ls_keyword_valid(NULL));
+    assert_false(ls_flag_keyword_valid(NULL));
 }
 
 int main(void)

@@ -15,7 +15,7 @@
 #include "core/fsutil.h"
 #include "core/identity.h"
 #include "layout/layout.h"
-#include "store_impl.h" /* ls_mbref_set */
+#include "store_impl.h" /* ls__mbref_set */
 
 typedef struct fx {
     char dir[128];
@@ -33,19 +33,19 @@ static int setup(void **state)
         return -1;
     char conf[512];
     snprintf(conf, sizeof conf, "configdirectory: %s/conf\npartition-default: %s/p\n", f->dir, f->dir);
-    if (ls_config_parse(conf, strlen(conf), "test", &f->cfg) != LS_OK)
+    if (ls__config_parse(conf, strlen(conf), "test", &f->cfg) != LS_OK)
         return -1;
     /* the layout uses a partition only while its marker names the store */
     char part[200];
     snprintf(part, sizeof part, "%s/p", f->dir);
-    ls_id_generate(f->id);
-    if (ls_mkdirs(part) || ls_id_write(part, f->id))
+    ls__id_generate(f->id);
+    if (ls__mkdirs(part) || ls__id_write(part, f->id))
         return -1;
-    if (ls_layout_open(NULL, f->cfg, f->id, &f->ly) != LS_OK)
+    if (ls__layout_open(NULL, f->cfg, f->id, &f->ly) != LS_OK)
         return -1;
     uint8_t ua[16] = { 0xaa, 1 }, ub[16] = { 0xbb, 2 };
-    ls_mbref_set(&f->a, ua, "default");
-    ls_mbref_set(&f->b, ub, "default");
+    ls__mbref_set(&f->a, ua, "default");
+    ls__mbref_set(&f->b, ub, "default");
     if (f->ly->ops->mailbox_init(f->ly, &f->a) || f->ly->ops->mailbox_init(f->ly, &f->b))
         return -1;
     *state = f;
@@ -55,8 +55,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    ls_layout_close(f->ly);
-    ls_config_free(f->cfg);
+    ls__layout_close(f->ly);
+    ls__config_free(f->cfg);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     int rc = system(cmd);

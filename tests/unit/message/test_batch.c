@@ -157,7 +157,7 @@ static void batch_links_content_already_stored(void **state)
     size_t dlen;
     char *dup = make_msg(1000, &dlen);
     ls_date when = { 1791000000, 0 };
-    ls_append_opts o = { .internaldate = &when };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &when };
     uint32_t first;
     assert_int_equal(ls_message_append(a, dup, dlen, &o, &first), LS_OK);
 
@@ -276,7 +276,7 @@ static void stray_file_above_a_gap_is_reported(void **state)
     struct stat sb;
     assert_int_equal(stat(stray, &sb), 0); /* the stray file is untouched */
     int lines = 0;
-    assert_int_equal(ls_reconstruct(f->st, "user.bovik", 0, NULL, count_line, &lines), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bovik", 0, NULL, count_line, &lines), LS_OK);
     assert_true(lines >= 1);
     assert_int_equal(ls_message_append_many(mb, items, 20), LS_OK);
     assert_int_equal(items[0].uid, 4);
@@ -368,7 +368,7 @@ static void crashed_batch_is_not_adopted(void **state)
     assert_int_equal(ls_message_copy(src, &all, "user.bovik", &map), LS_OK);
     assert_int_equal(map.dst[0], 3);
     assert_int_equal(map.dst[1], 4);
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
     assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
     assert_int_equal(s.messages, 4);
     assert_false(intent_exists(f, mb));
@@ -376,7 +376,7 @@ static void crashed_batch_is_not_adopted(void **state)
     /* reconstruct, as the next one to hold the lock */
     fake_crashed_batch(f, mb, 5, 2, 3);
     int lines = 0;
-    assert_int_equal(ls_reconstruct(f->st, "user.bovik", 0, NULL, count_line, &lines), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bovik", 0, NULL, count_line, &lines), LS_OK);
     assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
     assert_int_equal(s.messages, 4);
     assert_false(intent_exists(f, mb));

@@ -35,7 +35,7 @@ static uint32_t append(ls_mailbox *mb, const char *msg, unsigned flags, const ch
 {
     ls_date d = { date, 60 };
     const char *kws[1] = { kw };
-    ls_append_opts o = { .flags = flags, .keywords = kw ? kws : NULL, .nkeywords = kw ? 1 : 0,
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = flags, .keywords = kw ? kws : NULL, .nkeywords = kw ? 1 : 0,
                          .internaldate = date ? &d : NULL };
     uint32_t uid = 0;
     int rc = ls_message_append(mb, msg, strlen(msg), &o, &uid);
@@ -48,7 +48,7 @@ static int count_cb(const char *name, unsigned attrs, void *arg)
 {
     char *buf = arg;
     strcat(buf, name);
-    strcat(buf, attrs & LS_LIST_NOSELECT ? "(N) " : " ");
+    strcat(buf, attrs & LS_MAILBOX_LIST_NOSELECT ? "(N) " : " ");
     return 0;
 }
 
@@ -167,7 +167,7 @@ static void flags_modseq_expunge(void **state)
     uint64_t before = s.highestmodseq;
     ls_set set;
     assert_int_equal(ls_set_parse("2:3", &set), LS_OK);
-    assert_int_equal(ls_message_store(mb, &set, LS_STORE_ADD, LS_FLAG_DELETED | LS_FLAG_FLAGGED, NULL, 0, 0, NULL), LS_OK);
+    assert_int_equal(ls_message_store(mb, &set, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED | LS_FLAG_FLAGGED }, NULL), LS_OK);
     assert_int_equal(ls_mailbox_status_open(mb, &s), LS_OK);
     assert_int_equal(s.deleted, 2);
     assert_int_equal(s.flagged, 2);
@@ -175,11 +175,11 @@ static void flags_modseq_expunge(void **state)
     /* UNCHANGEDSINCE: records changed after `before` are refused */
     ls_set all, modified;
     assert_int_equal(ls_set_parse("1:*", &all), LS_OK);
-    assert_int_equal(ls_message_store(mb, &all, LS_STORE_ADD, LS_FLAG_ANSWERED, NULL, 0, before, &modified), LS_EMODIFIED);
+    assert_int_equal(ls_message_store(mb, &all, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_ANSWERED, .unchangedsince = before }, &modified), LS_EMODIFIED);
     char *ms = ls_set_format(&modified);
     assert_string_equal(ms, "2:3");
     ls_free(ms);
-    ls_set_free(&modified);
+    ls_set_dispose(&modified);
     assert_int_equal(ls_mailbox_status_open(mb, &s), LS_OK);
     assert_int_equal(s.answered, 3);
     /* expunge only \Deleted; tombstones are reported as vanished */
@@ -188,7 +188,7 @@ static void flags_modseq_expunge(void **state)
     ms = ls_set_format(&gone);
     assert_string_equal(ms, "2:3");
     ls_free(ms);
-    ls_set_free(&gone);
+    ls_set_dispose(&gone);
     assert_int_equal(ls_mailbox_status_open(mb, &s), LS_OK);
     assert_int_equal(s.messages, 3);
     assert_int_equal(s.deleted, 0);
@@ -219,8 +219,8 @@ static void flags_modseq_expunge(void **state)
     assert_true(removed >= 2);
     assert_int_not_equal(access(p, F_OK), 0);
     ls_free(dir);
-    ls_set_free(&set);
-    ls_set_free(&all);
+    ls_set_dispose(&set);
+    ls_set_dispose(&all);
     uint64_t errors = 99;
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_int_equal(errors, 0);
@@ -240,17 +240,17 @@ static void keywords_limit(void **state)
     for (int i = 0; i < 128; i++) {
         snprintf(name, sizeof name, "kw%d", i);
         const char *k = name;
-        assert_int_equal(ls_message_store(mb, &one, LS_STORE_ADD, 0, &k, 1, 0, NULL), LS_OK);
+        assert_int_equal(ls_message_store(mb, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = 0, .keywords = &k, .nkeywords = 1 }, NULL), LS_OK);
     }
     const char *k = "one-too-many";
-    assert_int_equal(ls_message_store(mb, &one, LS_STORE_ADD, 0, &k, 1, 0, NULL), LS_ELIMIT);
+    assert_int_equal(ls_message_store(mb, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = 0, .keywords = &k, .nkeywords = 1 }, NULL), LS_ELIMIT);
     assert_non_null(strstr(ls_error_last(), "128"));
     const char *bad = "bad keyword";
-    assert_int_equal(ls_message_store(mb, &one, LS_STORE_ADD, 0, &bad, 1, 0, NULL), LS_EINVAL);
+    assert_int_equal(ls_message_store(mb, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = 0, .keywords = &bad, .nkeywords = 1 }, NULL), LS_EINVAL);
     ls_record r;
     assert_int_equal(ls_message_get(mb, 1, &r), LS_OK);
     assert_true(r.keywords[0] == UINT64_MAX && r.keywords[1] == UINT64_MAX);
-    ls_set_free(&one);
+    ls_set_dispose(&one);
     ls_mailbox_close(mb);
 }
 
@@ -271,7 +271,7 @@ static void copy_move_share_files(void **state)
     assert_int_equal(map.n, 2);
     assert_int_equal(map.src[0], 1);
     assert_int_equal(map.dst[0], 1);
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
     assert_int_equal(ls_mailbox_open(f->admin, "user.b", 0, &b), LS_OK);
     ls_record r;
     assert_int_equal(ls_message_get(b, 1, &r), LS_OK);
@@ -283,7 +283,7 @@ static void copy_move_share_files(void **state)
     assert_int_equal(ls_set_parse("2", &one), LS_OK);
     assert_int_equal(ls_message_move(a, &one, "shared.o", &map), LS_OK);
     assert_int_equal(map.n, 1);
-    ls_uidmap_free(&map);
+    ls_uidmap_dispose(&map);
     ls_status s;
     assert_int_equal(ls_mailbox_status(f->admin, "user.a", &s), LS_OK);
     assert_int_equal(s.messages, 1);
@@ -293,8 +293,8 @@ static void copy_move_share_files(void **state)
     uint64_t errors = 99;
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_int_equal(errors, 0);
-    ls_set_free(&all);
-    ls_set_free(&one);
+    ls_set_dispose(&all);
+    ls_set_dispose(&one);
     ls_mailbox_close(a);
     ls_mailbox_close(b);
 }
@@ -462,7 +462,7 @@ static void recent_is_counted_and_claimed(void **state)
     assert_int_equal(ls_mailbox_status(f->admin, "user.bovik", &s), LS_OK);
     assert_int_equal(s.recent, 0);
     assert_int_equal(s.messages, 0);
-    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", LS_MAILBOX_RDONLY, &ro), LS_OK);
+    assert_int_equal(ls_mailbox_open(f->admin, "user.bovik", LS_MAILBOX_OPEN_RDONLY, &ro), LS_OK);
     assert_int_equal(ls_mailbox_claim_recent(ro, NULL), LS_EPERM);
     ls_mailbox_close(ro);
     ls_mailbox_close(mb);
@@ -478,15 +478,15 @@ static void sequence_sets_map_to_uids(void **state)
     char *s = ls_set_format(&out);
     assert_string_equal(s, "7:8,20");
     ls_free(s);
-    ls_set_free(&out);
-    ls_set_free(&seq);
+    ls_set_dispose(&out);
+    ls_set_dispose(&seq);
     assert_int_equal(ls_set_parse("1,9", &seq), LS_OK); /* 9 is past the end: the last */
     assert_int_equal(ls_set_seq_to_uid(&seq, uids, 4, &out), LS_OK);
     s = ls_set_format(&out);
     assert_string_equal(s, "3,20");
     ls_free(s);
-    ls_set_free(&out);
-    ls_set_free(&seq);
+    ls_set_dispose(&out);
+    ls_set_dispose(&seq);
 }
 
 static void bad_config_is_clear(void **state)

@@ -36,7 +36,7 @@ static const char MSG[] = "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
 
 static uint32_t append(ls_mailbox *mb, unsigned flags)
 {
-    ls_append_opts o = { .flags = flags };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = flags };
     uint32_t uid = 0;
     assert_int_equal(ls_message_append(mb, MSG, sizeof MSG - 1, &o, &uid), LS_OK);
     return uid;
@@ -95,7 +95,7 @@ static void *wait_thread(void *arg)
 {
     waiter *w = arg;
     ls_mailbox *mb;
-    w->rc = ls_mailbox_open(w->s, w->name, LS_MAILBOX_RDONLY, &mb);
+    w->rc = ls_mailbox_open(w->s, w->name, LS_MAILBOX_OPEN_RDONLY, &mb);
     if (w->rc)
         return NULL;
     __atomic_add_fetch(w->ready, 1, __ATOMIC_SEQ_CST);
@@ -142,7 +142,7 @@ static void threads_share_one_watcher(void **state)
     double worst = 0;
     for (size_t i = 0; i < NTHREADS; i++) {
         if (w[i].rc != LS_OK)
-            fail_msg("waiter %zu: %d (%s)", i, w[i].rc, ls_strerror(w[i].rc));
+            fail_msg("waiter %zu: %d (%s)", i, w[i].rc, ls_error_string(w[i].rc));
         assert_int_equal(w[i].changed, LS_WAIT_CHANGED);
         if (w[i].woke - t0 > worst)
             worst = w[i].woke - t0;
@@ -177,7 +177,7 @@ static void delete_wakes_waiter_at_once(void **state)
         if (w[i].woke - t0 > 2000)
             fail_msg("a waiter on a deleted mailbox woke %.0f ms after the delete", w[i].woke - t0);
     }
-    assert_string_equal(ls_strerror(LS_EGONE), "mailbox was deleted");
+    assert_string_equal(ls_error_string(LS_EGONE), "mailbox was deleted");
 }
 
 struct rename_wait { ls_mailbox *mb; uint64_t ms; int rc, changed; double woke; };
@@ -364,7 +364,7 @@ static void claimed_recent_stays_recent_for_the_session(void **state)
     char *txt = ls_set_format(&set);
     assert_string_equal(txt, "1:3");
     ls_free(txt);
-    ls_set_free(&set);
+    ls_set_dispose(&set);
     assert_true(ls_mailbox_is_recent(mb, 2));
     assert_false(ls_mailbox_is_recent(mb, 4));
     /* another session's handle: nothing is \Recent for it any more */
@@ -389,7 +389,7 @@ static void claimed_recent_stays_recent_for_the_session(void **state)
     txt = ls_set_format(&set);
     assert_string_equal(txt, "1:3,5");
     ls_free(txt);
-    ls_set_free(&set);
+    ls_set_dispose(&set);
     search_count(mb, "RECENT", 4, 1);
     ls_mailbox_close(other);
     ls_mailbox_close(mb);

@@ -1,4 +1,4 @@
-/* ls_rfc822_date_parse() and ls_mime_header_get(). */
+/* ls__rfc822_date_parse() and ls__mime_header_get(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@ static int parse(const char *s)
 {
     T = -1;
     Z = -1;
-    return ls_rfc822_date_parse(s, strlen(s), &T, &Z);
+    return ls__rfc822_date_parse(s, strlen(s), &T, &Z);
 }
 
 static void test_dates(void **state)
@@ -65,7 +65,7 @@ static void test_dates(void **state)
     assert_false(parse("1 Jan 2024 10:60:00 +0000"));
     assert_false(parse("1 Jan 2024 10"));
     assert_false(parse("123 Jan 2024 10:00"));
-    assert_int_equal(ls_rfc822_date_parse(NULL, 0, &T, &Z), 0);
+    assert_int_equal(ls__rfc822_date_parse(NULL, 0, &T, &Z), 0);
 }
 
 static const char HDR[] =
@@ -82,7 +82,7 @@ static const char HDR[] =
 
 static void expect(const char *name, int decode, const char *want)
 {
-    char *v = ls_mime_header_get(HDR, sizeof(HDR) - 1, name, decode);
+    char *v = ls__mime_header_get(HDR, sizeof(HDR) - 1, name, decode);
     if (want == NULL) {
         assert_null(v);
         return;

@@ -107,11 +107,11 @@ static const struct imap_case case_5 = {
 static void check(const struct imap_case *c)
 {
     ls_mime_info info;
-    assert_int_equal(ls_mime_analyze(c->msg, strlen(c->msg), &info), 0);
+    assert_int_equal(ls__mime_analyze(c->msg, strlen(c->msg), &info), 0);
     assert_string_equal(info.envelope, c->envelope);
     assert_string_equal(info.bodystructure, c->bodystructure);
     assert_string_equal(info.body, c->body);
-    ls_mime_info_free(&info);
+    ls__mime_info_free(&info);
 }
 
 static void test_reply(void **state)
@@ -149,7 +149,7 @@ static void test_info_fields(void **state)
     (void)state;
     ls_mime_info info;
     const char *m = case_1.msg;
-    assert_int_equal(ls_mime_analyze(m, strlen(m), &info), 0);
+    assert_int_equal(ls__mime_analyze(m, strlen(m), &info), 0);
     /* header: everything up to and including the blank line */
     const char *blank = strstr(m, "\r\n\r\n");
     assert_int_equal(info.header_size, (uint64_t)(blank - m) + 4);
@@ -162,7 +162,7 @@ static void test_info_fields(void **state)
     assert_non_null(strstr(info.fields, "Subject: Re: Saying Hello\r\n"));
     assert_true(strncmp(info.fields, "From: \"Joe Q. Public\"", 21) == 0);
     assert_null(strstr(info.fields, "Content-Type"));
-    ls_mime_info_free(&info);
+    ls__mime_info_free(&info);
 }
 
 static void test_nul_and_lf(void **state)
@@ -172,11 +172,11 @@ static void test_nul_and_lf(void **state)
      * survived (sizes count the CR they lack, as Dovecot's do) */
     static const char m[] = "Subject: a\0b\nMessage-ID: <x\0y>\n\nbody\n";
     ls_mime_info info;
-    assert_int_equal(ls_mime_analyze(m, sizeof(m) - 1, &info), 0);
+    assert_int_equal(ls__mime_analyze(m, sizeof(m) - 1, &info), 0);
     assert_string_equal(info.envelope,
                         "(NIL {5}\r\na\xef\xbf\xbd" "b NIL NIL NIL NIL NIL NIL NIL {7}\r\n<x\xef\xbf\xbdy>)");
     assert_string_equal(info.body, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1)");
-    ls_mime_info_free(&info);
+    ls__mime_info_free(&info);
 }
 
 int main(void)

@@ -91,7 +91,7 @@ static void test_validate_bad(void **state)
 
 static void user_bad(const char *user, char sep, const char *want)
 {
-    int rc = ls_user_validate(user, sep);
+    int rc = ls__user_validate(user, sep);
     if (rc != LS_EBADNAME || !strstr(ls_error_last(), want))
         fprintf(stderr, "user '%s': rc=%d msg=%s (wanted %s)\n", user ? user : "(null)", rc,
                 ls_error_last(), want);
@@ -101,17 +101,17 @@ static void user_bad(const char *user, char sep, const char *want)
 
 static void test_user_validate(void **state)
 {
-    assert_int_equal(ls_user_validate("bovik", '.'), LS_OK);
-    assert_int_equal(ls_user_validate("john.doe", '/'), LS_OK);
-    assert_int_equal(ls_user_validate("bob@example.com", '/'), LS_OK);
-    assert_int_equal(ls_user_validate("a-b", '.'), LS_OK);
-    assert_int_equal(ls_user_validate("anyone2", '.'), LS_OK);
-    assert_int_equal(ls_user_validate("groupie", '.'), LS_OK);
-    assert_int_equal(ls_user_validate("jürgen", '.'), LS_OK);
+    assert_int_equal(ls__user_validate("bovik", '.'), LS_OK);
+    assert_int_equal(ls__user_validate("john.doe", '/'), LS_OK);
+    assert_int_equal(ls__user_validate("bob@example.com", '/'), LS_OK);
+    assert_int_equal(ls__user_validate("a-b", '.'), LS_OK);
+    assert_int_equal(ls__user_validate("anyone2", '.'), LS_OK);
+    assert_int_equal(ls__user_validate("groupie", '.'), LS_OK);
+    assert_int_equal(ls__user_validate("jürgen", '.'), LS_OK);
     char u[500];
     memset(u, 'u', 485);
     u[485] = 0;
-    assert_int_equal(ls_user_validate(u, '.'), LS_OK);
+    assert_int_equal(ls__user_validate(u, '.'), LS_OK);
     u[485] = 'u';
     u[486] = 0;
     user_bad(u, '.', "is 486 bytes, over the limit of 485");
@@ -182,7 +182,7 @@ static void test_validate_refused_chars(void **state)
     name_ok("shared.\xe2\x81\xa5x", '.');           /* U+2065 */
     name_ok("shared.\xd8\x9b", '.');                /* U+061B ARABIC SEMICOLON */
     name_ok("shared.~", '.');                       /* U+007E */
-    assert_int_equal(ls_user_validate("j\xc3\xbcrgen", '/'), LS_OK);
+    assert_int_equal(ls__user_validate("j\xc3\xbcrgen", '/'), LS_OK);
 }
 
 /* Parts that would climb a directory, empty parts and misplaced separators,
@@ -231,30 +231,30 @@ static void test_user_validate_more(void **state)
     user_bad("../etc", '.', "'/' at byte 3 is not allowed");
     user_bad("\xc2\x85", '/', "control character U+0085 at byte 1");
     user_bad("bob\xe2\x80\xae", '.', "bidirectional control U+202E at byte 4");
-    assert_int_equal(ls_user_validate("...", '/'), LS_OK);
-    assert_int_equal(ls_user_validate(".bob", '/'), LS_OK);
+    assert_int_equal(ls__user_validate("...", '/'), LS_OK);
+    assert_int_equal(ls__user_validate(".bob", '/'), LS_OK);
 }
 
 static void test_owner(void **state)
 {
     char *u = (char *)1;
-    assert_int_equal(ls_name_owner("user.bovik", '.', &u), 1);
+    assert_int_equal(ls__name_owner("user.bovik", '.', &u), 1);
     assert_string_equal(u, "bovik");
     free(u);
-    assert_int_equal(ls_name_owner("user.bovik.work.x", '.', &u), 1);
+    assert_int_equal(ls__name_owner("user.bovik.work.x", '.', &u), 1);
     assert_string_equal(u, "bovik");
     free(u);
-    assert_int_equal(ls_name_owner("user/john.doe/x", '/', &u), 1);
+    assert_int_equal(ls__name_owner("user/john.doe/x", '/', &u), 1);
     assert_string_equal(u, "john.doe");
     free(u);
-    assert_int_equal(ls_name_owner("shared.news", '.', &u), 0);
+    assert_int_equal(ls__name_owner("shared.news", '.', &u), 0);
     assert_null(u);
-    assert_int_equal(ls_name_owner("user", '.', &u), 0);
+    assert_int_equal(ls__name_owner("user", '.', &u), 0);
     assert_null(u);
-    assert_int_equal(ls_name_owner("users.x", '.', &u), 0);
-    assert_int_equal(ls_name_owner("user/x", '.', &u), 0);
-    assert_int_equal(ls_name_owner("User.x", '.', &u), 0);
-    assert_int_equal(ls_name_owner("user..x", '.', &u), 0);
+    assert_int_equal(ls__name_owner("users.x", '.', &u), 0);
+    assert_int_equal(ls__name_owner("user/x", '.', &u), 0);
+    assert_int_equal(ls__name_owner("User.x", '.', &u), 0);
+    assert_int_equal(ls__name_owner("user..x", '.', &u), 0);
     assert_null(u);
 }
 
@@ -325,27 +325,27 @@ static void test_user_view(void **state)
 
 static void test_ancestor(void **state)
 {
-    assert_true(ls_name_is_ancestor("a.b", "a.b.c", '.'));
-    assert_true(ls_name_is_ancestor("a", "a.b.c", '.'));
-    assert_false(ls_name_is_ancestor("a.b", "a.bc", '.'));
-    assert_false(ls_name_is_ancestor("a.b", "a.b", '.'));
-    assert_false(ls_name_is_ancestor("a.b.c", "a.b", '.'));
-    assert_false(ls_name_is_ancestor("", "a", '.'));
-    assert_false(ls_name_is_ancestor("a", "a.", '.'));
-    assert_false(ls_name_is_ancestor("a/b", "a/b.c", '/'));
-    assert_true(ls_name_is_ancestor("a/b", "a/b/c", '/'));
-    assert_false(ls_name_is_ancestor(NULL, "a", '.'));
+    assert_true(ls__name_is_ancestor("a.b", "a.b.c", '.'));
+    assert_true(ls__name_is_ancestor("a", "a.b.c", '.'));
+    assert_false(ls__name_is_ancestor("a.b", "a.bc", '.'));
+    assert_false(ls__name_is_ancestor("a.b", "a.b", '.'));
+    assert_false(ls__name_is_ancestor("a.b.c", "a.b", '.'));
+    assert_false(ls__name_is_ancestor("", "a", '.'));
+    assert_false(ls__name_is_ancestor("a", "a.", '.'));
+    assert_false(ls__name_is_ancestor("a/b", "a/b.c", '/'));
+    assert_true(ls__name_is_ancestor("a/b", "a/b/c", '/'));
+    assert_false(ls__name_is_ancestor(NULL, "a", '.'));
 }
 
 static void mutf7_pair(const char *utf8, const char *mutf7)
 {
     char *out = NULL;
-    int rc = ls_mutf7_encode(utf8, &out);
+    int rc = ls_name_to_mutf7(utf8, &out);
     if (rc) fprintf(stderr, "encode '%s': %s\n", utf8, ls_error_last());
     assert_int_equal(rc, LS_OK);
     assert_string_equal(out, mutf7);
     free(out);
-    rc = ls_mutf7_decode(mutf7, &out);
+    rc = ls_name_from_mutf7(mutf7, &out);
     if (rc) fprintf(stderr, "decode '%s': %s\n", mutf7, ls_error_last());
     assert_int_equal(rc, LS_OK);
     assert_string_equal(out, utf8);
@@ -377,7 +377,7 @@ static void test_mutf7_roundtrip(void **state)
 static void mutf7_decode_bad(const char *in, const char *want)
 {
     char *out = (char *)1;
-    int rc = ls_mutf7_decode(in, &out);
+    int rc = ls_name_from_mutf7(in, &out);
     if (rc != LS_EBADNAME || !strstr(ls_error_last(), want))
         fprintf(stderr, "decode '%s': rc=%d msg=%s (wanted %s)\n", in, rc, ls_error_last(), want);
     assert_int_equal(rc, LS_EBADNAME);
@@ -408,10 +408,10 @@ static void test_mutf7_decode_invalid(void **state)
 
     /* Not adjacent runs: "&-" between runs is fine. */
     char *out;
-    assert_int_equal(ls_mutf7_decode("&APw-&-&APw-", &out), LS_OK);
+    assert_int_equal(ls_name_from_mutf7("&APw-&-&APw-", &out), LS_OK);
     assert_string_equal(out, "ü&ü");
     free(out);
-    assert_int_equal(ls_mutf7_decode("&APw-x&APw-", &out), LS_OK);
+    assert_int_equal(ls_name_from_mutf7("&APw-x&APw-", &out), LS_OK);
     assert_string_equal(out, "üxü");
     free(out);
 }
@@ -419,13 +419,13 @@ static void test_mutf7_decode_invalid(void **state)
 static void test_mutf7_encode_invalid(void **state)
 {
     char *out = (char *)1;
-    assert_int_equal(ls_mutf7_encode("caf\xe9", &out), LS_EBADNAME);
+    assert_int_equal(ls_name_to_mutf7("caf\xe9", &out), LS_EBADNAME);
     assert_non_null(strstr(ls_error_last(), "invalid UTF-8 at byte 4"));
     assert_null(out);
-    assert_int_equal(ls_mutf7_encode("\xc3\xa9\xff", &out), LS_EBADNAME);
+    assert_int_equal(ls_name_to_mutf7("\xc3\xa9\xff", &out), LS_EBADNAME);
     assert_non_null(strstr(ls_error_last(), "invalid UTF-8 at byte 3"));
-    assert_int_equal(ls_mutf7_encode("\xed\xa0\x80", &out), LS_EBADNAME); /* surrogate in UTF-8 */
-    assert_int_equal(ls_mutf7_encode(NULL, &out), LS_EBADNAME);
+    assert_int_equal(ls_name_to_mutf7("\xed\xa0\x80", &out), LS_EBADNAME); /* surrogate in UTF-8 */
+    assert_int_equal(ls_name_to_mutf7(NULL, &out), LS_EBADNAME);
 }
 
 static void test_mutf7_all_bmp(void **state)
@@ -445,8 +445,8 @@ static void test_mutf7_all_bmp(void **state)
         }
         memcpy(u + n, "\xc3\xa9", 3);
         char *e, *d;
-        assert_int_equal(ls_mutf7_encode(u, &e), LS_OK);
-        assert_int_equal(ls_mutf7_decode(e, &d), LS_OK);
+        assert_int_equal(ls_name_to_mutf7(u, &e), LS_OK);
+        assert_int_equal(ls_name_from_mutf7(e, &d), LS_OK);
         assert_string_equal(d, u);
         free(e);
         free(d);
@@ -455,7 +455,7 @@ static void test_mutf7_all_bmp(void **state)
 
 static void match(const char *pat, const char *name, char sep, int want)
 {
-    int got = ls_pattern_match(pat, name, sep);
+    int got = ls__pattern_match(pat, name, sep);
     if (got != want) fprintf(stderr, "pattern '%s' name '%s': got %d want %d\n", pat, name, got, want);
     assert_int_equal(got, want);
 }

@@ -139,7 +139,7 @@ static ls_set *uids(const char *text)
     static ls_set s[4];
     static int i;
     ls_set *r = &s[i++ % 4];
-    ls_set_free(r);
+    ls_set_dispose(r);
     assert_int_equal(ls_set_parse(text, r), LS_OK);
     return r;
 }
@@ -149,7 +149,7 @@ static void check_cb(int sev, const char *msg, void *arg)
 {
     struct check_log *l = arg;
     size_t n = strlen(l->text);
-    snprintf(l->text + n, sizeof l->text - n, "%s: %s\n", sev == LS_CHECK_ERROR ? "error" : "notice", msg);
+    snprintf(l->text + n, sizeof l->text - n, "%s: %s\n", sev == LS_STORE_CHECK_ERROR ? "error" : "notice", msg);
 }
 /* `check` agrees that every root's usage is what its mailboxes hold. */
 static void assert_check_clean(fixture *f)
@@ -307,7 +307,7 @@ static void append_and_kib_rounding(void **state)
     assert_int_equal(status(f, "user.bob").size, 3548 + 21);
     /* identical content appended twice shares a file and is charged twice */
     ls_date d = { 1795000000, 0 };
-    ls_append_opts o = { .internaldate = &d };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .internaldate = &d };
     assert_int_equal(ls_message_append(mb, lf, strlen(lf), &o, NULL), LS_OK);
     assert_int_equal(ls_message_append(mb, lf, strlen(lf), &o, NULL), LS_OK);
     assert_usage(f, "user.bob", 3548 + 63, 8, 1);
@@ -484,7 +484,7 @@ static void expunge_and_delete(void **state)
     ls_mailbox *mb = openmb(f->admin, "user.bob");
     assert_int_equal(put(mb, 100, NULL), LS_EOVERQUOTA);
     /* expunge never fails for quota, and drops the usage */
-    assert_int_equal(ls_message_store(mb, uids("1"), LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL), LS_OK);
+    assert_int_equal(ls_message_store(mb, uids("1"), &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL), LS_OK);
     assert_int_equal(ls_message_expunge(mb, NULL, NULL), LS_OK);
     assert_usage(f, "user.bob", 3400, 4, 2);
     /* a tombstone left for cleanup is not charged; cleanup changes nothing */

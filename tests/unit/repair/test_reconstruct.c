@@ -59,7 +59,7 @@ static int setup(void **state)
     FILE *c = fopen(f->conf, "w");
     fprintf(c, "configdirectory: %s/conf\npartition-default: %s/spool\n", f->dir, f->dir);
     fclose(c);
-    if (ls_store_open(f->conf, LS_OPEN_CREATE, &f->st) || ls_session_new(f->st, NULL, &f->s))
+    if (ls_store_open(f->conf, LS_STORE_OPEN_CREATE, &f->st) || ls_session_new(f->st, NULL, &f->s))
         return -1;
     *state = f;
     return 0;
@@ -86,7 +86,7 @@ static void populate(fx *f)
     ls_mailbox *mb;
     assert_int_equal(ls_mailbox_open(f->s, "user.bob", 0, &mb), LS_OK);
     ls_date d = { 1795000000, 0 };
-    ls_append_opts o = { .flags = LS_FLAG_SEEN | LS_FLAG_FLAGGED, .internaldate = &d };
+    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN | LS_FLAG_FLAGGED, .internaldate = &d };
     for (int i = 0; i < 3; i++)
         assert_int_equal(ls_message_append(mb, i == 1 ? M2 : M1, strlen(i == 1 ? M2 : M1), &o, NULL), LS_OK);
     ls_mailbox_close(mb);
@@ -116,7 +116,7 @@ static void assert_clean_and_stable(fx *f)
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_int_equal(errors, 0);
     f->n = 0;
-    assert_int_equal(ls_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
     if (f->n)
         dump_lines(f);
     assert_int_equal(f->n, 0); /* a second run changes nothing */
@@ -131,13 +131,13 @@ static void missing_file_and_strays(void **state)
     write_file(p9, "Subject: stray high\r\n\r\nx\r\n");     /* stray at/above UIDNEXT */
     ls_free(p9);
     /* dry run: reports, changes nothing */
-    assert_int_equal(ls_reconstruct(f->st, "user.bob", LS_REPAIR_DRYRUN, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bob", LS_REPAIR_DRYRUN, NULL, collect, f), LS_OK);
     assert_true(has_line(f, "user.bob: uid 2: file missing"));
     uint64_t errors = 0;
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_true(errors > 0);
     f->n = 0;
-    assert_int_equal(ls_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "user.bob: uid 2: file missing, message removed"));
     assert_true(has_line(f, "user.bob: uid 9: adopted file 9."));
@@ -149,7 +149,7 @@ static void missing_file_and_strays(void **state)
     char *p5 = msgpath(f, "user.bob", 5);
     write_file(p5, "Subject: stray low\r\n\r\ny\r\n");
     f->n = 0;
-    assert_int_equal(ls_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "user.bob: uid 10: stray file 5. adopted as uid 10"));
     assert_int_not_equal(access(p5, F_OK), 0);
@@ -188,7 +188,7 @@ static void truncated_and_replaced_files(void **state)
     free(other);
     struct timespec keep[2] = { sb.st_atim, sb.st_mtim }; /* same mtime too */
     assert_int_equal(utimensat(AT_FDCWD, p2, keep, 0), 0);
-    assert_int_equal(ls_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bob", 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     /* changed content: a new UID, the old one expunged (clients see it);
      * 10 bytes are not the same message (its envelope is gone): no flags */
@@ -196,7 +196,7 @@ static void truncated_and_replaced_files(void **state)
     assert_true(has_line(f, "without flags; uid 1 expunged"));
     assert_false(has_line(f, "uid 2"));
     f->n = 0;
-    assert_int_equal(ls_reconstruct(f->st, "user.bob", LS_REPAIR_REHASH, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, "user.bob", LS_REPAIR_REHASH, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "user.bob: uid 2: file holds another message (guid"));
     ls_free(p1);
@@ -210,15 +210,15 @@ static int damage_txn(ls_txn *t, void *arg)
 {
     struct damage *d = arg;
     uint8_t key[LS_RECKEY_LEN];
-    ls_reckey(key, d->uuid, d->uid);
+    ls__reckey(key, d->uuid, d->uid);
     MDB_val v;
-    int rc = ls_db_get(t, d->db, key, sizeof key, &v);
+    int rc = ls__db_get(t, d->db, key, sizeof key, &v);
     if (rc)
         return rc;
     uint8_t *copy = malloc(v.mv_size);
     memcpy(copy, v.mv_data, v.mv_size);
     copy[v.mv_size / 2] ^= 0x5a;
-    rc = ls_db_put(t, d->db, key, sizeof key, copy, v.mv_size, 0);
+    rc = ls__db_put(t, d->db, key, sizeof key, copy, v.mv_size, 0);
     free(copy);
     return rc;
 }
@@ -230,15 +230,15 @@ static void damaged_records(void **state)
     ls_mailbox_info info;
     assert_int_equal(ls_mailbox_get_info(f->s, "user.bob", &info), LS_OK);
     struct damage d = { .uid = 1, .db = LS_DB_RECORDS };
-    ls_uuid_parse(info.uniqueid, d.uuid);
-    assert_int_equal(ls_env_write(f->st->env, LS_SYNC_ALWAYS, damage_txn, &d), LS_OK);
+    ls__uuid_parse(info.uniqueid, d.uuid);
+    assert_int_equal(ls__env_write(f->st->env, LS_SYNC_ALWAYS, damage_txn, &d), LS_OK);
     d.uid = 3;
     d.db = LS_DB_CACHE;
-    assert_int_equal(ls_env_write(f->st->env, LS_SYNC_ALWAYS, damage_txn, &d), LS_OK);
+    assert_int_equal(ls__env_write(f->st->env, LS_SYNC_ALWAYS, damage_txn, &d), LS_OK);
     uint64_t errors = 0;
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_true(errors >= 2); /* the two damages, and what follows from them (counters, GUID table) */
-    assert_int_equal(ls_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "user.bob: uid 1: damaged index record rebuilt from the file"));
     assert_true(has_line(f, "user.bob: uid 3: cache record damaged, rebuilt"));
@@ -253,19 +253,19 @@ static void expunged_never_return(void **state)
     assert_int_equal(ls_mailbox_open(f->s, "user.bob", 0, &mb), LS_OK);
     ls_set one;
     assert_int_equal(ls_set_parse("2", &one), LS_OK);
-    assert_int_equal(ls_message_store(mb, &one, LS_STORE_ADD, LS_FLAG_DELETED, NULL, 0, 0, NULL), LS_OK);
+    assert_int_equal(ls_message_store(mb, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL), LS_OK);
     assert_int_equal(ls_message_expunge(mb, &one, NULL), LS_OK);
-    ls_set_free(&one);
+    ls_set_dispose(&one);
     ls_mailbox_close(mb);
     /* the expunged file (UID.expunged, not yet cleaned up) never comes back */
-    assert_int_equal(ls_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct(f->st, NULL, 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_int_equal(f->n, 0);
     /* nor after the whole list is rebuilt from the files (-m) */
     ls_session_free(f->s);
     ls_store_close(f->st);
     f->n = 0;
-    assert_int_equal(ls_reconstruct_mboxlist(f->conf, 0, NULL, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct_mboxlist(f->conf, 0, NULL, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "moved "));
     assert_true(has_line(f, "user.bob: mailbox directory"));
@@ -303,7 +303,7 @@ static void rebuild_with_backup_keeps_flags(void **state)
     fclose(d);
     ls_store *broken;
     assert_int_not_equal(ls_store_open(f->conf, 0, &broken), LS_OK);
-    assert_int_equal(ls_reconstruct_mboxlist(f->conf, 0, bdir, collect, f), LS_OK);
+    assert_int_equal(ls_repair_reconstruct_mboxlist(f->conf, 0, bdir, collect, f), LS_OK);
     dump_lines(f);
     assert_int_equal(ls_store_open(f->conf, 0, &f->st), LS_OK);
     assert_int_equal(ls_session_new(f->st, NULL, &f->s), LS_OK);
@@ -322,12 +322,12 @@ static int skew_quota_txn(ls_txn *t, void *arg)
 {
     ls_qrec q;
     MDB_val v;
-    int rc = ls_db_get(t, LS_DB_QUOTA, "user.bob", 8, &v);
-    if (rc || (rc = ls_qrec_decode(v.mv_data, v.mv_size, &q)))
+    int rc = ls__db_get(t, LS_DB_QUOTA, "user.bob", 8, &v);
+    if (rc || (rc = ls__qrec_decode(v.mv_data, v.mv_size, &q)))
         return rc;
     q.usage[LS_QUOTA_STORAGE] += 5000;
     q.usage[LS_QUOTA_MESSAGE] = 0;
-    return ls_quota_put(t, "user.bob", &q);
+    return ls__quota_put(t, "user.bob", &q);
 }
 
 static void quota_fix_and_mboxlist(void **state)
@@ -337,31 +337,31 @@ static void quota_fix_and_mboxlist(void **state)
     int64_t lim[3] = { 100, LS_QUOTA_UNLIMITED, LS_QUOTA_UNLIMITED };
     assert_int_equal(ls_quota_set(f->s, "user.bob", lim), LS_OK);
     /* nothing wrong: nothing reported */
-    assert_int_equal(ls_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
+    assert_int_equal(ls_repair_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
     assert_int_equal(f->n, 0);
     ls_quota q;
     assert_int_equal(ls_quota_get(f->s, "user.bob", &q), LS_OK);
     assert_true(q.usage[LS_QUOTA_MESSAGE] == 3);
-    assert_int_equal(ls_env_write(f->st->env, LS_SYNC_ALWAYS, skew_quota_txn, NULL), LS_OK);
+    assert_int_equal(ls__env_write(f->st->env, LS_SYNC_ALWAYS, skew_quota_txn, NULL), LS_OK);
     uint64_t errors = 0;
     assert_int_equal(ls_store_check(f->st, NULL, NULL, &errors), LS_OK);
     assert_int_equal(errors, 2);
-    assert_int_equal(ls_quota_fix(f->st, "user.", LS_REPAIR_DRYRUN, collect, f), LS_OK);
+    assert_int_equal(ls_repair_quota_fix(f->st, "user.", LS_REPAIR_DRYRUN, collect, f), LS_OK);
     assert_int_equal(f->n, 2);
     assert_int_equal(ls_quota_get(f->s, "user.bob", &q), LS_OK);
     assert_true(q.usage[LS_QUOTA_MESSAGE] == 0); /* dry run changed nothing */
     f->n = 0;
-    assert_int_equal(ls_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
+    assert_int_equal(ls_repair_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
     dump_lines(f);
     assert_true(has_line(f, "user.bob: STORAGE usage 6 -> 1 KiB (5141 -> 141 bytes)"));
     assert_true(has_line(f, "user.bob: MESSAGE usage 0 -> 3"));
     f->n = 0;
-    assert_int_equal(ls_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
+    assert_int_equal(ls_repair_quota_fix(f->st, NULL, 0, collect, f), LS_OK);
     assert_int_equal(f->n, 0);
     /* ctl_mboxlist round trip */
     char buf[8192] = "";
     f->n = 0;
-    assert_int_equal(ls_mboxlist_dump(f->st, collect, f), LS_OK);
+    assert_int_equal(ls_repair_mboxlist_dump(f->st, collect, f), LS_OK);
     assert_int_equal(f->n, 1);
     assert_non_null(strstr(f->lines[0], "user.bob\t"));
     assert_non_null(strstr(f->lines[0], "\tbob\\tlrswipkxtean\\t"));
@@ -369,13 +369,13 @@ static void quota_fix_and_mboxlist(void **state)
     char first[512];
     snprintf(first, sizeof first, "%s", f->lines[0]);
     f->n = 0;
-    assert_int_equal(ls_mboxlist_load(f->st, buf, strlen(buf), collect, f), LS_OK);
+    assert_int_equal(ls_repair_mboxlist_load(f->st, buf, strlen(buf), collect, f), LS_OK);
     assert_int_equal(f->n, 0); /* identical: nothing changes */
     f->n = 0;
-    assert_int_equal(ls_mboxlist_dump(f->st, collect, f), LS_OK);
+    assert_int_equal(ls_repair_mboxlist_dump(f->st, collect, f), LS_OK);
     assert_string_equal(f->lines[0], first);
     f->n = 0;
-    assert_int_equal(ls_examine(f->st, "user.bob", collect, f), LS_OK);
+    assert_int_equal(ls_repair_examine(f->st, "user.bob", collect, f), LS_OK);
     assert_true(has_line(f, "header uidnext=4"));
     assert_true(has_line(f, "record uid=1 modseq="));
     assert_true(has_line(f, "  envelope (NIL \"one\""));

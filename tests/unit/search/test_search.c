@@ -21,15 +21,15 @@
 static void parses_as(int argc, const char *const *argv, const char *want)
 {
     ls_search *s = NULL;
-    int rc = ls_search_parse(argc, argv, &s);
+    int rc = ls__search_parse(argc, argv, &s);
     if (rc) fprintf(stderr, "parse failed: %s\n", ls_error_last());
     assert_int_equal(rc, LS_OK);
-    char *f = ls_search_format(s);
+    char *f = ls__search_format(s);
     assert_non_null(f);
     if (strcmp(f, want) != 0) fprintf(stderr, "got  %s\nwant %s\n", f, want);
     assert_string_equal(f, want);
     free(f);
-    ls_search_free(s);
+    ls__search_free(s);
 }
 #define PARSES_AS(want, ...)                                                                  \
     do {                                                                                      \
@@ -40,7 +40,7 @@ static void parses_as(int argc, const char *const *argv, const char *want)
 static void parse_fails(int argc, const char *const *argv, const char *want)
 {
     ls_search *s = (ls_search *)1;
-    int rc = ls_search_parse(argc, argv, &s);
+    int rc = ls__search_parse(argc, argv, &s);
     if (rc != LS_EINVAL || !strstr(ls_error_last(), want))
         fprintf(stderr, "rc=%d msg='%s' wanted '%s'\n", rc, ls_error_last(), want);
     assert_int_equal(rc, LS_EINVAL);
@@ -149,14 +149,14 @@ static void default_msg(ls_search_msg *m, loader *l)
 static int eval_argv(int argc, const char *const *argv, const ls_search_msg *m)
 {
     ls_search *s = NULL;
-    int rc = ls_search_parse(argc, argv, &s);
+    int rc = ls__search_parse(argc, argv, &s);
     if (rc) fprintf(stderr, "parse failed: %s\n", ls_error_last());
     assert_int_equal(rc, LS_OK);
     int match = -1;
-    rc = ls_search_match(s, m, 20, 5, &match);
+    rc = ls__search_match(s, m, 20, 5, &match);
     if (rc) fprintf(stderr, "match failed: %s\n", ls_error_last());
     assert_int_equal(rc, LS_OK);
-    ls_search_free(s);
+    ls__search_free(s);
     return match;
 }
 #define MATCHES(m, want, ...)                                                                 \
@@ -308,9 +308,9 @@ static void test_parse_nesting_limit(void **state)
     for (int i = 0; i < 50; i++) argv[i] = "NOT";
     argv[50] = "SEEN";
     ls_search *s = NULL;
-    assert_int_equal(ls_search_parse(51, argv, &s), LS_OK);
-    ls_search_free(s);
-    ls_search_free(NULL);
+    assert_int_equal(ls__search_parse(51, argv, &s), LS_OK);
+    ls__search_free(s);
+    ls__search_free(NULL);
 }
 
 static void test_needs(void **state)
@@ -329,13 +329,13 @@ static void test_needs(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         ls_search *s = NULL;
-        assert_int_equal(ls_search_parse(cases[i].argc, cases[i].argv, &s), LS_OK);
-        assert_int_equal(ls_search_needs_message(s), cases[i].message);
-        assert_int_equal(ls_search_needs_fields(s), cases[i].fields);
-        assert_int_equal(ls_search_needs_seq(s), cases[i].seq);
-        ls_search_free(s);
+        assert_int_equal(ls__search_parse(cases[i].argc, cases[i].argv, &s), LS_OK);
+        assert_int_equal(ls__search_needs_message(s), cases[i].message);
+        assert_int_equal(ls__search_needs_fields(s), cases[i].fields);
+        assert_int_equal(ls__search_needs_seq(s), cases[i].seq);
+        ls__search_free(s);
     }
-    assert_int_equal(ls_search_needs_message(NULL), 0);
+    assert_int_equal(ls__search_needs_message(NULL), 0);
 }
 
 /* ------------------------------------------------------------ evaluator */
@@ -676,24 +676,24 @@ static void test_eval_loader_errors(void **state)
     l.fail = LS_EIO;
     const char *const argv[] = { "BODY", "x" };
     ls_search *s = NULL;
-    assert_int_equal(ls_search_parse(2, argv, &s), LS_OK);
+    assert_int_equal(ls__search_parse(2, argv, &s), LS_OK);
     int match = 7;
     ls_error_clear();
-    assert_int_equal(ls_search_match(s, &m, 20, 5, &match), LS_EIO);
+    assert_int_equal(ls__search_match(s, &m, 20, 5, &match), LS_EIO);
     assert_int_equal(match, 0);
     assert_non_null(strstr(ls_error_last(), "UID 10"));
     /* No loader at all. */
     m.load_message = NULL;
-    assert_int_equal(ls_search_match(s, &m, 20, 5, &match), LS_EINVAL);
+    assert_int_equal(ls__search_match(s, &m, 20, 5, &match), LS_EINVAL);
     assert_non_null(strstr(ls_error_last(), "no loader"));
     /* Keys that need no message do not care. */
-    ls_search_free(s);
+    ls__search_free(s);
     const char *const argv2[] = { "NOT", "DELETED" };
-    assert_int_equal(ls_search_parse(2, argv2, &s), LS_OK);
-    assert_int_equal(ls_search_match(s, &m, 20, 5, &match), LS_OK);
+    assert_int_equal(ls__search_parse(2, argv2, &s), LS_OK);
+    assert_int_equal(ls__search_match(s, &m, 20, 5, &match), LS_OK);
     assert_int_equal(match, 1);
-    assert_int_equal(ls_search_match(NULL, &m, 20, 5, &match), LS_EINVAL);
-    ls_search_free(s);
+    assert_int_equal(ls__search_match(NULL, &m, 20, 5, &match), LS_EINVAL);
+    ls__search_free(s);
 }
 
 static void test_eval_logic(void **state)
