@@ -1324,7 +1324,7 @@ static int cmd_cleanup(ctx *c)
     return EXIT_OK;
 }
 
-static void check_cb(int severity, const char *message, void *arg)
+static void check_cb(enum ls_store_check_severity severity, const char *message, void *arg)
 {
     const ctx *c = arg;
     const char *sev = severity == LS_STORE_CHECK_ERROR ? "error" : "notice";

@@ -903,7 +903,7 @@ static void step_errors(void)
 }
 
 /* Step 17: check, cleanup, close. */
-static void on_finding(int severity, const char *message, void *arg)
+static void on_finding(enum ls_store_check_severity severity, const char *message, void *arg)
 {
     (void)arg;
     printf("check: %s: %s\n", severity == LS_STORE_CHECK_ERROR ? "error" : "notice", message);

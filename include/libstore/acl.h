@@ -13,7 +13,7 @@
 #ifndef LIBSTORE_ACL_H
 #define LIBSTORE_ACL_H
 
-#include "libstore/store.h"
+#include "libstore/session.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +45,7 @@ LS_EXTERN int ls_acl_myrights(ls_session *s, const char *mailbox, char rights[13
  * (lines "group:NAME: user1 user2 ...") when it is configured.
  */
 typedef int (*ls_acl_group_cb)(const char *group, const char *user, void *arg);
+/** Register the resolver of `st`; it replaces an earlier one. */
 LS_EXTERN void ls_acl_set_group_resolver(ls_store *st, ls_acl_group_cb cb, void *arg);
 
 #ifdef __cplusplus

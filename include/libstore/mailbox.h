@@ -3,12 +3,14 @@
  * status, names; and opening a mailbox to work on its messages.
  *
  * Mailbox names given to these functions are internal names ("user.bovik.work"
- * with the configured separator). ls_name_to_user() and
- * ls_name_from_user() convert to and from what a user sees ("INBOX.work").
+ * with the configured separator). ls_name_to_user() and ls_name_from_user()
+ * (names.h) convert to and from what a user sees ("INBOX.work").
  */
 #ifndef LIBSTORE_MAILBOX_H
 #define LIBSTORE_MAILBOX_H
 
+#include "libstore/session.h"
+#include "libstore/names.h"
 #include "libstore/store.h"
 #include "libstore/imap.h"
 
@@ -132,6 +134,12 @@ enum ls_wait_what {
                                      one, and the handle keeps working (it follows
                                      the mailbox by its unique id) */
 };
+/** Maximum number of distinct keywords per mailbox. */
+#define LS_MAILBOX_MAX_KEYWORDS 128
+
+/** The name of keyword number i of the mailbox, or NULL. Owned by the handle,
+ *  valid until the next call on the handle (a call may reload the names). */
+LS_EXTERN const char *ls_mailbox_keyword(ls_mailbox *mb, unsigned i);
 
 /**
  * Wait until the mailbox changes (its HIGHESTMODSEQ passes `modseq`, for
@@ -173,17 +181,6 @@ LS_EXTERN int ls_store_watch_fd(ls_store *st, int *fd);
  * descriptor of ls_store_watch_fd() holds. Errors: LS_EGONE (deleted).
  */
 LS_EXTERN int ls_mailbox_changed(ls_mailbox *mb, uint64_t modseq, unsigned *what);
-
-/* Names. */
-/** Validate an internal mailbox name. Errors: LS_EBADNAME (message says why). */
-LS_EXTERN int ls_name_validate(const char *name, char sep);
-/** Internal -> the name `user` sees ("user.bovik.x" -> "INBOX.x"), malloc'd. */
-LS_EXTERN int ls_name_to_user(const char *internal, const char *user, char sep, char **out);
-/** What `user` typed -> internal ("INBOX.x" -> "user.bovik.x"), malloc'd, validated. */
-LS_EXTERN int ls_name_from_user(const char *external, const char *user, char sep, char **out);
-/** IMAP modified UTF-7 <-> UTF-8, malloc'd. Errors: LS_EBADNAME. */
-LS_EXTERN int ls_name_to_mutf7(const char *utf8, char **out);
-LS_EXTERN int ls_name_from_mutf7(const char *mutf7, char **out);
 
 #ifdef __cplusplus
 }

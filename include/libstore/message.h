@@ -13,14 +13,13 @@
 #define LIBSTORE_MESSAGE_H
 
 #include "libstore/mailbox.h"
-#include "libstore/imap.h"
+#include "libstore/set.h"
+#include "libstore/date.h"
+#include "libstore/flag.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** Maximum number of distinct keywords per mailbox. */
-#define LS_MAILBOX_MAX_KEYWORDS 128
 
 /** Options of an append (all fields optional: zero them). */
 typedef struct ls_append_opts {
@@ -88,10 +87,6 @@ typedef struct ls_record {
     uint64_t keywords[2];            /**< bit i: keyword i of the mailbox */
 } ls_record;
 
-/** The name of keyword number i of the mailbox, or NULL. Owned by the handle,
- *  valid until the next call on the handle (a call may reload the names). */
-LS_EXTERN const char *ls_mailbox_keyword(ls_mailbox *mb, unsigned i);
-
 /** Cached strings of a message, pointing into the store's memory; valid only
  *  during the callback that receives them. Not NUL-terminated. */
 typedef struct ls_cached {
@@ -120,14 +115,6 @@ LS_EXTERN int ls_message_get(ls_mailbox *mb, uint32_t uid, ls_record *out);
 
 /** The UIDs of all live messages in order (malloc'd array, ls_free). */
 LS_EXTERN int ls_message_uids(ls_mailbox *mb, uint32_t **uids, size_t *n);
-
-/**
- * Translate a sequence set into a UID set, given the UIDs of the session's
- * view in order (uids[0] is sequence number 1, as from ls_message_uids).
- * '*' is the last message; numbers past the end are clamped to it (RFC 3501).
- * *out is the caller's (ls_set_dispose).
- */
-LS_EXTERN int ls_set_seq_to_uid(const ls_set *seqs, const uint32_t *uids, size_t n, ls_set *out);
 
 /** Cached IMAP string of one message: which is "envelope", "bodystructure"
  *  or "body". *out malloc'd, NUL-terminated. */

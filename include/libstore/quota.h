@@ -12,7 +12,7 @@
 #ifndef LIBSTORE_QUOTA_H
 #define LIBSTORE_QUOTA_H
 
-#include "libstore/store.h"
+#include "libstore/session.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,8 +33,9 @@ typedef struct ls_quota {
     uint64_t usage[LS_QUOTA_NRESOURCES];  /**< STORAGE in bytes */
 } ls_quota;
 
-/** The resource's IMAP name ("STORAGE", ...) and back (-1 if unknown). */
-LS_EXTERN const char *ls_quota_resource_name(int res);
+/** The resource's IMAP name ("STORAGE", ...; "UNKNOWN" if res is not one)
+ *  and back (-1 if the name is unknown). */
+LS_EXTERN const char *ls_quota_resource_name(enum ls_quota_resource res);
 LS_EXTERN int ls_quota_resource_parse(const char *name);
 
 /**

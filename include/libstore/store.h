@@ -1,5 +1,6 @@
 /*
- * libstore/store.h - open and close a store; sessions (acting identities).
+ * libstore/store.h - open and close a store; its configuration; maintenance
+ * (cleanup, backup, check). Sessions are in session.h.
  *
  * A store is one configuration file plus the directories it names (docs/contract.md §1.1):
  * an LMDB environment in `configdirectory` and message files in partitions.
@@ -21,11 +22,12 @@ extern "C" {
 #endif
 
 typedef struct ls_store ls_store;
+/** A store plus an acting identity (session.h). */
 typedef struct ls_session ls_session;
 
 /** Severity of a finding of ls_store_check (and of a line of ls_store_upgrade). */
 enum ls_store_check_severity { LS_STORE_CHECK_NOTICE = 0, LS_STORE_CHECK_ERROR = 1 };
-typedef void (*ls_store_check_cb)(int severity, const char *message, void *arg);
+typedef void (*ls_store_check_cb)(enum ls_store_check_severity severity, const char *message, void *arg);
 
 /** Flags for ls_store_open. */
 enum ls_store_open_flags {
@@ -103,17 +105,6 @@ LS_EXTERN const char *ls_store_configdirectory(const ls_store *st);
 LS_EXTERN const char *ls_store_config_get(const ls_store *st, const char *key);
 /** 1 if id is one of the configured `admins`. */
 LS_EXTERN int ls_store_is_admin(const ls_store *st, const char *id);
-
-/**
- * Start a session acting as identity (a user name; NULL = administrator).
- * Errors: LS_EBADNAME for an invalid identity, LS_ENOMEM.
- * The session must be freed with ls_session_free() before the store closes.
- */
-LS_EXTERN int ls_session_new(ls_store *st, const char *identity, ls_session **out);
-LS_EXTERN void ls_session_free(ls_session *s);
-/** The session's identity, or NULL for the administrator. */
-LS_EXTERN const char *ls_session_identity(const ls_session *s);
-LS_EXTERN ls_store *ls_session_store(const ls_session *s);
 
 /**
  * Remove what expunge and delete left for later: files of expunged messages

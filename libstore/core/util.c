@@ -295,10 +295,10 @@ unsigned ls_flag_from_name(const char *name)
     return 0;
 }
 
-const char *ls_flag_name(unsigned bit)
+const char *ls_flag_name(enum ls_flag flag)
 {
     for (unsigned i = 0; i < 5; i++)
-        if (bit == 1u << i) return flag_names[i];
+        if ((unsigned)flag == 1u << i) return flag_names[i];
     return NULL;
 }
 

@@ -103,7 +103,7 @@ int ls__quota_charge(ls_txn *t, const char *name, char sep, int64_t bytes, int64
     return ls__quota_put(t, root, &q);
 }
 
-const char *ls_quota_resource_name(int res)
+const char *ls_quota_resource_name(enum ls_quota_resource res)
 {
     switch (res) {
     case LS_QUOTA_STORAGE: return "STORAGE";

@@ -294,7 +294,7 @@ static TU_UNUSED const char *tu_write_conf(const char *dir, const char *confdir,
 
 /* ---- ls_store_check ---- */
 typedef struct tu_check { uint64_t errors, notices; int print_notices; const char *what; } tu_check;
-static void tu_check_cb(int sev, const char *msg, void *arg)
+static void tu_check_cb(enum ls_store_check_severity sev, const char *msg, void *arg)
 {
     tu_check *c = arg;
     if (sev == LS_STORE_CHECK_ERROR) {

@@ -145,7 +145,7 @@ static ls_set *uids(const char *text)
 }
 
 struct check_log { char text[4096]; };
-static void check_cb(int sev, const char *msg, void *arg)
+static void check_cb(enum ls_store_check_severity sev, const char *msg, void *arg)
 {
     struct check_log *l = arg;
     size_t n = strlen(l->text);
