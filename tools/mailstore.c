@@ -599,8 +599,7 @@ static int cmd_path(ctx *c)
 
 static int cmd_append(ctx *c)
 {
-    ls_append_opts ao;
-    memset(&ao, 0, sizeof ao);
+    ls_append_opts ao = LS_APPEND_OPTS_INIT;
     flaglist fl;
     memset(&fl, 0, sizeof fl);
     ls_date date;

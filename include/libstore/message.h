@@ -21,22 +21,36 @@
 extern "C" {
 #endif
 
-/** Options of an append (all fields optional: zero them). */
+/** The layout version of ls_append_opts this header describes. */
+#define LS_APPEND_OPTS_VERSION 1
+
+/**
+ * Options of an append, a batch item and a delivery. Start from
+ * LS_APPEND_OPTS_INIT (or set `version` to LS_APPEND_OPTS_VERSION), then set
+ * the fields you need; the others are optional. A call given an unknown
+ * version fails with LS_EINVAL, so a program built against another layout is
+ * refused rather than misread. An all-zero struct (e.g. an item of a calloc'd
+ * array) means "no options", as a NULL pointer does.
+ */
 typedef struct ls_append_opts {
-    unsigned flags;                  /**< LS_FLAG_* */
+    unsigned int version;            /**< LS_APPEND_OPTS_VERSION */
+    unsigned flags;                  /**< bits of enum ls_flag */
     const char *const *keywords;     /**< keyword names */
     size_t nkeywords;
     const ls_date *internaldate;     /**< NULL: now, in the local zone */
 } ls_append_opts;
+#define LS_APPEND_OPTS_INIT { LS_APPEND_OPTS_VERSION, 0, NULL, 0, NULL }
 
 /**
  * Append one message (needs `i`; flags need `s`/`w`/`t` as RFC 4314 says).
  * The bytes are stored as given, except that bare LF line ends become CRLF.
  * A malformed message is stored anyway with a best-effort cache record.
+ * opts may be NULL (no flags, no keywords, internal date now).
  * *uid (may be NULL) receives the new UID.
  * msg may be NULL when len is 0 (the empty message).
- * Errors: LS_ETOOBIG (maxmessagesize), LS_EOVERQUOTA, LS_ELIMIT (keywords),
- * LS_EINVAL (bad keyword; msg NULL with len > 0), LS_EPERM, LS_ENOSPC, LS_EIO,
+ * Errors: LS_EINVAL (unknown opts->version; bad keyword; msg NULL with len > 0),
+ * LS_ETOOBIG (maxmessagesize), LS_EOVERQUOTA, LS_ELIMIT (keywords), LS_EPERM,
+ * LS_ENOSPC, LS_EIO, LS_EUNAVAILABLE (the mailbox's partition is not mounted),
  * LS_EEXIST (a stray message file with no record sits at the new UID, above
  * a gap that crash recovery does not cross: run reconstruct on the mailbox).
  */
@@ -47,12 +61,13 @@ LS_EXTERN int ls_message_append(ls_mailbox *mb, const void *msg, size_t len,
 typedef struct ls_append_item {
     const void *msg;
     size_t len;
-    ls_append_opts opts;
+    ls_append_opts opts;             /**< LS_APPEND_OPTS_INIT, or all zero: none */
     uint32_t uid;                    /**< out: the new UID */
 } ls_append_item;
 /**
  * Append n messages in one transaction: all or none. Files are made durable
- * together (one syncfs) before the commit.
+ * together (one syncfs) before the commit. Errors: as ls_message_append;
+ * LS_EINVAL names the first item whose opts.version is unknown.
  */
 LS_EXTERN int ls_message_append_many(ls_mailbox *mb, ls_append_item *items, size_t n);
 
@@ -137,18 +152,39 @@ LS_EXTERN int ls_message_fetch(ls_mailbox *mb, uint32_t uid, const char *section
 LS_EXTERN int ls_message_path(ls_mailbox *mb, uint32_t uid, char **out);
 
 /** How ls_message_store changes flags. */
-enum ls_message_store_op { LS_MESSAGE_STORE_ADD = 0, LS_MESSAGE_STORE_REMOVE = 1, LS_MESSAGE_STORE_REPLACE = 2 };
+enum ls_message_store_op {
+    LS_MESSAGE_STORE_ADD = 0,        /**< +FLAGS */
+    LS_MESSAGE_STORE_REMOVE = 1,     /**< -FLAGS */
+    LS_MESSAGE_STORE_REPLACE = 2,    /**< FLAGS */
+};
+
+/** The layout version of ls_message_store_opts this header describes. */
+#define LS_MESSAGE_STORE_OPTS_VERSION 1
+
+/** What ls_message_store does. Start from LS_MESSAGE_STORE_OPTS_INIT (op
+ *  LS_MESSAGE_STORE_ADD, nothing to add) and set the fields you need. */
+typedef struct ls_message_store_opts {
+    unsigned int version;            /**< LS_MESSAGE_STORE_OPTS_VERSION */
+    enum ls_message_store_op op;
+    unsigned flags;                  /**< bits of enum ls_flag */
+    const char *const *keywords;     /**< keyword names */
+    size_t nkeywords;
+    uint64_t unchangedsince;         /**< > 0: the UNCHANGEDSINCE modifier (RFC 7162) */
+} ls_message_store_opts;
+#define LS_MESSAGE_STORE_OPTS_INIT { LS_MESSAGE_STORE_OPTS_VERSION, LS_MESSAGE_STORE_ADD, 0, NULL, 0, 0 }
+
 /**
- * Change flags and keywords of the messages in uids (UIDs; '*' = the last).
- * Every changed record gets a new MODSEQ. With unchangedsince > 0, records
- * whose MODSEQ is above it are left alone and listed in *modified (may be
- * NULL) and the call returns LS_EMODIFIED after applying the rest (RFC 7162).
- * Needs `s` for \Seen, `t` for \Deleted, `w` for the others.
- * Errors: LS_ELIMIT (a 129th keyword), LS_EINVAL, LS_EPERM, LS_EMODIFIED.
+ * STORE: change flags and keywords of the messages in uids (UIDs; '*' = the
+ * last) as opts says. Every changed record gets a new MODSEQ. With
+ * opts->unchangedsince > 0, records whose MODSEQ is above it are left alone
+ * and listed in *modified (may be NULL; filled by the library:
+ * ls_set_dispose) and the call returns LS_EMODIFIED after applying the rest
+ * (RFC 7162). Needs `s` for \Seen, `t` for \Deleted, `w` for the others.
+ * Errors: LS_EINVAL (opts NULL, unknown opts->version or op, unknown flag
+ * bits, bad keyword), LS_ELIMIT (a 129th keyword), LS_EPERM, LS_EMODIFIED.
  */
-LS_EXTERN int ls_message_store(ls_mailbox *mb, const ls_set *uids, int op, unsigned flags,
-                               const char *const *keywords, size_t nkeywords,
-                               uint64_t unchangedsince, ls_set *modified);
+LS_EXTERN int ls_message_store(ls_mailbox *mb, const ls_set *uids, const ls_message_store_opts *opts,
+                               ls_set *modified);
 
 /**
  * Expunge the messages flagged \Deleted (only those in uids when non-NULL).
@@ -164,6 +200,8 @@ typedef struct ls_uidmap {
     uint32_t *src, *dst;
     size_t n;
 } ls_uidmap;
+/** Release the arrays of a map the library filled and zero it; the struct
+ *  itself stays the caller's (dispose, not free). NULL is fine. */
 LS_EXTERN void ls_uidmap_dispose(ls_uidmap *m);
 
 /**

@@ -388,9 +388,12 @@ static int append_with_seen(ls_mailbox *mb, ls_append_item *items, size_t n, int
 int ls_message_append(ls_mailbox *mb, const void *msg, size_t len, const ls_append_opts *opts, uint32_t *uid)
 {
     ls_append_item it = { .msg = msg, .len = len };
+    int rc = ls__append_opts_check(opts, "ls_message_append");
+    if (rc)
+        return rc;
     if (opts)
         it.opts = *opts;
-    int rc = append_with_seen(mb, &it, 1, 0);
+    rc = append_with_seen(mb, &it, 1, 0);
     if (uid)
         *uid = it.uid;
     return rc;
@@ -400,5 +403,12 @@ int ls_message_append_many(ls_mailbox *mb, ls_append_item *items, size_t n)
 {
     if (n == 0)
         return LS_OK;
+    for (size_t i = 0; i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "ls_message_append_many: item %zu", i);
+        int rc = ls__append_opts_check(&items[i].opts, what);
+        if (rc)
+            return rc;
+    }
     return append_with_seen(mb, items, n, 1);
 }

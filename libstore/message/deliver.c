@@ -169,10 +169,13 @@ int ls_message_deliver(ls_session *s, const void *msg, size_t len, const char *c
     if (n == 0)
         return LS_OK;
     memset(results, 0, n * sizeof *results);
+    int rc = ls__append_opts_check(opts, "ls_message_deliver");
+    if (rc)
+        return rc;
     ls_append_opts o = LS_APPEND_OPTS_INIT;
     if (opts)
         o = *opts;
-    int rc = ls__check_keywords(o.keywords, o.nkeywords);
+    rc = ls__check_keywords(o.keywords, o.nkeywords);
     if (rc)
         return rc;
     if (!ls__env_refill_reserve(st->env))

@@ -168,18 +168,25 @@ static int store_txn(ls_txn *t, void *arg)
     return rc;
 }
 
-int ls_message_store(ls_mailbox *mb, const ls_set *uids, int op, unsigned flags, const char *const *keywords,
-                     size_t nkeywords, uint64_t unchangedsince, ls_set *modified)
+int ls_message_store(ls_mailbox *mb, const ls_set *uids, const ls_message_store_opts *opts, ls_set *modified)
 {
     if (modified) {
         modified->r = NULL;
         modified->n = 0;
     }
-    if (op < LS_MESSAGE_STORE_ADD || op > LS_MESSAGE_STORE_REPLACE)
-        return ls__err(LS_EINVAL, "unknown store operation %d", op);
+    int rc = ls__store_opts_check(opts);
+    if (rc)
+        return rc;
+    enum ls_message_store_op op = opts->op;
+    unsigned flags = opts->flags;
+    const char *const *keywords = opts->keywords;
+    size_t nkeywords = opts->nkeywords;
+    uint64_t unchangedsince = opts->unchangedsince;
+    if (op != LS_MESSAGE_STORE_ADD && op != LS_MESSAGE_STORE_REMOVE && op != LS_MESSAGE_STORE_REPLACE)
+        return ls__err(LS_EINVAL, "unknown store operation %d", (int)op);
     if (flags & ~LS_FLAG_ALL)
         return ls__err(LS_EINVAL, "unknown flag bits 0x%x", flags);
-    int rc = ls__check_keywords(keywords, nkeywords);
+    rc = ls__check_keywords(keywords, nkeywords);
     if (rc)
         return rc;
     struct store_args a = { .mb = mb, .uids = uids, .op = op, .flags = flags, .keywords = keywords,

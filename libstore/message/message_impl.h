@@ -73,6 +73,11 @@ int ls__batch_intent_resolve(ls_store *st, const ls_mbref *ref, uint32_t uidnext
 unsigned ls__flag_rights(unsigned flags, size_t nkeywords);
 /* LS_EINVAL naming the first invalid keyword. */
 int ls__check_keywords(const char *const *kw, size_t n);
+/* LS_OK for NULL, an all-zero struct or the current LS_APPEND_OPTS_VERSION;
+ * else LS_EINVAL naming `what` (the call or item) and the version (opts.c). */
+int ls__append_opts_check(const ls_append_opts *o, const char *what);
+/* LS_OK for the current LS_MESSAGE_STORE_OPTS_VERSION; LS_EINVAL for NULL or another. */
+int ls__store_opts_check(const ls_message_store_opts *o);
 
 /* A growable list of UIDs. */
 typedef struct uidlist { uint32_t *v; size_t n, cap; } uidlist;

@@ -169,6 +169,7 @@ static void worker1(uint64_t seed, int w)
                 msgs[j] = tu_msg_make(sds[j], bls[j], &it[j].len);
                 it[j].msg = msgs[j];
                 d[j] = tu_msg_date(sds[j]);
+                it[j].opts.version = LS_APPEND_OPTS_VERSION;
                 it[j].opts.internaldate = &d[j];
                 it[j].opts.flags = random_flags(&r);
             }

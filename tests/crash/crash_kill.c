@@ -260,6 +260,7 @@ static void child_main(uint64_t seed, int restart, int fd)
                 memset(&it[i], 0, sizeof it[i]);
                 msgs[i] = tu_msg_make(sd, bl, &it[i].len);
                 it[i].msg = msgs[i];
+                it[i].opts.version = LS_APPEND_OPTS_VERSION;
                 it[i].opts.flags = random_flags(&r);
                 d[i] = tu_msg_date(sd);
                 it[i].opts.internaldate = &d[i];

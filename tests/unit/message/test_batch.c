@@ -106,6 +106,7 @@ static void large_batch_is_complete_and_in_order(void **state)
         msgs[i] = make_msg(i, &items[i].len);
         items[i].msg = msgs[i];
         dates[i] = (ls_date){ 1790000000 + i, 120 };
+        items[i].opts.version = LS_APPEND_OPTS_VERSION;
         items[i].opts.internaldate = &dates[i];
         items[i].opts.flags = i % 2 ? LS_FLAG_FLAGGED : 0;
     }
@@ -169,6 +170,7 @@ static void batch_links_content_already_stored(void **state)
         if (i == DUP)
             items[i].len = dlen;
         items[i].msg = msgs[i];
+        items[i].opts.version = LS_APPEND_OPTS_VERSION;
         items[i].opts.internaldate = &when;
     }
     assert_int_equal(ls_message_append_many(b, items, N), LS_OK);
