@@ -1,11 +1,19 @@
 /*
- * libstore/common.h - error codes, the last-error message, version.
+ * libstore/common.h - what every header shares: error codes and the last
+ * error, the version, ls_free, and the value types ls_date and enum ls_flag
+ * (their functions are in date.h and flag.h).
  *
  * Every libstore function that can fail returns an int: LS_OK (0) on success or
- * one of the negative LS_E* codes below. When a function fails it also records
- * a human-readable message, retrievable with ls_error_last() from the same
- * thread until the next failing call on that thread. Codes are stable across
- * releases; messages are not (do not parse them).
+ * one of the negative LS_E* codes below. Codes are stable across releases;
+ * messages are not (do not parse them).
+ *
+ * The last error, one lifetime for all: a call that fails records its code and
+ * a message in storage private to the calling thread, replacing what an
+ * earlier failure recorded. ls_error_last() returns that message; the string
+ * is owned by libstore and valid until the next libstore call on the same
+ * thread (ls_error_last and ls_error_last_code excepted): copy it to keep it.
+ * A successful call leaves the record alone, so read it only right after a
+ * call returned an error. Other threads never see or change it.
  */
 #ifndef LIBSTORE_COMMON_H
 #define LIBSTORE_COMMON_H
@@ -26,6 +34,13 @@ extern "C" {
 #define LS_VERSION_MAJOR 0
 #define LS_VERSION_MINOR 1
 #define LS_VERSION_PATCH 0
+/* "MAJOR.MINOR.PATCH", derived from the three numbers above (never a second
+ * literal that could drift from them); ls_version() returns it. */
+#define LS_VERSION_STRINGIFY_(x) #x
+#define LS_VERSION_STRINGIFY(x) LS_VERSION_STRINGIFY_(x)
+#define LS_VERSION_STRING                                                                  \
+    LS_VERSION_STRINGIFY(LS_VERSION_MAJOR) "." LS_VERSION_STRINGIFY(LS_VERSION_MINOR) "." \
+        LS_VERSION_STRINGIFY(LS_VERSION_PATCH)
 
 /** Error codes. Zero is success; all errors are negative. */
 enum ls_error_code {
@@ -75,18 +90,19 @@ LS_EXTERN const char *ls_error_string(int code);
 
 /**
  * The message recorded by the last failing libstore call on this thread, or
- * "" if none. The string is owned by libstore and valid until the next
- * libstore call on this thread.
+ * "" if none (see "The last error" at the top of this file: valid until the
+ * next libstore call on this thread; never NULL, never freed by the caller).
  */
 LS_EXTERN const char *ls_error_last(void);
 
-/** The code that went with ls_error_last(). */
+/** The code that went with ls_error_last() (LS_OK if none). */
 LS_EXTERN int ls_error_last_code(void);
 
-/** Forget the last error on this thread. */
+/** Forget the last error on this thread: ls_error_last() is "" again. */
 LS_EXTERN void ls_error_clear(void);
 
-/** The library version as "MAJOR.MINOR.PATCH". */
+/** The version of the library linked in, LS_VERSION_STRING as it was built
+ *  (compare with the LS_VERSION_* macros you compiled against). Static. */
 LS_EXTERN const char *ls_version(void);
 
 /** Free memory that a libstore function returned to the caller. */

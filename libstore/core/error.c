@@ -88,5 +88,5 @@ int ls__err_mdb(int rc, const char *what)
 const char *ls_error_last(void) { return last_msg; }
 int ls_error_last_code(void) { return last_code; }
 void ls_error_clear(void) { last_msg[0] = 0; last_code = 0; }
-const char *ls_version(void) { return "0.1.0"; }
+const char *ls_version(void) { return LS_VERSION_STRING; }
 void ls_free(void *p) { free(p); }
