@@ -95,7 +95,9 @@ static void deliver_checks_the_version(void **state)
     ls_mailbox *mb = inbox(f);
     const char *users[] = { "bovik" };
     ls_deliver_result res[1];
-    ls_append_opts o = { .flags = LS_FLAG_SEEN };
+    ls_append_opts o;
+    memset(&o, 0, sizeof o);
+    o.flags = LS_FLAG_SEEN; /* fields set, version forgotten */
     assert_int_equal(ls_message_deliver(f->admin, MSG, strlen(MSG), users, 1, NULL, &o, res), LS_EINVAL);
     assert_int_equal(messages(mb), 0);
     o.version = LS_APPEND_OPTS_VERSION;
