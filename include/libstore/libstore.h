@@ -4,6 +4,7 @@
 #define LIBSTORE_H
 #include "libstore/common.h"
 #include "libstore/set.h"
+#include "libstore/uidmap.h"
 #include "libstore/date.h"
 #include "libstore/flag.h"
 #include "libstore/names.h"

@@ -16,6 +16,7 @@
 #include "libstore/set.h"
 #include "libstore/date.h"
 #include "libstore/flag.h"
+#include "libstore/uidmap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -194,19 +195,10 @@ LS_EXTERN int ls_message_store(ls_mailbox *mb, const ls_set *uids, const ls_mess
  */
 LS_EXTERN int ls_message_expunge(ls_mailbox *mb, const ls_set *uids, ls_set *expunged);
 
-/** A COPYUID mapping: src[i] became dst[i] in the target (UIDVALIDITY uidvalidity). */
-typedef struct ls_uidmap {
-    uint32_t uidvalidity;
-    uint32_t *src, *dst;
-    size_t n;
-} ls_uidmap;
-/** Release the arrays of a map the library filled and zero it; the struct
- *  itself stays the caller's (dispose, not free). NULL is fine. */
-LS_EXTERN void ls_uidmap_dispose(ls_uidmap *m);
-
 /**
  * Copy the messages in uids to mailbox `target` (flags and internal date
- * kept; content shared on disk). Needs `r` here and `i` there.
+ * kept; content shared on disk). Needs `r` here and `i` there. *map (may be
+ * NULL) is filled by the library: ls_uidmap_dispose.
  * Errors: LS_ENOTFOUND (target), LS_EOVERQUOTA, LS_EPERM.
  */
 LS_EXTERN int ls_message_copy(ls_mailbox *mb, const ls_set *uids, const char *target, ls_uidmap *map);
