@@ -93,6 +93,19 @@ static void fail_call(const char *call, int rc, int line)
 /* ------------------------------------------------------------------ */
 
 /* The IMAP flag list of a record: system flags, then keywords by name. */
+/* STORE (op +FLAGS, -FLAGS or FLAGS) of system flags, with UNCHANGEDSINCE
+ * when unchangedsince > 0. The options start from LS_MESSAGE_STORE_OPTS_INIT,
+ * which sets the version the library checks. */
+static int store_flags(ls_mailbox *mb, const ls_set *uids, enum ls_message_store_op op, unsigned flags,
+                       uint64_t unchangedsince, ls_set *modified)
+{
+    ls_message_store_opts so = LS_MESSAGE_STORE_OPTS_INIT;
+    so.op = op;
+    so.flags = flags;
+    so.unchangedsince = unchangedsince;
+    return ls_message_store(mb, uids, &so, modified);
+}
+
 static void format_flags(ls_mailbox *mb, const ls_record *r, char *out, size_t outlen)
 {
     size_t n = 0;
@@ -338,7 +351,11 @@ static void step_append(void)
     ls_date when;
     CALL(ls_date_parse_imap("17-Nov-2026 12:31:02 +0000", &when));
     const char *kw[] = { "$Important" };
-    ls_append_opts o = { .version = LS_APPEND_OPTS_VERSION, .flags = LS_FLAG_SEEN, .keywords = kw, .nkeywords = 1, .internaldate = &when };
+    ls_append_opts o = LS_APPEND_OPTS_INIT;   /* sets the version the library checks */
+    o.flags = LS_FLAG_SEEN;
+    o.keywords = kw;
+    o.nkeywords = 1;
+    o.internaldate = &when;
     CALL(ls_message_append(mb, MSG2, strlen(MSG2), &o, &uid));
     EXPECT(uid == 2);
     printf("S: a4 OK [APPENDUID %u %u] APPEND completed\n", uidvalidity, uid);
@@ -351,7 +368,9 @@ static void step_append(void)
 
     /* A bad keyword is refused before anything is written. */
     const char *badkw[] = { "no spaces allowed" };
-    ls_append_opts bad = { .version = LS_APPEND_OPTS_VERSION, .keywords = badkw, .nkeywords = 1 };
+    ls_append_opts bad = LS_APPEND_OPTS_INIT;
+    bad.keywords = badkw;
+    bad.nkeywords = 1;
     int rc = ls_message_append(mb, MSG1, strlen(MSG1), &bad, NULL);
     EXPECT(rc == LS_EINVAL);
     printf("S: a6 BAD %s\n", ls_error_last());
@@ -523,7 +542,7 @@ static void step_fetch(void)
     EXPECT(len == strlen(MSG1) && !memcmp(part, MSG1, len));
     ls_free(part);
     ONE_UID(one, r1, 1);
-    CALL(ls_message_store(inbox, &one, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL));
+    CALL(store_flags(inbox, &one, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN, 0, NULL));
     ls_record rec;
     CALL(ls_message_get(inbox, 1, &rec));
     EXPECT(rec.flags & LS_FLAG_SEEN);
@@ -552,7 +571,7 @@ static void step_store(void)
     uint64_t seen_modseq = rec.modseq;     /* what the client last saw */
     ONE_UID(three, r3, 3);
     printf("C: a12 UID STORE 3 (UNCHANGEDSINCE %" PRIu64 ") +FLAGS (\\Flagged)\n", seen_modseq);
-    CALL(ls_message_store(inbox, &three, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_FLAGGED, .unchangedsince = seen_modseq }, NULL));
+    CALL(store_flags(inbox, &three, LS_MESSAGE_STORE_ADD, LS_FLAG_FLAGGED, seen_modseq, NULL));
     CALL(ls_message_get(inbox, 3, &rec));
     EXPECT((rec.flags & LS_FLAG_FLAGGED) && rec.modseq > seen_modseq);
     printf("S: * 3 FETCH (UID 3 FLAGS (\\Flagged) MODSEQ (%" PRIu64 "))\nS: a12 OK\n", rec.modseq);
@@ -560,7 +579,7 @@ static void step_store(void)
     /* The same command again, with the now stale MODSEQ: refused for UID 3. */
     printf("C: a13 UID STORE 3 (UNCHANGEDSINCE %" PRIu64 ") +FLAGS (\\Answered)\n", seen_modseq);
     ls_set modified;
-    int rc = ls_message_store(inbox, &three, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_ANSWERED, .unchangedsince = seen_modseq }, &modified);
+    int rc = store_flags(inbox, &three, LS_MESSAGE_STORE_ADD, LS_FLAG_ANSWERED, seen_modseq, &modified);
     EXPECT(rc == LS_EMODIFIED && modified.n == 1 && ls_set_contains(&modified, 3));
     char *text = ls_set_format(&modified);
     printf("S: a13 OK [MODIFIED %s] Conditional STORE failed\n", text);
@@ -660,7 +679,7 @@ static void step_expunge(void)
 {
     printf("\n--- 11. EXPUNGE\n");
     ONE_UID(two, r2, 2);
-    CALL(ls_message_store(inbox, &two, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_DELETED }, NULL));
+    CALL(store_flags(inbox, &two, LS_MESSAGE_STORE_ADD, LS_FLAG_DELETED, 0, NULL));
     printf("C: a16 EXPUNGE\n");
     ls_set gone;
     CALL(ls_message_expunge(inbox, NULL, &gone));   /* NULL: every \Deleted message */
@@ -736,7 +755,7 @@ static void step_acl_quota_subs(void)
     /* fred may read but not set flags: `s` is missing */
     ls_set all;
     CALL(ls_set_parse("1:*", &all));
-    int rc = ls_message_store(shared, &all, &(ls_message_store_opts){ .version = LS_MESSAGE_STORE_OPTS_VERSION, .op = LS_MESSAGE_STORE_ADD, .flags = LS_FLAG_SEEN }, NULL);
+    int rc = store_flags(shared, &all, LS_MESSAGE_STORE_ADD, LS_FLAG_SEEN, 0, NULL);
     EXPECT(rc == LS_EPERM);
     printf("fred: STORE +FLAGS (\\Seen): %s: %s\n", ls_error_string(rc), ls_error_last());
     ls_set_dispose(&all);
