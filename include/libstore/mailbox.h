@@ -160,20 +160,12 @@ LS_EXTERN int ls_mailbox_wait(ls_mailbox *mb, uint64_t modseq, int timeout_ms, i
 
 /**
  * For event-loop servers (IDLE without a thread per client): watch the
- * mailbox for changes reported through ls_store_watch_fd(). Idempotent per
+ * mailbox for changes reported through ls_store_watch_fd() (store.h). Idempotent per
  * handle; ls_mailbox_close unwatches. Errors: LS_ENOMEM.
  */
 LS_EXTERN int ls_mailbox_watch(ls_mailbox *mb);
 /** Stop watching (no-op when not watched). */
 LS_EXTERN void ls_mailbox_unwatch(ls_mailbox *mb);
-/**
- * One descriptor for the whole store handle, readable (poll/epoll POLLIN)
- * when a watched mailbox may have changed. Owned by the store handle: do not
- * read or close it; it stays valid until ls_store_close. After it polls
- * readable, call ls_mailbox_changed() on each watched mailbox (that resets
- * it). Without inotify it becomes readable every 200 ms. Errors: LS_EIO.
- */
-LS_EXTERN int ls_store_watch_fd(ls_store *st, int *fd);
 /**
  * Non-blocking: what happened to the mailbox. *what receives LS_WAIT_* bits:
  * LS_WAIT_CHANGED if HIGHESTMODSEQ is above `modseq`, LS_WAIT_RENAMED if it

@@ -152,6 +152,16 @@ LS_EXTERN int ls_store_check(ls_store *st, ls_store_check_cb cb, void *arg, uint
  */
 LS_EXTERN int ls_store_check_owner(const char *config_path);
 
+/* Waiting for changes from an event loop (IDLE; mailbox.h has the rest). */
+/**
+ * One descriptor for the whole store handle, readable (poll/epoll POLLIN)
+ * when a mailbox watched with ls_mailbox_watch() may have changed. Owned by the store handle: do not
+ * read or close it; it stays valid until ls_store_close. After it polls
+ * readable, call ls_mailbox_changed() (mailbox.h) on each watched mailbox (that resets
+ * it). Without inotify it becomes readable every 200 ms. Errors: LS_EIO.
+ */
+LS_EXTERN int ls_store_watch_fd(ls_store *st, int *fd);
+
 #ifdef __cplusplus
 }
 #endif
