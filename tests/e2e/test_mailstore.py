@@ -1541,10 +1541,18 @@ class TestMaintenance(MailstoreTest):
             self.assertEqual(self.ok("fetch", "user.busy", str(uid), conf=restored).out,
                              b"Subject: busy %d\r\n\r\nbody\r\n" % uid)
         # Files appended after the copy are adoptable leftovers there: notices, not errors.
-        r = self.ok("check", conf=restored)
-        self.assertEqual(len(r.lines), 12 - n, r.lines)
-        for l in r.lines:
-            self.assertTrue(l.startswith("notice: "), l)
+        # The restored environment is older than the mailbox's store.header,
+        # whose HIGHESTMODSEQ mark clients may have seen: one error naming it
+        # (docs/admin.md, restoring a backup, says to run reconstruct).
+        # Files appended after the copy are adoptable leftovers there: notices.
+        r = self.ms("check", conf=restored)
+        self.assertEqual(r.rc, 1, r.err)
+        errors = [l for l in r.lines if l.startswith("error: ")]
+        self.assertEqual(len(errors), 1, r.lines)
+        self.assertIn("below store.header's high-water mark", errors[0])
+        notices = [l for l in r.lines if l.startswith("notice: ")]
+        self.assertEqual(len(notices), 12 - n, r.lines)
+        self.assertEqual(len(r.lines), len(notices) + 1, r.lines)
         self.assertEqual(self.status("user.busy")["messages"], 12)
         self.ok("check")
 

@@ -313,7 +313,7 @@ static void test_maxmessagesize_zero_store(void **state)
 
 /* The one place this file opens a store on a fresh configuration (store
  * creation may become explicit: then this asks for it). */
-static int open_new_store(const char *conf, ls_store **st) { return ls_store_open(conf, 0, st); }
+static int open_new_store(const char *conf, ls_store **st) { return ls_store_open(conf, LS_STORE_OPEN_CREATE, st); }
 
 /* Write a store.conf naming `groups` in dir; returns its path (static). */
 static const char *conf_with_groupsfile(const char *dir, const char *groups)

@@ -68,7 +68,7 @@ static int leftovers(const char *dir, int depth)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "store.header") ||
-            (depth == 0 && !strcmp(e->d_name, "reserve")))
+            (depth == 0 && (!strcmp(e->d_name, "reserve") || !strcmp(e->d_name, "libstore.id"))))
             continue;
         char p[1024];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
