@@ -424,6 +424,13 @@ static int check_groupsfile(const ls_config *cfg)
     return LS_OK;
 }
 
+const char *ls__config_default_path(const char *path)
+{
+    if (!path)
+        path = getenv("LIBSTORE_CONFIG");
+    return path && *path ? path : "./store.conf";
+}
+
 int ls__config_load(const char *path, ls_config **out)
 {
     *out = NULL;

@@ -42,6 +42,9 @@ typedef struct ls_config {
  * key, bad value, relative directory, missing required key, a groupsfile
  * that does not exist or cannot be read), LS_ENOMEM. */
 int ls__config_load(const char *path, ls_config **out);
+/* The configuration file an open uses: path, else $LIBSTORE_CONFIG, else
+ * ./store.conf (docs/api.md, ls_store_open). Never NULL. */
+const char *ls__config_default_path(const char *path);
 
 /* Same from a buffer (not NUL-terminated; may contain NULs, which are an
  * error). name is used in messages. Used by ls__config_load and the fuzzer.

@@ -41,10 +41,7 @@ int ls_store_check_owner(const char *config_path)
 {
     if (geteuid() != 0)
         return LS_OK;
-    if (!config_path)
-        config_path = getenv("LIBSTORE_CONFIG");
-    if (!config_path || !*config_path)
-        config_path = "./store.conf";
+    config_path = ls__config_default_path(config_path);
     ls_config *cfg;
     int rc = ls__config_load(config_path, &cfg);
     if (rc)

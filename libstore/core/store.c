@@ -132,10 +132,7 @@ static int open_identity(ls_store *st, unsigned flags)
 static int store_begin(const char *config_path, unsigned flags, ls_store **out)
 {
     *out = NULL;
-    if (!config_path)
-        config_path = getenv("LIBSTORE_CONFIG");
-    if (!config_path || !*config_path)
-        config_path = "./store.conf";
+    config_path = ls__config_default_path(config_path);
     ls_store *st = calloc(1, sizeof *st);
     if (!st)
         return ls__err(LS_ENOMEM, "out of memory");

@@ -609,10 +609,7 @@ int ls_repair_reconstruct_mboxlist(const char *config_path, unsigned flags, cons
                             void *arg)
 {
     ls_config *cfg;
-    if (!config_path)
-        config_path = getenv("LIBSTORE_CONFIG");
-    if (!config_path || !*config_path)
-        config_path = "./store.conf";
+    config_path = ls__config_default_path(config_path);
     int rc = ls__config_load(config_path, &cfg);
     if (rc)
         return rc;

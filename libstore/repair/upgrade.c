@@ -136,10 +136,7 @@ static int judge(const ls_config *cfg, const uint8_t id[LS_ID_LEN], part_state *
 
 int ls_store_upgrade(const char *config_path, unsigned flags, ls_store_check_cb cb, void *arg)
 {
-    if (!config_path)
-        config_path = getenv("LIBSTORE_CONFIG");
-    if (!config_path || !*config_path)
-        config_path = "./store.conf";
+    config_path = ls__config_default_path(config_path);
     ls_config *cfg;
     int rc = ls__config_load(config_path, &cfg);
     if (rc)
