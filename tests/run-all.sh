@@ -21,4 +21,5 @@ echo "== fuzz (clang libFuzzer, ${LIBSTORE_FUZZ_SECONDS:-20} s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLIBSTORE_FUZZ=ON -DLIBSTORE_SANITIZE=ON \
     -DLIBSTORE_TESTS=ON -DLIBSTORE_FUZZ_SECONDS="${LIBSTORE_FUZZ_SECONDS:-20}"
 cmake --build build-fuzz -j"$jobs" --target fuzzers
-(cd build-fuzz && ctest -R '^fuzz_')
+# Each fuzzer is single-threaded with its own corpus directory: run them side by side.
+(cd build-fuzz && ctest -j"$jobs" -R '^fuzz_')
