@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include "../proc_fds.h"
 
 #ifdef LIBSTORE_SANITIZE /* 3x slower: fewer, still past the 128 inotify instances */
 #define NWAITERS 150
@@ -170,26 +171,6 @@ static void wait_for_change(ls_mailbox *mb, int ev, uint32_t uid)
     tu_log("%s: woke up %.1f ms after the other process's call returned", what, w1 - t1 > 0 ? w1 - t1 : 0);
 }
 
-/* inotify instances this process holds */
-static int inotify_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    char path[300], target[256];
-    while ((e = readdir(d))) {
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t k = readlink(path, target, sizeof target - 1);
-        if (k > 0) {
-            target[k] = 0;
-            n += strstr(target, "inotify") != NULL;
-        }
-    }
-    closedir(d);
-    return n;
-}
 
 typedef struct twait {
     ls_session *s;
@@ -240,7 +221,7 @@ static void many_threads(void)
         tu_sleep_us(2000);
     }
     tu_sleep_us(300000); /* let them all block in the wait */
-    int fds = inotify_fds();
+    int fds = tu_inotify_fds();
     CHECK(fds <= 1, "%d waiting threads on one store handle hold %d inotify instances (one is enough)", NTHREADS,
           fds);
     append_one(mb, 4242);

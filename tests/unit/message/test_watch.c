@@ -25,6 +25,7 @@
 #include "libstore/libstore.h"
 
 #include "../store_fixture.h"
+#include "../../proc_fds.h"
 
 static int setup(void **state)
 {
@@ -56,26 +57,6 @@ static uint64_t modseq(ls_mailbox *mb)
     return s.highestmodseq;
 }
 
-/* inotify instances this process holds */
-static int inotify_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    char path[300], target[256];
-    while ((e = readdir(d))) {
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t k = readlink(path, target, sizeof target - 1);
-        if (k > 0) {
-            target[k] = 0;
-            n += strstr(target, "inotify") != NULL;
-        }
-    }
-    closedir(d);
-    return n;
-}
 
 /* ---- many threads ---- */
 
@@ -134,7 +115,7 @@ static void threads_share_one_watcher(void **state)
     int ready = 0;
     start_waiters(w, th, NTHREADS, f->admin, "user.idle", ms, 10000, &ready);
     /* one store handle, one inotify instance, however many waiters */
-    assert_true(inotify_fds() <= 1);
+    assert_true(tu_inotify_fds() <= 1);
     append(mb, 0);
     double t0 = now_ms();
     for (size_t i = 0; i < NTHREADS; i++)
@@ -307,7 +288,7 @@ static void wait_falls_back_to_polling(void **state)
     waiter w;
     pthread_t th;
     start_waiters(&w, &th, 1, s, "user.poll", ms, 10000, &ready);
-    int before = inotify_fds();
+    int before = tu_inotify_fds();
     append(writer, 0);
     double t0 = now_ms();
     pthread_join(th, NULL);
